@@ -1,0 +1,429 @@
+package geoindex
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Options tune the index's shape. The zero value gives the defaults.
+type Options struct {
+	// GridLevels sets the flat grid to 2·4^GridLevels × 4^GridLevels cells;
+	// default 5 (2048 × 1024 cells of about 0.18 degrees).
+	GridLevels int
+	// LeafEdges is the number of edges at or below which a cell is not
+	// split further; default 4.
+	LeafEdges int
+	// MaxDepth is the number of 4×4 splits allowed below the grid; default
+	// 9 (cells of about 0.7 m at the equator with the default grid).
+	MaxDepth int
+}
+
+func (o Options) withDefaults() Options {
+	if o.GridLevels <= 0 {
+		o.GridLevels = 5
+	}
+	if o.LeafEdges <= 0 {
+		o.LeafEdges = 4
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = 9
+	}
+	return o
+}
+
+const (
+	// leafGroups is the most regions a leaf may have edges of before it is
+	// split further; maxGroups the most allowed at the deepest level.
+	leafGroups = 8
+	maxGroups  = 16
+	// margin widens every cell when deciding which edges it keeps, so that
+	// rounding in locating a point's cell can never put a crossing edge out
+	// of the cell's reach.
+	margin = 1e-9
+)
+
+type bedge struct {
+	ax, ay, bx, by float64
+	region         int32
+}
+
+type rect struct{ x0, y0, x1, y1 float64 }
+
+type builder struct {
+	opt     Options
+	edges   []bedge
+	ix      *Index
+	setKeys map[string]SetID
+	key     []byte
+	regs    []int32 // scratch
+}
+
+// Build indexes the shapes; region i of every answer is shapes[i]. It
+// returns a *GeometryError naming the shape, polygon, ring and vertex for
+// invalid input, and an error if more than 16 regions' boundaries meet
+// within one cell of the deepest level.
+func Build(shapes []Shape, opt Options) (*Index, error) {
+	opt = opt.withDefaults()
+	if len(shapes) >= 1<<31 {
+		return nil, fmt.Errorf("too many shapes: %d", len(shapes))
+	}
+	b := &builder{opt: opt, setKeys: map[string]SetID{}}
+	for i, s := range shapes {
+		rings, err := Normalize(s)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rings {
+			for j, a := range r {
+				c := r[(j+1)%len(r)]
+				if a != c {
+					b.edges = append(b.edges, bedge{a.Lon, a.Lat, c.Lon, c.Lat, int32(i)})
+				}
+			}
+		}
+	}
+	side := 1 << (2 * opt.GridLevels) // grid cells along a meridian
+	b.ix = &Index{
+		gridW:   2 * side,
+		gridH:   side,
+		cellW:   360 / float64(2*side),
+		cellH:   180 / float64(side),
+		grid:    make([]uint32, 2*side*side),
+		regions: len(shapes),
+	}
+	b.intern(nil) // SetID 0 is the empty set
+	all := make([]int32, len(b.edges))
+	for i := range all {
+		all[i] = int32(i)
+	}
+	world := rect{-180, -90, 180, 90}
+	ref, err := b.chooseRef(world, all)
+	if err != nil {
+		return nil, err
+	}
+	state := b.crossingState(ref)
+	halves, err := b.split(world, 2, 1, all, ref, state)
+	if err != nil {
+		return nil, err
+	}
+	for i, h := range halves {
+		if err := b.top(h, i*side, 0, side); err != nil {
+			return nil, err
+		}
+	}
+	return b.ix, nil
+}
+
+type child struct {
+	r     rect
+	edges []int32
+	ref   Point
+	state SetID
+}
+
+// top fills the grid cells [gx, gx+n) × [gy, gy+n) from cell c.
+func (b *builder) top(c child, gx, gy, n int) error {
+	ix := b.ix
+	if len(c.edges) == 0 || n == 1 {
+		ref := uint32(c.state) | tagSet
+		if len(c.edges) > 0 {
+			var err error
+			if ref, err = b.cell(c, 0); err != nil {
+				return err
+			}
+		}
+		for y := gy; y < gy+n; y++ {
+			for x := gx; x < gx+n; x++ {
+				ix.grid[y*ix.gridW+x] = ref
+			}
+		}
+		return nil
+	}
+	kids, err := b.split(c.r, 4, 4, c.edges, c.ref, c.state)
+	if err != nil {
+		return err
+	}
+	q := n / 4
+	for i, k := range kids {
+		if err := b.top(k, gx+(i%4)*q, gy+(i/4)*q, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cell returns the reference for a cell crossed by edges: a leaf, or a node
+// of 16 children.
+func (b *builder) cell(c child, depth int) (uint32, error) {
+	groups := b.groups(c.edges)
+	if (len(c.edges) <= b.opt.LeafEdges && len(groups) <= leafGroups) || depth == b.opt.MaxDepth {
+		if len(groups) > maxGroups {
+			return 0, fmt.Errorf("%d regions have boundaries within the cell lon [%v, %v] lat [%v, %v]; at most %d may meet so closely",
+				len(groups), c.r.x0, c.r.x1, c.r.y0, c.r.y1, maxGroups)
+		}
+		return b.leaf(c, groups), nil
+	}
+	kids, err := b.split(c.r, 4, 4, c.edges, c.ref, c.state)
+	if err != nil {
+		return 0, err
+	}
+	ix := b.ix
+	node := len(ix.nodes) / 16
+	if node > valMask {
+		return 0, fmt.Errorf("index too large: more than %d nodes", valMask)
+	}
+	ix.nodes = append(ix.nodes, make([]uint32, 16)...)
+	for i, k := range kids {
+		ref := uint32(k.state) | tagSet
+		if len(k.edges) > 0 {
+			if ref, err = b.cell(k, depth+1); err != nil {
+				return 0, err
+			}
+		}
+		ix.nodes[node*16+i] = ref
+	}
+	return uint32(node) | tagNode, nil
+}
+
+func (b *builder) leaf(c child, groups []int32) uint32 {
+	ix := b.ix
+	l := leaf{refX: c.ref.Lon, refY: c.ref.Lat, first: uint32(len(ix.edges)), table: uint32(len(ix.tables))}
+	for _, ei := range c.edges {
+		e := &b.edges[ei]
+		bit, _ := slices.BinarySearch(groups, e.region)
+		ix.edges = append(ix.edges, leafEdge{
+			ax: e.ax, ay: e.ay, bx: e.bx, by: e.by,
+			bit:     uint8(bit),
+			refSide: int8(orient(e.ax, e.ay, e.bx, e.by, c.ref.Lon, c.ref.Lat)),
+		})
+	}
+	l.end = uint32(len(ix.edges))
+	base := ix.sets[c.state]
+	for m := 0; m < 1<<len(groups); m++ {
+		b.regs = b.regs[:0]
+		for i, g := range groups {
+			if m&(1<<i) != 0 {
+				b.regs = append(b.regs, g)
+			}
+		}
+		ix.tables = append(ix.tables, b.intern(symDiff(base, b.regs)))
+	}
+	id := len(ix.leaves)
+	ix.leaves = append(ix.leaves, l)
+	return uint32(id) | tagLeaf
+}
+
+// groups returns the distinct regions of the edges, sorted.
+func (b *builder) groups(edges []int32) []int32 {
+	var g []int32
+	for _, ei := range edges {
+		r := b.edges[ei].region
+		if !slices.Contains(g, r) {
+			g = append(g, r)
+		}
+	}
+	slices.Sort(g)
+	return g
+}
+
+// split divides r into kx × ky children (row by row from the south-west),
+// giving each the edges that touch it, a reference point and its set,
+// derived from the parent's reference point ref whose set is state.
+func (b *builder) split(r rect, kx, ky int, edges []int32, ref Point, state SetID) ([]child, error) {
+	kids := make([]child, kx*ky)
+	w, h := (r.x1-r.x0)/float64(kx), (r.y1-r.y0)/float64(ky)
+	for j := 0; j < ky; j++ {
+		for i := 0; i < kx; i++ {
+			c := &kids[j*kx+i]
+			c.r = rect{r.x0 + float64(i)*w, r.y0 + float64(j)*h, r.x0 + float64(i+1)*w, r.y0 + float64(j+1)*h}
+			if i == kx-1 {
+				c.r.x1 = r.x1
+			}
+			if j == ky-1 {
+				c.r.y1 = r.y1
+			}
+		}
+	}
+	for _, ei := range edges {
+		e := &b.edges[ei]
+		i0 := clampInt(int((math.Min(e.ax, e.bx)-margin-r.x0)/w), 0, kx-1)
+		i1 := clampInt(int((math.Max(e.ax, e.bx)+margin-r.x0)/w), 0, kx-1)
+		j0 := clampInt(int((math.Min(e.ay, e.by)-margin-r.y0)/h), 0, ky-1)
+		j1 := clampInt(int((math.Max(e.ay, e.by)+margin-r.y0)/h), 0, ky-1)
+		// Rounding in the bin arithmetic may be off by one: widen by one.
+		i0, j0 = max(i0-1, 0), max(j0-1, 0)
+		i1, j1 = min(i1+1, kx-1), min(j1+1, ky-1)
+		for j := j0; j <= j1; j++ {
+			for i := i0; i <= i1; i++ {
+				c := &kids[j*kx+i]
+				if touches(e, c.r) {
+					c.edges = append(c.edges, ei)
+				}
+			}
+		}
+	}
+	for i := range kids {
+		c := &kids[i]
+		var err error
+		if c.ref, err = b.chooseRef(c.r, c.edges); err != nil {
+			return nil, err
+		}
+		c.state = b.propagate(ref, state, c.ref, edges)
+	}
+	return kids, nil
+}
+
+// touches reports whether edge e may come within margin of the rectangle. It
+// errs only towards true.
+func touches(e *bedge, r rect) bool {
+	x0, y0, x1, y1 := r.x0-margin, r.y0-margin, r.x1+margin, r.y1+margin
+	if math.Max(e.ax, e.bx) < x0 || math.Min(e.ax, e.bx) > x1 || math.Max(e.ay, e.by) < y0 || math.Min(e.ay, e.by) > y1 {
+		return false
+	}
+	// Inside the box's span: the edge misses the rectangle only if all four
+	// corners lie strictly on one side of its line, beyond rounding doubt.
+	pos, neg := 0, 0
+	for _, c := range [4]Point{{x0, y0}, {x1, y0}, {x0, y1}, {x1, y1}} {
+		l := (e.bx - e.ax) * (c.Lat - e.ay)
+		r := (e.by - e.ay) * (c.Lon - e.ax)
+		d, bound := l-r, 1e-12*(math.Abs(l)+math.Abs(r))
+		switch {
+		case d > bound:
+			pos++
+		case d < -bound:
+			neg++
+		}
+	}
+	return pos != 4 && neg != 4
+}
+
+// chooseRef picks a point inside r that lies on the line of none of the
+// edges: the centre if it will do, else a point nearby.
+func (b *builder) chooseRef(r rect, edges []int32) (Point, error) {
+	w, h := r.x1-r.x0, r.y1-r.y0
+	for k := 0; k < 64; k++ {
+		// A fixed, irregular walk away from the centre.
+		fx := 0.5 + 0.45*math.Sin(float64(k)*2.399963)*float64(k)/64
+		fy := 0.5 + 0.45*math.Cos(float64(k)*2.399963)*float64(k)/64
+		p := Point{r.x0 + fx*w, r.y0 + fy*h}
+		ok := true
+		for _, ei := range edges {
+			e := &b.edges[ei]
+			if orient(e.ax, e.ay, e.bx, e.by, p.Lon, p.Lat) == 0 {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return p, nil
+		}
+	}
+	return Point{}, fmt.Errorf("no reference point off every edge line in the cell lon [%v, %v] lat [%v, %v]", r.x0, r.x1, r.y0, r.y1)
+}
+
+// propagate returns the set at q given the set at ref, which lies on the line
+// of none of the edges; every edge that the segment q-ref may cross must be
+// among edges.
+func (b *builder) propagate(ref Point, state SetID, q Point, edges []int32) SetID {
+	b.regs = b.regs[:0]
+	minX, maxX := math.Min(ref.Lon, q.Lon), math.Max(ref.Lon, q.Lon)
+	minY, maxY := math.Min(ref.Lat, q.Lat), math.Max(ref.Lat, q.Lat)
+	for _, ei := range edges {
+		e := &b.edges[ei]
+		if math.Max(e.ax, e.bx) < minX || math.Min(e.ax, e.bx) > maxX || math.Max(e.ay, e.by) < minY || math.Min(e.ay, e.by) > maxY {
+			continue
+		}
+		if orientPerturbed(e.ax, e.ay, e.bx, e.by, q.Lon, q.Lat) == orient(e.ax, e.ay, e.bx, e.by, ref.Lon, ref.Lat) {
+			continue
+		}
+		if segmentSide(q.Lon, q.Lat, ref.Lon, ref.Lat, e.ax, e.ay) != segmentSide(q.Lon, q.Lat, ref.Lon, ref.Lat, e.bx, e.by) {
+			b.regs = append(b.regs, e.region)
+		}
+	}
+	if len(b.regs) == 0 {
+		return state
+	}
+	return b.intern(symDiff(b.ix.sets[state], oddOnes(b.regs)))
+}
+
+// crossingState returns the set at p by the crossing test over every edge.
+func (b *builder) crossingState(p Point) SetID {
+	b.regs = b.regs[:0]
+	for i := range b.edges {
+		e := &b.edges[i]
+		if crossesEastRay(e.ax, e.ay, e.bx, e.by, p.Lon, p.Lat) {
+			b.regs = append(b.regs, e.region)
+		}
+	}
+	return b.intern(oddOnes(b.regs))
+}
+
+// crossesEastRay reports whether the edge a-b crosses the ray going east
+// from p, counting a vertex as lying below the ray (the half-open rule).
+func crossesEastRay(ax, ay, bx, by, px, py float64) bool {
+	if (ay > py) == (by > py) {
+		return false
+	}
+	s := orient(ax, ay, bx, by, px, py)
+	if by > ay {
+		return s > 0
+	}
+	return s < 0
+}
+
+// oddOnes sorts regs and keeps the regions that occur an odd number of
+// times, in place.
+func oddOnes(regs []int32) []int32 {
+	slices.Sort(regs)
+	out := regs[:0]
+	for i := 0; i < len(regs); {
+		j := i
+		for j < len(regs) && regs[j] == regs[i] {
+			j++
+		}
+		if (j-i)%2 == 1 {
+			out = append(out, regs[i])
+		}
+		i = j
+	}
+	return out
+}
+
+// symDiff returns the symmetric difference of two sorted sets as a new slice.
+func symDiff(a, b []int32) []int32 {
+	out := make([]int32, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// intern returns the id of the sorted set s, adding it if new.
+func (b *builder) intern(s []int32) SetID {
+	b.key = b.key[:0]
+	for _, r := range s {
+		b.key = binary.LittleEndian.AppendUint32(b.key, uint32(r))
+	}
+	if id, ok := b.setKeys[string(b.key)]; ok {
+		return id
+	}
+	id := SetID(len(b.ix.sets))
+	b.ix.sets = append(b.ix.sets, slices.Clone(s))
+	b.setKeys[string(b.key)] = id
+	return id
+}
+
+func clampInt(v, lo, hi int) int { return min(max(v, lo), hi) }

@@ -1,0 +1,3 @@
+module github.com/skyfence/skyfence
+
+go 1.26
