@@ -56,7 +56,7 @@ func run(src, out string, survey bool, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %v", name, err)
 		}
-		feats, st := cleanFeatures(raw, width, stderr)
+		feats, st := cleanFeatures(name, raw, width, stderr)
 		regions, splits, err := assign(feats, numeric, tr, ds.Strict)
 		if err != nil {
 			return fmt.Errorf("%s: %v", name, err)

@@ -16,18 +16,18 @@ type feature struct {
 
 // ringStats counts what cleaning found, for the summary.
 type ringStats struct {
-	Jumps      int // antimeridian crossings unwrapped
-	Polar      int // rings that wind round a pole
-	Dropped    int // rings dropped for having fewer than 3 distinct vertices
-	Widened    int // collapsed rings widened into a box (see widen)
-	ZeroArea   int // rings kept although their area is zero
-	Misorients int // non-polar rings whose orientation after reversal is not RFC 7946's
+	Jumps      map[string]int // antimeridian crossings unwrapped, by feature
+	Polar      int            // rings that wind round a pole
+	Dropped    int            // rings dropped for having fewer than 3 distinct vertices
+	Widened    int            // collapsed rings widened into a box (see widen)
+	ZeroArea   int            // rings kept although their area is zero
+	Misorients int            // non-polar rings whose orientation after reversal is not RFC 7946's
 }
 
 // cleanFeatures cleans every ring of every feature. It reports on log each
 // ring it drops and each ring of zero area it keeps, naming the feature.
-func cleanFeatures(raw []rawFeature, width int32, log io.Writer) ([]feature, ringStats) {
-	var st ringStats
+func cleanFeatures(file string, raw []rawFeature, width int32, log io.Writer) ([]feature, ringStats) {
+	st := ringStats{Jumps: map[string]int{}}
 	out := make([]feature, 0, len(raw))
 	for _, rf := range raw {
 		f := feature{Name: rf.Name, ID: rf.ID}
@@ -35,11 +35,13 @@ func cleanFeatures(raw []rawFeature, width int32, log io.Writer) ([]feature, rin
 			var poly world.QPolygon
 			for k, closed := range p {
 				ring, turns, jumps := cleanRing(closed, width)
-				st.Jumps += jumps
+				if jumps > 0 {
+					st.Jumps[rf.Name] += jumps
+				}
 				if _, ok := widen[rf.Name]; ok && turns == 0 && (distinct(ring) < 3 || area2(ring) == 0) {
 					ring = widenRing(ring, k > 0)
 					st.Widened++
-					fmt.Fprintf(log, "worldgen: %s polygon %d ring %d: collapsed; widened to the box %v (codes.go widen)\n", rf.Name, j, k, ring)
+					fmt.Fprintf(log, "worldgen: %s: %s polygon %d ring %d: collapsed; widened to the box %v (codes.go widen)\n", file, rf.Name, j, k, ring)
 				}
 				if distinct(ring) < 3 {
 					st.Dropped++
@@ -47,7 +49,7 @@ func cleanFeatures(raw []rawFeature, width int32, log io.Writer) ([]feature, rin
 					if k == 0 {
 						what = "exterior ring, and with it the polygon"
 					}
-					fmt.Fprintf(log, "worldgen: %s polygon %d ring %d: dropped %s: %d distinct vertices\n", rf.Name, j, k, what, distinct(ring))
+					fmt.Fprintf(log, "worldgen: %s: %s polygon %d ring %d: dropped %s: %d distinct vertices\n", file, rf.Name, j, k, what, distinct(ring))
 					if k == 0 {
 						break
 					}
@@ -61,11 +63,11 @@ func cleanFeatures(raw []rawFeature, width int32, log io.Writer) ([]feature, rin
 				a := area2(ring)
 				if a == 0 {
 					st.ZeroArea++
-					fmt.Fprintf(log, "worldgen: %s polygon %d ring %d: kept, but its %d vertices enclose zero area\n", rf.Name, j, k, len(ring))
+					fmt.Fprintf(log, "worldgen: %s: %s polygon %d ring %d: kept, but its %d vertices enclose zero area\n", file, rf.Name, j, k, len(ring))
 				}
 				if (k == 0) != (a > 0) && a != 0 {
 					st.Misorients++
-					fmt.Fprintf(log, "worldgen: %s polygon %d ring %d: orientation after reversal is not RFC 7946's (twice the area %d)\n", rf.Name, j, k, a)
+					fmt.Fprintf(log, "worldgen: %s: %s polygon %d ring %d: orientation after reversal is not RFC 7946's (twice the area %d)\n", file, rf.Name, j, k, a)
 				}
 				poly = append(poly, ring)
 			}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/skyfence/skyfence/world"
 )
@@ -39,8 +40,17 @@ func printSummary(w io.Writer, path string, f *world.File, features int, width i
 	fmt.Fprintf(w, "%s: %s\n", path, f.Source)
 	fmt.Fprintf(w, "  %d features -> %d regions, %d polygons, %d rings, %d vertices, %d bytes\n",
 		features, len(f.Regions), polys, rings, verts, size)
-	fmt.Fprintf(w, "  360 degrees = %d units; %d antimeridian jumps unwrapped; %d polar rings; %d rings dropped; %d widened; %d zero-area rings kept; %d misoriented\n",
-		width, st.Jumps, st.Polar, st.Dropped, st.Widened, st.ZeroArea, st.Misorients)
+	names := make([]string, 0, len(st.Jumps))
+	for n := range st.Jumps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	jumps := ""
+	for _, n := range names {
+		jumps += fmt.Sprintf(" %s %d,", n, st.Jumps[n])
+	}
+	fmt.Fprintf(w, "  360 degrees = %d units; antimeridian jumps unwrapped:%s; %d polar rings; %d rings dropped; %d widened; %d zero-area rings kept; %d misoriented\n",
+		width, strings.TrimSuffix(jumps, ","), st.Polar, st.Dropped, st.Widened, st.ZeroArea, st.Misorients)
 	for _, s := range splits {
 		fmt.Fprintf(w, "  split %s -> %s %-26s %d polygons\n", s.Sovereign, s.Code, s.Name, s.Parts)
 	}
