@@ -11,7 +11,8 @@
 // lon/lat degrees, in RFC 7946 orientation (exterior rings counterclockwise,
 // holes clockwise), stored open (no closing vertex). Rings that crossed the
 // antimeridian are unwrapped: longitudes run on continuously and may lie
-// outside [-180, 180]. A ring whose longitude changes by a net -360 degrees
+// outside [-180, 180], but the middle of each polygon's exterior longitude
+// range lies in [-180, 180). A ring whose longitude changes by a net -360 degrees
 // winds round the South Pole (Antarctica); the geoindex package normalises
 // such rings. No ring is cut at 180 degrees here.
 //

@@ -175,25 +175,40 @@ func TestAntarcticaRunsWest(t *testing.T) {
 }
 
 func TestAntimeridianUnwrapped(t *testing.T) {
-	d := load(t, Res10m)
-	for _, c := range d.Countries {
-		for _, p := range c.Polygons {
-			for _, r := range p {
-				for i := 1; i < len(r); i++ {
-					if math.Abs(r[i].Lon-r[i-1].Lon) > 180 {
-						t.Errorf("%s: jump of %v degrees at %v", c.Code, r[i].Lon-r[i-1].Lon, r[i])
+	for _, res := range []Resolution{Res10m, Res110m} {
+		d := load(t, res)
+		for _, c := range d.Countries {
+			for j, p := range c.Polygons {
+				for _, r := range p {
+					for i := 1; i < len(r); i++ {
+						if math.Abs(r[i].Lon-r[i-1].Lon) > 180 {
+							t.Errorf("%v %s: jump of %v degrees at %v", res, c.Code, r[i].Lon-r[i-1].Lon, r[i])
+						}
 					}
+				}
+				b := bbox(Country{Polygons: []geoindex.Polygon{p[:1]}})
+				if mid := (b[0] + b[2]) / 2; c.Code != "AQ" && (mid < -180 || mid >= 180) {
+					t.Errorf("%v %s polygon %d: exterior spans %v..%v, middle not in [-180, 180)", res, c.Code, j, b[0], b[2])
 				}
 			}
 		}
 	}
+	// At 1:10m Natural Earth cuts Russia and Fiji at the antimeridian (the
+	// rings only run along it), so they reach exactly -180 and 180 and no
+	// further. At 1:110m their rings cross it and reach beyond 180.
 	for _, tc := range []struct {
-		code    string
-		outside bool // some vertex lies beyond 180 degrees east or west
-	}{{"RU", true}, {"FJ", true}, {"FR", false}} {
-		b := bbox(country(t, d, tc.code))
-		if got := b[0] < -180 || b[2] > 180; got != tc.outside {
-			t.Errorf("%s: bbox %v, beyond 180 degrees = %v, want %v", tc.code, b, got, tc.outside)
+		res        Resolution
+		code       string
+		west, east float64
+	}{
+		{Res10m, "RU", -180, 180},
+		{Res10m, "FJ", -180, 180},
+		{Res110m, "RU", -181.2744, 190.1017},
+		{Res110m, "FJ", 177.2856, 180.2052},
+	} {
+		b := bbox(country(t, load(t, tc.res), tc.code))
+		if math.Abs(b[0]-tc.west) > 1e-3 || math.Abs(b[2]-tc.east) > 1e-3 {
+			t.Errorf("%v %s: lon %v..%v, want %v..%v", tc.res, tc.code, b[0], b[2], tc.west, tc.east)
 		}
 	}
 }

@@ -13,7 +13,8 @@
 //   - decodes the quantized, delta-encoded arcs and keeps the integer
 //     coordinates exactly as decoded;
 //   - unwraps rings across the antimeridian, leaving polar rings
-//     (Antarctica) to wind round the pole;
+//     (Antarctica) to wind round the pole, and moves each other polygon by
+//     whole turns so that its exterior's middle longitude is in [-180, 180);
 //   - reverses every ring from d3's orientation to RFC 7946's;
 //   - drops repeated and closing vertices, and rings with fewer than three
 //     distinct vertices, reporting each drop on stderr;

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/skyfence/skyfence/world"
 )
@@ -72,7 +73,7 @@ func cleanFeatures(file string, raw []rawFeature, width int32, log io.Writer) ([
 				poly = append(poly, ring)
 			}
 			if len(poly) > 0 {
-				f.Polygons = append(f.Polygons, poly)
+				f.Polygons = append(f.Polygons, recentre(poly, width))
 			}
 		}
 		out = append(out, f)
@@ -113,6 +114,32 @@ func cleanRing(closed []world.QPoint, width int32) (ring world.QRing, turns, jum
 		ring[i], ring[j] = ring[j], ring[i]
 	}
 	return ring, -turns, jumps
+}
+
+// recentre moves every ring of p by the same whole number of world widths
+// so that the middle of the exterior ring's x range lies in [0, width),
+// that is its middle longitude in [-180, 180). Unwrapping starts from a
+// ring's first vertex, which can leave a whole ring a turn away (mainland
+// Russia, starting on the Chukotka side of the antimeridian, would lie at
+// -333 to -180 degrees). A polygon that winds round a pole stays as it is.
+func recentre(p world.QPolygon, width int32) world.QPolygon {
+	lo, hi := p[0][0].X, p[0][0].X
+	for _, q := range p[0] {
+		lo, hi = min(lo, q.X), max(hi, q.X)
+	}
+	if int64(hi)-int64(lo) >= int64(width) {
+		return p
+	}
+	shift := -width * int32(math.Floor(float64(int64(lo)+int64(hi))/float64(2*int64(width))))
+	if shift == 0 {
+		return p
+	}
+	for _, r := range p {
+		for i := range r {
+			r[i].X += shift
+		}
+	}
+	return p
 }
 
 // widenRing returns the box of r's vertices, grown by one quantum each way

@@ -155,3 +155,25 @@ func TestTables(t *testing.T) {
 		}
 	}
 }
+
+func TestRecentre(t *testing.T) {
+	const w = 100
+	for _, tc := range []struct {
+		name string
+		in   world.QPolygon
+		want world.QPolygon
+	}{
+		{"in range", world.QPolygon{{p(10, 0), p(20, 0), p(20, 5)}}, world.QPolygon{{p(10, 0), p(20, 0), p(20, 5)}}},
+		{
+			"a turn west, hole and all",
+			world.QPolygon{{p(-90, 0), p(-80, 0), p(-80, 5)}, {p(-89, 1), p(-85, 4), p(-81, 1)}},
+			world.QPolygon{{p(10, 0), p(20, 0), p(20, 5)}, {p(11, 1), p(15, 4), p(19, 1)}},
+		},
+		{"middle at 180 moves west", world.QPolygon{{p(90, 0), p(110, 0), p(110, 5)}}, world.QPolygon{{p(-10, 0), p(10, 0), p(10, 5)}}},
+		{"winds round a pole", world.QPolygon{{p(150, 0), p(100, 1), p(50, 0)}}, world.QPolygon{{p(150, 0), p(100, 1), p(50, 0)}}},
+	} {
+		if got := recentre(tc.in, w); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: recentre = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
