@@ -24,6 +24,7 @@ func (o Options) withDefaults() Options {
 	if o.GridLevels <= 0 {
 		o.GridLevels = 5
 	}
+	o.GridLevels = max(o.GridLevels, 2) // room for the coarse summary
 	if o.LeafEdges <= 0 {
 		o.LeafEdges = 4
 	}
@@ -90,6 +91,8 @@ func Build(shapes []Shape, opt Options) (*Index, error) {
 		gridH:   side,
 		cellW:   360 / float64(2*side),
 		cellH:   180 / float64(side),
+		invW:    float64(2*side) / 360,
+		invH:    float64(side) / 180,
 		grid:    make([]uint32, 2*side*side),
 		regions: len(shapes),
 	}
@@ -113,7 +116,32 @@ func Build(shapes []Shape, opt Options) (*Index, error) {
 			return nil, err
 		}
 	}
+	b.fillCoarse()
 	return b.ix, nil
+}
+
+// fillCoarse summarises the grid in blocks of coarseSide × coarseSide.
+func (b *builder) fillCoarse() {
+	ix := b.ix
+	k := 1 << coarseShift
+	w, h := ix.gridW/k, ix.gridH/k
+	ix.coarse = make([]uint32, w*h)
+	for cy := 0; cy < h; cy++ {
+		for cx := 0; cx < w; cx++ {
+			v := ix.grid[cy*k*ix.gridW+cx*k]
+			for y := cy * k; y < (cy+1)*k; y++ {
+				for x := cx * k; x < (cx+1)*k; x++ {
+					if ix.grid[y*ix.gridW+x] != v {
+						v = tagNode
+					}
+				}
+			}
+			if v&tagMask != tagSet {
+				v = tagNode
+			}
+			ix.coarse[cy*w+cx] = v
+		}
+	}
 }
 
 type child struct {
@@ -163,7 +191,7 @@ func (b *builder) cell(c child, depth int) (uint32, error) {
 			return 0, fmt.Errorf("%d regions have boundaries within the cell lon [%v, %v] lat [%v, %v]; at most %d may meet so closely",
 				len(groups), c.r.x0, c.r.x1, c.r.y0, c.r.y1, maxGroups)
 		}
-		return b.leaf(c, groups), nil
+		return b.leaf(c, groups)
 	}
 	kids, err := b.split(c.r, 4, 4, c.edges, c.ref, c.state)
 	if err != nil {
@@ -187,20 +215,31 @@ func (b *builder) cell(c child, depth int) (uint32, error) {
 	return uint32(node) | tagNode, nil
 }
 
-func (b *builder) leaf(c child, groups []int32) uint32 {
+func (b *builder) leaf(c child, groups []int32) (uint32, error) {
 	ix := b.ix
-	l := leaf{refX: c.ref.Lon, refY: c.ref.Lat, first: uint32(len(ix.edges)), table: uint32(len(ix.tables))}
-	for _, ei := range c.edges {
-		e := &b.edges[ei]
-		bit, _ := slices.BinarySearch(groups, e.region)
-		ix.edges = append(ix.edges, leafEdge{
-			ax: e.ax, ay: e.ay, bx: e.bx, by: e.by,
-			bit:     uint8(bit),
-			refSide: int8(orient(e.ax, e.ay, e.bx, e.by, c.ref.Lon, c.ref.Lat)),
-		})
+	off := len(ix.leaves)
+	if off > valMask || len(c.edges) > leafMaxEdges {
+		return 0, fmt.Errorf("index too large near lon %v lat %v", c.ref.Lon, c.ref.Lat)
 	}
-	l.end = uint32(len(ix.edges))
+	ix.leaves = append(ix.leaves, uint64(len(c.edges))|uint64(len(groups))<<16,
+		math.Float64bits(c.ref.Lon), math.Float64bits(c.ref.Lat))
+	for _, ei := range c.edges {
+		e := b.edges[ei]
+		if orient(e.ax, e.ay, e.bx, e.by, c.ref.Lon, c.ref.Lat) < 0 {
+			e.ax, e.ay, e.bx, e.by = e.bx, e.by, e.ax, e.ay
+		}
+		ix.leaves = append(ix.leaves, math.Float64bits(e.ax), math.Float64bits(e.ay), math.Float64bits(e.bx), math.Float64bits(e.by))
+	}
+	if len(groups) > 1 {
+		meta := make([]uint64, (len(c.edges)+15)/16)
+		for i, ei := range c.edges {
+			bit, _ := slices.BinarySearch(groups, b.edges[ei].region)
+			meta[i/16] |= uint64(bit) << (i % 16 * 4)
+		}
+		ix.leaves = append(ix.leaves, meta...)
+	}
 	base := ix.sets[c.state]
+	var pair uint64
 	for m := 0; m < 1<<len(groups); m++ {
 		b.regs = b.regs[:0]
 		for i, g := range groups {
@@ -208,11 +247,17 @@ func (b *builder) leaf(c child, groups []int32) uint32 {
 				b.regs = append(b.regs, g)
 			}
 		}
-		ix.tables = append(ix.tables, b.intern(symDiff(base, b.regs)))
+		id := uint64(b.intern(symDiff(base, b.regs)))
+		if m%2 == 0 {
+			pair = id
+		} else {
+			ix.leaves = append(ix.leaves, pair|id<<32)
+		}
 	}
-	id := len(ix.leaves)
-	ix.leaves = append(ix.leaves, l)
-	return uint32(id) | tagLeaf
+	if len(groups) == 0 {
+		ix.leaves = append(ix.leaves, pair)
+	}
+	return uint32(off) | tagLeaf, nil
 }
 
 // groups returns the distinct regions of the edges, sorted.

@@ -49,32 +49,35 @@ const (
 type Index struct {
 	gridW, gridH int
 	cellW, cellH float64 // degrees per grid cell
-	grid         []uint32
-	nodes        []uint32
-	leaves       []leaf
-	edges        []leafEdge
-	tables       []SetID
-	sets         [][]int32
-	regions      int
+	invW, invH   float64 // grid cells per degree
+	// coarse has one entry per block of coarseSide × coarseSide grid
+	// cells: the set, if the whole block is in one, else tagNode. It is
+	// small enough to stay in a core's cache.
+	coarse  []uint32
+	grid    []uint32
+	nodes   []uint32
+	leaves  []uint64
+	sets    [][]int32
+	regions int
 }
 
-// leaf is a cell crossed by edges: ref is the reference point, whose set is
-// tables[table]; tables[table+m] is the set when the regions whose bits are
-// set in m are toggled.
-type leaf struct {
-	refX, refY float64
-	first, end uint32
-	table      uint32
-	_          uint32
-}
-
-// leafEdge is an edge kept in a leaf with the bit of its region in the leaf's
-// table and the side of the edge's line on which the reference point lies.
-type leafEdge struct {
-	ax, ay, bx, by float64
-	bit            uint8
-	refSide        int8
-}
+// A leaf is a record in Index.leaves, laid out so that a lookup reads one
+// contiguous run of memory:
+//
+//	word 0            number of edges n | number of regions g << 16
+//	words 1, 2        the reference point (lon, lat), as float64 bits
+//	4n words          the edges (ax, ay, bx, by), each directed so that the
+//	                  reference point lies to its left
+//	ceil(n/16) words  if g > 1: a 4-bit region number per edge
+//	ceil(2^g/2) words the table: 2^g SetIDs, two to a word; entry m is the
+//	                  set of a point whose segment to the reference point
+//	                  crosses the edges of region i an odd number of times
+//	                  exactly when bit i of m is set
+const (
+	coarseShift  = 2
+	leafHeader   = 3
+	leafMaxEdges = 1<<16 - 1
+)
 
 // InvalidPointError reports a position that cannot be looked up.
 type InvalidPointError struct {
@@ -96,18 +99,7 @@ func (ix *Index) Lookup(lon, lat float64) (SetID, error) {
 
 func (ix *Index) lookup(lon, lat float64) SetID {
 	lon, lat = canonical(lon, lat)
-	x := (lon + 180) / ix.cellW
-	y := (lat + 90) / ix.cellH
-	cx, cy := int(x), int(y)
-	if cx >= ix.gridW {
-		cx = ix.gridW - 1
-	}
-	if cy >= ix.gridH {
-		cy = ix.gridH - 1
-	}
-	ref := ix.grid[cy*ix.gridW+cx]
-	// Descend with cell-relative coordinates in units of the current cell.
-	fx, fy := x-float64(cx), y-float64(cy)
+	ref, fx, fy := ix.cell(lon, lat)
 	for ref&tagMask == tagNode {
 		fx, fy = fx*4, fy*4
 		sx, sy := int(fx), int(fy)
@@ -119,18 +111,127 @@ func (ix *Index) lookup(lon, lat float64) SetID {
 	if ref&tagMask == tagSet {
 		return SetID(ref)
 	}
-	l := &ix.leaves[ref&valMask]
+	return ix.leafLookup(ref&valMask, lon, lat)
+}
+
+// cell returns the grid reference for a canonical position, and the
+// position within that grid cell in units of the cell.
+func (ix *Index) cell(lon, lat float64) (ref uint32, fx, fy float64) {
+	x, y := (lon+180)*ix.invW, (lat+90)*ix.invH
+	cx, cy := min(int(x), ix.gridW-1), min(int(y), ix.gridH-1)
+	if c := ix.coarse[(cy>>coarseShift)*(ix.gridW>>coarseShift)+cx>>coarseShift]; c&tagMask == tagSet {
+		return c, 0, 0
+	}
+	return ix.grid[cy*ix.gridW+cx], x - float64(cx), y - float64(cy)
+}
+
+func (ix *Index) leafLookup(off uint32, lon, lat float64) SetID {
+	rec := ix.leaves[off:]
+	n := int(rec[0] & 0xffff)
+	g := int(rec[0] >> 16)
+	rx, ry := math.Float64frombits(rec[1]), math.Float64frombits(rec[2])
+	edges := rec[leafHeader : leafHeader+4*n]
+	meta := leafHeader + 4*n
 	var m uint32
-	for i := l.first; i < l.end; i++ {
-		e := &ix.edges[i]
-		if orientPerturbed(e.ax, e.ay, e.bx, e.by, lon, lat) == int(e.refSide) {
-			continue // the point is on the reference point's side of the line
+	for i := 0; i+3 < len(edges); i += 4 {
+		ax, ay := math.Float64frombits(edges[i]), math.Float64frombits(edges[i+1])
+		bx, by := math.Float64frombits(edges[i+2]), math.Float64frombits(edges[i+3])
+		// Is the point on the reference point's side (the left) of the
+		// edge's line? The filter of orient, inlined.
+		l, r := (bx-ax)*(lat-ay), (by-ay)*(lon-ax)
+		if d, bound := l-r, orientErrBound*(math.Abs(l)+math.Abs(r)); d > bound ||
+			(d >= -bound && orientPerturbed(ax, ay, bx, by, lon, lat) > 0) {
+			continue
 		}
-		if segmentSide(lon, lat, l.refX, l.refY, e.ax, e.ay) != segmentSide(lon, lat, l.refX, l.refY, e.bx, e.by) {
-			m ^= 1 << e.bit
+		if segmentSide(lon, lat, rx, ry, ax, ay) != segmentSide(lon, lat, rx, ry, bx, by) {
+			bit := uint32(0)
+			if g > 1 {
+				bit = uint32(rec[meta+i/64]>>((i/4)%16*4)) & 15
+			}
+			m ^= 1 << bit
 		}
 	}
-	return ix.tables[l.table+m]
+	if g > 1 {
+		meta += (n + 15) / 16
+	}
+	return SetID(uint32(rec[meta+int(m/2)] >> (32 * (m & 1))))
+}
+
+// NoSet marks, in the output of LookupBatch, a position that was invalid.
+const NoSet SetID = 1<<32 - 1
+
+// touchNever is a sum of leaf words that LookupBatch compares with so that
+// its touching loads have a use.
+const touchNever = 0x5eedf00ddeadbeef
+
+// batchChunk is how many points LookupBatch carries through each stage.
+const batchChunk = 64
+
+// LookupBatch looks up pts[i] into out[i], which must be at least as long
+// as pts. It gives the same answers as Lookup but overlaps the memory
+// accesses of many points, so it is several times faster per point on large
+// indexes. An invalid position gets NoSet, and the first one is returned as
+// an *InvalidPointError after all points have been answered.
+func (ix *Index) LookupBatch(pts []Point, out []SetID) error {
+	out = out[:len(pts)]
+	var firstBad error
+	var refs [batchChunk]uint32
+	var fx, fy [batchChunk]float64
+	for base := 0; base < len(pts); base += batchChunk {
+		ps := pts[base:min(base+batchChunk, len(pts))]
+		// Stage 1: the grid cell of every point.
+		for i, p := range ps {
+			lon, lat := p.Lon, p.Lat
+			if !(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) {
+				refs[i] = tagMask
+				if firstBad == nil {
+					firstBad = &InvalidPointError{lon, lat}
+				}
+				continue
+			}
+			refs[i], fx[i], fy[i] = ix.cell(canonical(lon, lat))
+		}
+		// Stage 2: one level of nodes for every point still in a node.
+		for more := true; more; {
+			more = false
+			for i := range ps {
+				ref := refs[i]
+				if ref&tagMask != tagNode {
+					continue
+				}
+				x, y := fx[i]*4, fy[i]*4
+				sx, sy := min(max(int(x), 0), 3), min(max(int(y), 0), 3)
+				fx[i], fy[i] = x-float64(sx), y-float64(sy)
+				ref = ix.nodes[(ref&valMask)*16+uint32(sy*4+sx)]
+				refs[i] = ref
+				more = more || ref&tagMask == tagNode
+			}
+		}
+		// Stage 3: touch every leaf record so that the loads overlap, then
+		// decide.
+		var touch uint64
+		for i := range ps {
+			if refs[i]&tagMask == tagLeaf {
+				touch += ix.leaves[refs[i]&valMask+leafHeader]
+			}
+		}
+		if touch == touchNever {
+			// Never true; keeps the compiler from dropping the loads above.
+			return firstBad
+		}
+		for i, p := range ps {
+			switch ref := refs[i]; ref & tagMask {
+			case tagSet:
+				out[base+i] = SetID(ref)
+			case tagLeaf:
+				lon, lat := canonical(p.Lon, p.Lat)
+				out[base+i] = ix.leafLookup(ref&valMask, lon, lat)
+			default:
+				out[base+i] = NoSet
+			}
+		}
+	}
+	return firstBad
 }
 
 // Regions returns the regions of a set, as indices into the shapes the index
