@@ -1,0 +1,10 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+func runBench(ctx context.Context, e env) error {
+	return fmt.Errorf("not yet")
+}
