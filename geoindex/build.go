@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -58,7 +59,8 @@ type builder struct {
 	ix      *Index
 	setKeys map[string]SetID
 	key     []byte
-	regs    []int32 // scratch
+	regs    []int32  // scratch
+	masks   []uint16 // scratch
 }
 
 // Build indexes the shapes; region i of every answer is shapes[i]. It
@@ -291,22 +293,30 @@ func (b *builder) split(r rect, kx, ky int, edges []int32, ref Point, state SetI
 			}
 		}
 	}
+	// Find each edge's children once, count, then fill one shared array.
+	var count [16]int
+	masks := b.masks[:0]
 	for _, ei := range edges {
-		e := &b.edges[ei]
-		i0 := clampInt(int((math.Min(e.ax, e.bx)-margin-r.x0)/w), 0, kx-1)
-		i1 := clampInt(int((math.Max(e.ax, e.bx)+margin-r.x0)/w), 0, kx-1)
-		j0 := clampInt(int((math.Min(e.ay, e.by)-margin-r.y0)/h), 0, ky-1)
-		j1 := clampInt(int((math.Max(e.ay, e.by)+margin-r.y0)/h), 0, ky-1)
-		// Rounding in the bin arithmetic may be off by one: widen by one.
-		i0, j0 = max(i0-1, 0), max(j0-1, 0)
-		i1, j1 = min(i1+1, kx-1), min(j1+1, ky-1)
-		for j := j0; j <= j1; j++ {
-			for i := i0; i <= i1; i++ {
-				c := &kids[j*kx+i]
-				if touches(e, c.r) {
-					c.edges = append(c.edges, ei)
-				}
-			}
+		m := b.childMask(&b.edges[ei], r, kx, ky, w, h)
+		masks = append(masks, m)
+		for k := range kids {
+			count[k] += int(m >> k & 1)
+		}
+	}
+	b.masks = masks
+	total := 0
+	for _, c := range count[:len(kids)] {
+		total += c
+	}
+	all := make([]int32, 0, total)
+	for k := range kids {
+		kids[k].edges = all[len(all) : len(all) : len(all)+count[k]]
+		all = all[:len(all)+count[k]]
+	}
+	for i, ei := range edges {
+		for m := masks[i]; m != 0; m &= m - 1 {
+			k := bits.TrailingZeros16(m)
+			kids[k].edges = append(kids[k].edges, ei)
 		}
 	}
 	for i := range kids {
@@ -315,33 +325,66 @@ func (b *builder) split(r rect, kx, ky int, edges []int32, ref Point, state SetI
 		if c.ref, err = b.chooseRef(c.r, c.edges); err != nil {
 			return nil, err
 		}
-		c.state = b.propagate(ref, state, c.ref, edges)
+		// Walk from the parent's reference point to the first child, then
+		// from child to neighbouring child: the segment between two
+		// neighbours' points lies in the two cells, so only their edges can
+		// cross it.
+		switch {
+		case i == 0:
+			c.state = b.propagate(ref, state, c.ref, edges)
+		case i%kx == 0:
+			c.state = b.propagateFrom(&kids[i-kx], c, edges)
+		default:
+			c.state = b.propagateFrom(&kids[i-1], c, edges)
+		}
 	}
 	return kids, nil
 }
 
-// touches reports whether edge e may come within margin of the rectangle. It
-// errs only towards true.
-func touches(e *bedge, r rect) bool {
-	x0, y0, x1, y1 := r.x0-margin, r.y0-margin, r.x1+margin, r.y1+margin
-	if math.Max(e.ax, e.bx) < x0 || math.Min(e.ax, e.bx) > x1 || math.Max(e.ay, e.by) < y0 || math.Min(e.ay, e.by) > y1 {
-		return false
-	}
-	// Inside the box's span: the edge misses the rectangle only if all four
-	// corners lie strictly on one side of its line, beyond rounding doubt.
-	pos, neg := 0, 0
-	for _, c := range [4]Point{{x0, y0}, {x1, y0}, {x0, y1}, {x1, y1}} {
-		l := (e.bx - e.ax) * (c.Lat - e.ay)
-		r := (e.by - e.ay) * (c.Lon - e.ax)
-		d, bound := l-r, 1e-12*(math.Abs(l)+math.Abs(r))
-		switch {
-		case d > bound:
-			pos++
-		case d < -bound:
-			neg++
+// childMask returns the children of r (kx × ky cells of w × h) that edge e
+// may come within margin of, as a bit mask by child number. Column by
+// column it takes the latitudes the edge spans within the column's margin;
+// it errs only towards including a child.
+func (b *builder) childMask(e *bedge, r rect, kx, ky int, w, h float64) uint16 {
+	minX, maxX := min(e.ax, e.bx), max(e.ax, e.bx)
+	i0 := clampInt(int((minX-margin-r.x0)/w)-1, 0, kx-1)
+	i1 := clampInt(int((maxX+margin-r.x0)/w)+1, 0, kx-1)
+	var m uint16
+	for i := i0; i <= i1; i++ {
+		xa := max(r.x0+float64(i)*w-margin, minX)
+		xb := min(r.x0+float64(i+1)*w+margin, maxX)
+		if xa > xb {
+			continue
+		}
+		ylo, yhi := min(e.ay, e.by), max(e.ay, e.by)
+		if e.ax != e.bx {
+			ya := e.ay + (xa-e.ax)/(e.bx-e.ax)*(e.by-e.ay)
+			yb := e.ay + (xb-e.ax)/(e.bx-e.ax)*(e.by-e.ay)
+			ylo, yhi = max(min(ya, yb), ylo), min(max(ya, yb), yhi)
+		}
+		j0 := clampInt(int((ylo-margin-r.y0)/h), 0, ky-1)
+		j1 := clampInt(int((yhi+margin-r.y0)/h), 0, ky-1)
+		for j := j0; j <= j1; j++ {
+			if y0 := r.y0 + float64(j)*h; ylo <= y0+h+margin && yhi >= y0-margin {
+				m |= 1 << (j*kx + i)
+			}
 		}
 	}
-	return pos != 4 && neg != 4
+	return m
+}
+
+// propagateFrom derives the set at c's reference point from that of its
+// neighbour n, falling back to the parent's edges if n's point lies on the
+// line of one of c's edges.
+func (b *builder) propagateFrom(n, c *child, parentEdges []int32) SetID {
+	for _, ei := range c.edges {
+		e := &b.edges[ei]
+		if orient(e.ax, e.ay, e.bx, e.by, n.ref.Lon, n.ref.Lat) == 0 {
+			return b.propagate(n.ref, n.state, c.ref, parentEdges)
+		}
+	}
+	s := b.propagate(n.ref, n.state, c.ref, n.edges)
+	return b.propagateMore(n.ref, s, c.ref, c.edges, n.edges)
 }
 
 // chooseRef picks a point inside r that lies on the line of none of the
@@ -372,12 +415,20 @@ func (b *builder) chooseRef(r rect, edges []int32) (Point, error) {
 // of none of the edges; every edge that the segment q-ref may cross must be
 // among edges.
 func (b *builder) propagate(ref Point, state SetID, q Point, edges []int32) SetID {
+	return b.propagateMore(ref, state, q, edges, nil)
+}
+
+// propagateMore is propagate over the edges not in skip, which is sorted.
+func (b *builder) propagateMore(ref Point, state SetID, q Point, edges, skip []int32) SetID {
 	b.regs = b.regs[:0]
-	minX, maxX := math.Min(ref.Lon, q.Lon), math.Max(ref.Lon, q.Lon)
-	minY, maxY := math.Min(ref.Lat, q.Lat), math.Max(ref.Lat, q.Lat)
+	minX, maxX := min(ref.Lon, q.Lon), max(ref.Lon, q.Lon)
+	minY, maxY := min(ref.Lat, q.Lat), max(ref.Lat, q.Lat)
 	for _, ei := range edges {
 		e := &b.edges[ei]
-		if math.Max(e.ax, e.bx) < minX || math.Min(e.ax, e.bx) > maxX || math.Max(e.ay, e.by) < minY || math.Min(e.ay, e.by) > maxY {
+		if max(e.ax, e.bx) < minX || min(e.ax, e.bx) > maxX || max(e.ay, e.by) < minY || min(e.ay, e.by) > maxY {
+			continue
+		}
+		if _, seen := slices.BinarySearch(skip, ei); seen {
 			continue
 		}
 		if orientPerturbed(e.ax, e.ay, e.bx, e.by, q.Lon, q.Lat) == orient(e.ax, e.ay, e.bx, e.by, ref.Lon, ref.Lat) {
