@@ -1,3 +1,11 @@
 module github.com/skyfence/skyfence
 
 go 1.26
+
+require (
+	github.com/golang/geo v0.0.0-20260818125358-b200a1149890
+	github.com/tidwall/geojson v1.4.5
+	github.com/tidwall/rtree v1.10.0
+)
+
+require github.com/tidwall/geoindex v1.7.0 // indirect
