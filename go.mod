@@ -8,4 +8,7 @@ require (
 	github.com/tidwall/rtree v1.10.0
 )
 
-require github.com/tidwall/geoindex v1.7.0 // indirect
+require (
+	github.com/tidwall/geoindex v1.7.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.4 // indirect
+)

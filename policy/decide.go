@@ -1,0 +1,345 @@
+package policy
+
+import (
+	"math"
+
+	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/atlas"
+	"github.com/skyfence/skyfence/geoindex"
+)
+
+// Decision is the verdict for one fix: allow or deny, why, and by which
+// rule. The zero value denies.
+type Decision struct {
+	Allow  bool   `json:"allow"`
+	Reason Reason `json:"reason"`
+	// Rule names what decided: a rule id, "status:XX" or "licence:XX" for a
+	// region's status, "default_status", "plan:NAME" for a plan's speed
+	// cap, "terminal" for the terminal's own status, "position" for an
+	// invalid position, "" when everything allowed.
+	Rule string `json:"rule"`
+	// Region is the region of the deciding rule, if any.
+	Region string `json:"region,omitempty"`
+	// Country is the country or territory at the position (land or
+	// territorial sea), or "international".
+	Country string `json:"country"`
+	// CountryIndex is Country's index in the atlas, or atlas.None.
+	CountryIndex int `json:"-"`
+	// Land is true on land, false at sea.
+	Land bool `json:"land"`
+	// Zones are the custom zones at the position, sorted. Shared: do not
+	// modify.
+	Zones []string `json:"zones"`
+	// SpeedKmh is the speed the decision used: reported, or derived from
+	// the previous fix.
+	SpeedKmh float64 `json:"speed_kmh"`
+	// ExemptRule and ExemptBy name the last exemption that lifted a rule
+	// that would have denied: the rule and the kind of exemption (class,
+	// plan, terminal, group).
+	ExemptRule string `json:"exempt_rule,omitempty"`
+	ExemptBy   string `json:"exempt_by,omitempty"`
+	// PolicyVersion is the version of the snapshot that decided.
+	PolicyVersion string `json:"policy_version"`
+	// Located is true if the position was located (Country, Land and Zones
+	// are set); decisions on the terminal's status alone do not locate.
+	Located bool `json:"-"`
+}
+
+// Message returns the decision in words the terminal's owner can read.
+func (d *Decision) Message() string { return d.Reason.Message() }
+
+// eval is the state of one decision.
+type eval struct {
+	s     *Snapshot
+	t     *skyfence.Terminal
+	tr    *Track
+	f     *skyfence.Fix
+	d     *Decision
+	place atlas.Place
+}
+
+// Decide decides whether terminal t may have service at fix f, given the
+// terminal's track tr (its previous fix and usage; nil for none). The same
+// inputs always give the same decision. It does not change tr: call
+// tr.Observe with the decision to record the fix.
+//
+// Checks run in this order and the first that denies decides: the
+// position, the terminal's own status, then the aspects service (statuses
+// and no_service rules), verification, plans, speed (regions' caps, then
+// the plan's), roaming and coastal. For each aspect, the regions at the
+// position are taken by priority, highest first; the first priority level
+// at which a region says something about the aspect decides it, and within
+// a level deny wins over allow. A rule whose time window does not hold, or
+// from which the terminal is exempt, says nothing.
+func (s *Snapshot) Decide(t *skyfence.Terminal, tr *Track, f skyfence.Fix) Decision {
+	d := Decision{PolicyVersion: s.Version, CountryIndex: atlas.None, Country: International, Zones: s.zoneIDs[0], SpeedKmh: f.SpeedKmh}
+	deny := func(r Reason, rule string) Decision {
+		d.Reason, d.Rule = r, rule
+		return d
+	}
+	if !(f.Lat >= -90 && f.Lat <= 90 && f.Lon >= -180 && f.Lon <= 180) || f.Time.IsZero() || math.IsNaN(f.SpeedKmh) || math.IsInf(f.SpeedKmh, 0) {
+		return deny(PositionInvalid, "position")
+	}
+	switch {
+	case t == nil:
+		return deny(UnknownTerminal, "terminal")
+	case t.Status == skyfence.Deactivated:
+		return deny(TerminalDeactivated, "terminal")
+	case t.Status == skyfence.Suspended:
+		return deny(TerminalSuspended, "terminal")
+	case t.Status != skyfence.Active:
+		return deny(TerminalInactive, "terminal")
+	}
+	place, _ := s.atlas.Locate(f.Lon, f.Lat)
+	var zs geoindex.SetID
+	if s.zoneIndex != nil {
+		zs, _ = s.zoneIndex.Lookup(f.Lon, f.Lat)
+	}
+	d.CountryIndex, d.Land, d.Zones, d.Located = place.Country, place.Land, s.zoneIDs[zs], true
+	country := s.international
+	if place.Country != atlas.None {
+		country = s.countries[place.Country]
+		d.Country = country.name
+	}
+	if d.SpeedKmh < 0 {
+		d.SpeedKmh = tr.derivedSpeed(&f)
+	}
+	e := eval{s: s, t: t, tr: tr, f: &f, d: &d, place: place}
+	zones := s.zoneRegions[zs]
+	for a := Aspect(0); a < numAspects; a++ {
+		if r, rule, region := e.aspect(a, zones, country); r != Ok {
+			d.Region = region
+			return deny(r, rule)
+		}
+		if a == AspectSpeed {
+			if r, rule := e.planSpeed(); r != Ok {
+				return deny(r, rule)
+			}
+		}
+	}
+	d.Allow = true
+	return d
+}
+
+// aspect resolves one aspect over the regions at the position: zones (by
+// priority), the country, and the rules for everywhere.
+func (e *eval) aspect(a Aspect, zones []*regionRules, country *regionRules) (Reason, string, string) {
+	i := 0
+	countryDone, everyDone := false, false
+	for {
+		// The next priority level: the highest priority among what is left.
+		level := math.MinInt
+		if i < len(zones) {
+			level = zones[i].priority
+		}
+		if !countryDone {
+			level = max(level, country.priority)
+		}
+		if level == math.MinInt && everyDone {
+			return Ok, "", ""
+		}
+		if level == math.MinInt {
+			level = everywherePriority
+		}
+		said := false
+		var reason Reason
+		var rule, region string
+		judge := func(r *regionRules) {
+			s, rr, ru := e.judge(r, a)
+			said = said || s
+			if rr != Ok && reason == Ok {
+				reason, rule, region = rr, ru, r.name
+			}
+		}
+		for i < len(zones) && zones[i].priority == level {
+			judge(zones[i])
+			i++
+		}
+		if !countryDone && country.priority == level {
+			judge(country)
+			countryDone = true
+		}
+		if !everyDone && level == everywherePriority {
+			judge(e.s.everywhere)
+			everyDone = true
+		}
+		if said {
+			return reason, rule, region
+		}
+	}
+}
+
+// judge returns whether region r says something about aspect a for this
+// fix and, if it denies, why and by which rule.
+func (e *eval) judge(r *regionRules, a Aspect) (said bool, reason Reason, rule string) {
+	if a == AspectService && r.hasStatus {
+		said = true
+		switch r.status {
+		case Available:
+			if r.isCountry && (r.licence == nil || !r.licence.ValidAt(e.f.Time)) {
+				reason, rule = RegionNotLicensed, r.licenceRule
+			}
+		case ComingSoon, Waitlist:
+			reason, rule = RegionNotAvailable, r.statusRule
+		case NotLicensed:
+			reason, rule = RegionNotLicensed, r.statusRule
+		case Embargoed:
+			reason, rule = RegionEmbargoed, r.statusRule
+		}
+	}
+	for _, c := range r.rules[a] {
+		if !c.ActiveAt(e.f.Time) {
+			continue
+		}
+		applies, rr := e.apply(c, r)
+		if !applies {
+			continue
+		}
+		if rr != Ok {
+			if by := e.exemption(c); by != "" {
+				e.d.ExemptRule, e.d.ExemptBy = c.ID, by
+				continue
+			}
+		} else if e.exemption(c) != "" {
+			continue
+		}
+		said = true
+		if rr != Ok && reason == Ok {
+			reason, rule = rr, c.ID
+		}
+	}
+	return said, reason, rule
+}
+
+// apply evaluates one active rule: whether it applies to this terminal at
+// all (roaming and coastal rules name their plans) and its verdict.
+func (e *eval) apply(c *compiledRule, r *regionRules) (bool, Reason) {
+	switch {
+	case c.NoService:
+		return true, NoServiceZone
+	case c.RequireVerification != nil:
+		region := r.name
+		if !r.isCountry {
+			region = e.d.Country
+		}
+		if e.verified(c.RequireVerification, region) {
+			return true, Ok
+		}
+		return true, VerificationRequired
+	case c.AllowedPlans != nil:
+		if contains(c.AllowedPlans, e.t.Plan) {
+			return true, Ok
+		}
+		return true, PlanNotAllowed
+	case c.SpeedCapKmh != nil:
+		if e.d.SpeedKmh > *c.SpeedCapKmh {
+			return true, SpeedLimit
+		}
+		return true, Ok
+	case c.Roaming != nil:
+		if len(c.Roaming.Plans) > 0 && !contains(c.Roaming.Plans, e.t.Plan) {
+			return false, Ok
+		}
+		if e.d.Country == e.t.Country {
+			return true, Ok
+		}
+		if e.tr.daysAbroad(e.f.Time) > c.Roaming.MaxDaysAbroad {
+			return true, RoamingLimit
+		}
+		return true, Ok
+	case c.Coastal != nil:
+		if len(c.Coastal.Plans) > 0 && !contains(c.Coastal.Plans, e.t.Plan) {
+			return false, Ok
+		}
+		if e.place.Country == atlas.None || e.place.Land {
+			return true, Ok
+		}
+		run, year := e.tr.coastalDays(e.f.Time)
+		if (c.Coastal.MaxConsecutiveDays > 0 && run > c.Coastal.MaxConsecutiveDays) ||
+			(c.Coastal.MaxDaysPerYear > 0 && year > c.Coastal.MaxDaysPerYear) {
+			return true, RoamingLimit
+		}
+		return true, Ok
+	}
+	return false, Ok
+}
+
+// verified reports whether the terminal holds a verification valid now for
+// region by the rule's authority, of one of its classes.
+func (e *eval) verified(v *VerificationRule, region string) bool {
+	for i := range e.t.Verifications {
+		tv := &e.t.Verifications[i]
+		if tv.Authority == v.Authority && tv.Region == region && tv.ValidAt(e.f.Time) &&
+			(len(v.Classes) == 0 || containsClass(v.Classes, tv.Class)) {
+			return true
+		}
+	}
+	return false
+}
+
+// exemption returns how the terminal is exempt from rule c ("terminal",
+// "group", "plan", "class"), or "".
+func (e *eval) exemption(c *compiledRule) string {
+	ex := &c.Exempt
+	switch {
+	case c.exemptTerminals[e.t.ID]:
+		return "terminal"
+	case len(ex.Groups) > 0 && anyGroup(e.t, ex.Groups):
+		return "group"
+	case contains(ex.Plans, e.t.Plan):
+		return "plan"
+	}
+	for i := range e.t.Verifications {
+		tv := &e.t.Verifications[i]
+		if tv.Region == e.d.Country && tv.ValidAt(e.f.Time) && containsClass(ex.Classes, tv.Class) {
+			return "class"
+		}
+	}
+	return ""
+}
+
+// planSpeed applies the plan's speed cap for where the terminal is.
+func (e *eval) planSpeed() (Reason, string) {
+	p := e.s.plans[e.t.Plan]
+	if p == nil {
+		return PlanNotAllowed, "plans"
+	}
+	limit := p.LandKmh
+	if !e.place.Land {
+		limit = p.SeaKmh
+	}
+	if e.f.AltM > e.s.airAboveM && p.AirKmh != nil {
+		limit = p.AirKmh
+	}
+	if limit != nil && e.d.SpeedKmh > *limit {
+		return SpeedLimit, p.rule
+	}
+	return Ok, ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func containsClass(list []skyfence.VerificationClass, c skyfence.VerificationClass) bool {
+	for _, x := range list {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+func anyGroup(t *skyfence.Terminal, groups []string) bool {
+	for _, g := range groups {
+		if t.InGroup(g) {
+			return true
+		}
+	}
+	return false
+}

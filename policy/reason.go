@@ -1,0 +1,95 @@
+package policy
+
+import "fmt"
+
+// Reason says why a decision was made. The list is closed: clients may
+// switch on it.
+type Reason uint8
+
+// Reasons. Ok is the only one that allows service.
+const (
+	Ok Reason = iota
+	UnknownTerminal
+	TerminalInactive
+	TerminalSuspended
+	TerminalDeactivated
+	PositionInvalid
+	RegionNotAvailable
+	RegionNotLicensed
+	RegionEmbargoed
+	NoServiceZone
+	VerificationRequired
+	PlanNotAllowed
+	SpeedLimit
+	RoamingLimit
+	numReasons
+)
+
+var reasonCodes = [numReasons]string{
+	"ok", "unknown_terminal", "terminal_inactive", "terminal_suspended", "terminal_deactivated",
+	"position_invalid", "region_not_available", "region_not_licensed", "region_embargoed",
+	"no_service_zone", "verification_required", "plan_not_allowed", "speed_limit", "roaming_limit",
+}
+
+// messages are for the terminal's owner: plain words, no internals.
+var reasonMessages = [numReasons]string{
+	"Service is available.",
+	"This terminal is not registered.",
+	"This terminal has not been activated.",
+	"Service for this terminal is suspended. Contact support to learn why and how to appeal.",
+	"This terminal has been deactivated.",
+	"The terminal reported a position that is not valid.",
+	"Service is not yet available in this area.",
+	"Service is not licensed in this area.",
+	"Service is not permitted in this area.",
+	"Service is not available in this area.",
+	"Service here requires a terminal verified by the local authority.",
+	"Your service plan does not cover this area.",
+	"Movement speed is too high",
+	"Your service plan's roaming allowance for this area is used up.",
+}
+
+// Reasons lists every reason in order.
+func Reasons() []Reason {
+	out := make([]Reason, numReasons)
+	for i := range out {
+		out[i] = Reason(i)
+	}
+	return out
+}
+
+// String returns the stable code, e.g. "speed_limit".
+func (r Reason) String() string {
+	if r < numReasons {
+		return reasonCodes[r]
+	}
+	return fmt.Sprintf("Reason(%d)", uint8(r))
+}
+
+// Message returns the reason in words a terminal's owner can read.
+func (r Reason) Message() string {
+	if r < numReasons {
+		return reasonMessages[r]
+	}
+	return ""
+}
+
+// ParseReason parses a reason code.
+func ParseReason(s string) (Reason, error) {
+	for i, c := range reasonCodes {
+		if c == s {
+			return Reason(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown reason %q", s)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (r *Reason) UnmarshalText(b []byte) error {
+	v, err := ParseReason(string(b))
+	*r = v
+	return err
+}
