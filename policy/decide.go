@@ -72,10 +72,62 @@ type eval struct {
 // a level deny wins over allow. A rule whose time window does not hold, or
 // from which the terminal is exempt, says nothing.
 func (s *Snapshot) Decide(t *skyfence.Terminal, tr *Track, f skyfence.Fix) Decision {
-	d := Decision{PolicyVersion: s.Version, CountryIndex: atlas.None, Country: International, Zones: s.zoneIDs[0], SpeedKmh: f.SpeedKmh}
-	deny := func(r Reason, rule string) Decision {
-		d.Reason, d.Rule = r, rule
+	d, done := s.precheck(t, &f)
+	if done {
 		return d
+	}
+	place, _ := s.atlas.Locate(f.Lon, f.Lat)
+	var zs geoindex.SetID
+	if s.zoneIndex != nil {
+		zs, _ = s.zoneIndex.Lookup(f.Lon, f.Lat)
+	}
+	s.decideAt(&d, t, tr, &f, place, zs)
+	return d
+}
+
+// batchChunk is how many fixes DecideBatch locates together.
+const batchChunk = 64
+
+// DecideBatch decides fs[i] for terminal ts[i] with track trs[i] (trs may
+// be nil, or hold nil tracks) into out[i], which must be as long as fs. It
+// gives the same decisions as Decide, faster, by locating the fixes
+// together; like Decide it does not allocate and does not change the
+// tracks.
+func (s *Snapshot) DecideBatch(ts []*skyfence.Terminal, trs []*Track, fs []skyfence.Fix, out []Decision) {
+	var pts [batchChunk]geoindex.Point
+	var places [batchChunk]atlas.Place
+	var ids, zs [batchChunk]geoindex.SetID
+	for base := 0; base < len(fs); base += batchChunk {
+		n := min(batchChunk, len(fs)-base)
+		for i := 0; i < n; i++ {
+			pts[i] = geoindex.Point{Lon: fs[base+i].Lon, Lat: fs[base+i].Lat}
+		}
+		_ = s.atlas.LocateBatch(pts[:n], places[:n], ids[:n])
+		if s.zoneIndex != nil {
+			_ = s.zoneIndex.LookupBatch(pts[:n], zs[:n])
+		}
+		for i := 0; i < n; i++ {
+			k := base + i
+			var tr *Track
+			if trs != nil {
+				tr = trs[k]
+			}
+			d, done := s.precheck(ts[k], &fs[k])
+			if !done {
+				s.decideAt(&d, ts[k], tr, &fs[k], places[i], zs[i])
+			}
+			out[k] = d
+		}
+	}
+}
+
+// precheck starts a decision and settles it if the fix or the terminal's
+// own status decides.
+func (s *Snapshot) precheck(t *skyfence.Terminal, f *skyfence.Fix) (Decision, bool) {
+	d := Decision{PolicyVersion: s.Version, CountryIndex: atlas.None, Country: International, Zones: s.zoneIDs[0], SpeedKmh: f.SpeedKmh}
+	deny := func(r Reason, rule string) (Decision, bool) {
+		d.Reason, d.Rule = r, rule
+		return d, true
 	}
 	if !(f.Lat >= -90 && f.Lat <= 90 && f.Lon >= -180 && f.Lon <= 180) || f.Time.IsZero() || math.IsNaN(f.SpeedKmh) || math.IsInf(f.SpeedKmh, 0) {
 		return deny(PositionInvalid, "position")
@@ -90,11 +142,11 @@ func (s *Snapshot) Decide(t *skyfence.Terminal, tr *Track, f skyfence.Fix) Decis
 	case t.Status != skyfence.Active:
 		return deny(TerminalInactive, "terminal")
 	}
-	place, _ := s.atlas.Locate(f.Lon, f.Lat)
-	var zs geoindex.SetID
-	if s.zoneIndex != nil {
-		zs, _ = s.zoneIndex.Lookup(f.Lon, f.Lat)
-	}
+	return d, false
+}
+
+// decideAt finishes a decision for a located fix.
+func (s *Snapshot) decideAt(d *Decision, t *skyfence.Terminal, tr *Track, f *skyfence.Fix, place atlas.Place, zs geoindex.SetID) {
 	d.CountryIndex, d.Land, d.Zones, d.Located = place.Country, place.Land, s.zoneIDs[zs], true
 	country := s.international
 	if place.Country != atlas.None {
@@ -102,66 +154,76 @@ func (s *Snapshot) Decide(t *skyfence.Terminal, tr *Track, f skyfence.Fix) Decis
 		d.Country = country.name
 	}
 	if d.SpeedKmh < 0 {
-		d.SpeedKmh = tr.derivedSpeed(&f)
+		d.SpeedKmh = tr.derivedSpeed(f)
 	}
-	e := eval{s: s, t: t, tr: tr, f: &f, d: &d, place: place}
+	e := eval{s: s, t: t, tr: tr, f: f, d: d, place: place}
 	zones := s.zoneRegions[zs]
 	for a := Aspect(0); a < numAspects; a++ {
 		if r, rule, region := e.aspect(a, zones, country); r != Ok {
-			d.Region = region
-			return deny(r, rule)
+			d.Reason, d.Rule, d.Region = r, rule, region
+			return
 		}
 		if a == AspectSpeed {
 			if r, rule := e.planSpeed(); r != Ok {
-				return deny(r, rule)
+				d.Reason, d.Rule = r, rule
+				return
 			}
 		}
 	}
 	d.Allow = true
-	return d
 }
 
 // aspect resolves one aspect over the regions at the position: zones (by
 // priority), the country, and the rules for everywhere.
 func (e *eval) aspect(a Aspect, zones []*regionRules, country *regionRules) (Reason, string, string) {
 	i := 0
-	countryDone, everyDone := false, false
+	countryDone, everyDone := !country.says(a), !e.s.everywhere.says(a)
 	for {
 		// The next priority level: the highest priority among what is left.
-		level := math.MinInt
+		for i < len(zones) && !zones[i].says(a) {
+			i++
+		}
+		level, any := math.MinInt, false
 		if i < len(zones) {
-			level = zones[i].priority
+			level, any = zones[i].priority, true
 		}
 		if !countryDone {
-			level = max(level, country.priority)
+			level, any = max(level, country.priority), true
 		}
-		if level == math.MinInt && everyDone {
-			return Ok, "", ""
-		}
-		if level == math.MinInt {
+		if !any {
+			if everyDone {
+				return Ok, "", ""
+			}
 			level = everywherePriority
 		}
 		said := false
 		var reason Reason
 		var rule, region string
-		judge := func(r *regionRules) {
-			s, rr, ru := e.judge(r, a)
-			said = said || s
-			if rr != Ok && reason == Ok {
-				reason, rule, region = rr, ru, r.name
+		for ; i < len(zones) && zones[i].priority == level; i++ {
+			if s, rr, ru := e.judge(zones[i], a); s {
+				said = true
+				if rr != Ok && reason == Ok {
+					reason, rule, region = rr, ru, zones[i].name
+				}
 			}
 		}
-		for i < len(zones) && zones[i].priority == level {
-			judge(zones[i])
-			i++
-		}
 		if !countryDone && country.priority == level {
-			judge(country)
 			countryDone = true
+			if s, rr, ru := e.judge(country, a); s {
+				said = true
+				if rr != Ok && reason == Ok {
+					reason, rule, region = rr, ru, country.name
+				}
+			}
 		}
 		if !everyDone && level == everywherePriority {
-			judge(e.s.everywhere)
 			everyDone = true
+			if s, rr, ru := e.judge(e.s.everywhere, a); s {
+				said = true
+				if rr != Ok && reason == Ok {
+					reason, rule, region = rr, ru, Everywhere
+				}
+			}
 		}
 		if said {
 			return reason, rule, region
@@ -280,6 +342,9 @@ func (e *eval) verified(v *VerificationRule, region string) bool {
 // exemption returns how the terminal is exempt from rule c ("terminal",
 // "group", "plan", "class"), or "".
 func (e *eval) exemption(c *compiledRule) string {
+	if !c.hasExemptions {
+		return ""
+	}
 	ex := &c.Exempt
 	switch {
 	case c.exemptTerminals[e.t.ID]:

@@ -45,6 +45,11 @@ type regionRules struct {
 	rules       [numAspects][]*compiledRule
 }
 
+// says reports whether the region can say anything about aspect a.
+func (r *regionRules) says(a Aspect) bool {
+	return len(r.rules[a]) > 0 || (a == AspectService && r.hasStatus)
+}
+
 type planInfo struct {
 	*Plan
 	rule string // "plan:NAME"
@@ -52,6 +57,7 @@ type planInfo struct {
 
 type compiledRule struct {
 	*Rule
+	hasExemptions   bool
 	exemptTerminals map[string]bool
 }
 
@@ -113,7 +119,8 @@ func Compile(src *Source, a *atlas.Atlas) (*Snapshot, error) {
 		rule := &doc.Rules[i]
 		r := s.byName[rule.Region]
 		aspect, _ := rule.Aspect()
-		c := &compiledRule{Rule: rule}
+		ex := &rule.Exempt
+		c := &compiledRule{Rule: rule, hasExemptions: len(ex.Classes)+len(ex.Plans)+len(ex.Terminals)+len(ex.Groups) > 0}
 		if len(rule.Exempt.Terminals) > 0 {
 			c.exemptTerminals = map[string]bool{}
 			for _, t := range rule.Exempt.Terminals {
