@@ -24,7 +24,8 @@ func (e *FormatError) Unwrap() error { return e.Err }
 
 // DecodeFile decodes a world file. It never panics; on bad input it returns
 // a *FormatError naming the offset and what was expected there, and it
-// allocates no more than a small multiple of len(b).
+// allocates no more than a small multiple of len(b), plus about 4 MB for a
+// territorial-sea section (the table of its blocks).
 //
 // The format, all integers little-endian or LEB128 varints ("uvarint", and
 // "varint" for zigzag-encoded signed values as in encoding/binary):
@@ -47,12 +48,19 @@ func (e *FormatError) Unwrap() error { return e.Err }
 //	           no vertex may equal the next (cyclically)
 //	sections = zero or more of: uvarint tag, uvarint length, payload bytes,
 //	           tags at least 1 and strictly increasing, up to end of input
+//	sea      = payload of tag 1 (SeaTag): runs up to the end of the payload
+//	run      = uvarint length (at least 1), uvarint owner+1 (0 for none,
+//	           else at most the region count), no two consecutive runs
+//	           with the same owner, lengths summing to SeaCols × SeaRows:
+//	           the cells of the territorial-sea grid (see Sea) row by row
+//	           from the South Pole, each row from the antimeridian east; a
+//	           run may go on from one row into the next
 //
 // Rings are open, in RFC 7946 orientation, unwrapped across the antimeridian
-// (see the package documentation). A reader skips sections whose tag it does
-// not know; DecodeFile returns them in File.Sections. No section tag is
-// assigned yet; a tag, once assigned to a section (such as a territorial-sea
-// raster), keeps its meaning for good.
+// (see the package documentation). DecodeFile decodes the territorial sea
+// into File.Sea. A reader skips sections whose tag it does not know;
+// DecodeFile returns them in File.Sections. A tag, once assigned to a
+// section, keeps its meaning for good.
 func DecodeFile(b []byte) (*File, error) {
 	r := reader{b: b}
 	if len(b) < len(Magic) || string(b[:len(Magic)]) != Magic {
@@ -77,7 +85,7 @@ func DecodeFile(b []byte) (*File, error) {
 	if f.Regions, err = r.regions(); err != nil {
 		return nil, err
 	}
-	if f.Sections, err = r.sections(); err != nil {
+	if err := r.sections(f); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -310,29 +318,69 @@ func (r *reader) polygons(code string, pts []QPoint) ([]QPolygon, []QPoint, erro
 	return polys, pts, nil
 }
 
-func (r *reader) sections() ([]Section, error) {
-	var out []Section
+// sections reads the sections into f: the territorial sea into f.Sea, the
+// others into f.Sections.
+func (r *reader) sections(f *File) error {
 	var last uint64
 	for r.left() > 0 {
 		start := r.off
 		tag, err := r.uvarint(at("section tag"))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if tag <= last {
 			r.off = start
-			return nil, r.fail(at("section tag"), fmt.Errorf("tag %d after %d: tags must be 1 or more and increasing", tag, last))
+			return r.fail(at("section tag"), fmt.Errorf("tag %d after %d: tags must be 1 or more and increasing", tag, last))
 		}
 		last = tag
 		n, err := r.uvarint(at(fmt.Sprintf("length of section %d", tag)))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if n > uint64(r.left()) {
-			return nil, r.fail(at(fmt.Sprintf("%d bytes of section %d", n, tag)), io.ErrUnexpectedEOF)
+			return r.fail(at(fmt.Sprintf("%d bytes of section %d", n, tag)), io.ErrUnexpectedEOF)
 		}
-		out = append(out, Section{Tag: tag, Payload: r.b[r.off : r.off+int(n) : r.off+int(n)]})
-		r.off += int(n)
+		end := r.off + int(n)
+		if tag == SeaTag {
+			sub := reader{b: r.b[:end], off: r.off}
+			if f.Sea, err = sub.sea(len(f.Regions)); err != nil {
+				return err
+			}
+		} else {
+			f.Sections = append(f.Sections, Section{Tag: tag, Payload: r.b[r.off:end:end]})
+		}
+		r.off = end
 	}
-	return out, nil
+	return nil
+}
+
+// sea reads the territorial-sea section, which runs to the end of r.b.
+func (r *reader) sea(regions int) (*Sea, error) {
+	b := NewSeaBuilder(regions)
+	for r.left() > 0 {
+		start := r.off
+		n, err := r.uvarint(at("length of a territorial-sea run"))
+		if err != nil {
+			return nil, err
+		}
+		owner, err := r.uvarint(at("owner of a territorial-sea run"))
+		if err != nil {
+			return nil, err
+		}
+		// Both bounds keep the conversions to int exact; Add checks the
+		// rest.
+		if n > SeaCols*SeaRows || owner > seaMaxRegions {
+			r.off = start
+			return nil, r.fail(at("territorial-sea run"), fmt.Errorf("run of %d cells with owner+1 %d: out of range", n, owner))
+		}
+		if err := b.Add(int(n), int(owner)-1); err != nil {
+			r.off = start
+			return nil, r.fail(at("territorial-sea run"), err)
+		}
+	}
+	s, err := b.Sea()
+	if err != nil {
+		return nil, r.fail(at("territorial-sea run"), fmt.Errorf("section ends: %v", err))
+	}
+	return s, nil
 }

@@ -16,6 +16,10 @@
 // winds round the South Pole (Antarctica); the geoindex package normalises
 // such rings. No ring is cut at 180 degrees here.
 //
+// The files also hold each country's territorial sea, the waters within 12
+// nautical miles of its coast, as a raster of one arc-minute computed by the
+// generator (Data.Sea; see Sea for what it says and how exactly).
+//
 // Use Load to decode the embedded data, Decode for bytes of your own, and
 // Encode (used by the generator) to write the format, which is described on
 // DecodeFile.

@@ -2,6 +2,7 @@ package world
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -60,8 +61,9 @@ type Region struct {
 	Polygons  []QPolygon
 }
 
-// Section is an optional tagged section after the regions. Readers keep
-// sections they do not know, unread, so that they can be written back.
+// Section is an optional tagged section after the regions that this package
+// does not know. Readers keep such sections, unread, so that they can be
+// written back.
 // DecodeFile returns payloads that share memory with its input.
 type Section struct {
 	Tag     uint64 // 1 or more; tags appear in increasing order, each once
@@ -73,6 +75,7 @@ type File struct {
 	Source    string // where the data came from, for people
 	Transform Transform
 	Regions   []Region // sorted by Code, codes unique
+	Sea       *Sea     // the territorial sea (section SeaTag), or nil
 	Sections  []Section
 }
 
@@ -108,6 +111,13 @@ func Encode(f *File) ([]byte, error) {
 				}
 			}
 		}
+	}
+	if f.Sea != nil {
+		var sea writer
+		f.Sea.appendRuns(&sea)
+		w.uvarint(SeaTag)
+		w.uvarint(uint64(len(sea.b)))
+		w.b = append(w.b, sea.b...)
 	}
 	for _, s := range f.Sections {
 		w.uvarint(s.Tag)
@@ -162,7 +172,19 @@ func (f *File) validate() error {
 		}
 	}
 	var last uint64
+	if f.Sea != nil {
+		if len(f.Sea.blocks) == 0 {
+			return errors.New("world: territorial sea: a zero Sea (make one with a SeaBuilder)")
+		}
+		if m := f.Sea.maxOwner(); m > len(f.Regions) {
+			return fmt.Errorf("world: territorial sea: owner %d, but only %d regions", m-1, len(f.Regions))
+		}
+		last = SeaTag
+	}
 	for _, s := range f.Sections {
+		if s.Tag == SeaTag {
+			return fmt.Errorf("world: section tag %d is the territorial sea: set File.Sea", SeaTag)
+		}
 		if s.Tag <= last {
 			return fmt.Errorf("world: section tag %d: tags must be 1 or more and increasing", s.Tag)
 		}

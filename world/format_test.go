@@ -149,6 +149,10 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b)
+	if b, err = Encode(withSea(f)); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
 	f.Add(realSeed(f))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := DecodeFile(b)

@@ -64,6 +64,9 @@ type Country struct {
 type Data struct {
 	Source    string    // where the data came from, for people
 	Countries []Country // sorted by Code, codes unique
+	// Sea is the territorial sea, or nil if the file has none. Its owners
+	// are indices into Countries.
+	Sea *Sea
 }
 
 // Load decodes the embedded data set of resolution res. Each call decodes
@@ -99,7 +102,7 @@ func (f *File) Data() *Data {
 	}
 	// One backing array for every vertex; rings are full slice expressions.
 	pts := make([]geoindex.Point, 0, n)
-	d := &Data{Source: f.Source, Countries: make([]Country, len(f.Regions))}
+	d := &Data{Source: f.Source, Countries: make([]Country, len(f.Regions)), Sea: f.Sea}
 	t := f.Transform
 	for i, r := range f.Regions {
 		c := Country{Code: r.Code, Name: r.Name, Sovereign: r.Sovereign, Polygons: make([]geoindex.Polygon, len(r.Polygons))}
