@@ -46,15 +46,30 @@ func Load(file string) (*Source, error) {
 		return nil, err
 	}
 	src := &Source{File: file, Doc: doc, Raw: raw}
+	probs, err := src.readZones()
+	if err != nil {
+		return nil, err
+	}
+	if len(probs) > 0 {
+		return nil, append(probs, src.Warnings...)
+	}
+	return src, nil
+}
+
+// readZones reads the zone files that src.Doc names (relative to src.File)
+// into src.Zones, src.ZoneRaws and src.Warnings. It returns the errors in
+// them, and a file it cannot read as an error at its entry in the policy;
+// other errors as they are.
+func (src *Source) readZones() (Problems, error) {
 	var probs Problems
-	for _, zf := range doc.Zones {
+	for _, zf := range src.Doc.Zones {
 		path := zf.File
 		if !filepath.IsAbs(path) {
-			path = filepath.Join(filepath.Dir(file), path)
+			path = filepath.Join(filepath.Dir(src.File), path)
 		}
 		zraw, err := os.ReadFile(path)
 		if err != nil {
-			probs = append(probs, Problem{File: file, Pos: zf.Pos, Msg: fmt.Sprintf("zone file: %v", err)})
+			probs = append(probs, Problem{File: src.File, Pos: zf.Pos, Msg: fmt.Sprintf("zone file: %v", err)})
 			continue
 		}
 		zs, warns, err := zone.Parse(zraw, path)
@@ -72,10 +87,7 @@ func Load(file string) (*Source, error) {
 		src.Zones = append(src.Zones, zs...)
 		src.ZoneRaws = append(src.ZoneRaws, zraw)
 	}
-	if len(probs) > 0 {
-		return nil, append(probs, src.Warnings...)
-	}
-	return src, nil
+	return probs, nil
 }
 
 // Validate checks a document against the world and its zones: unknown

@@ -69,19 +69,27 @@ func (ps Problems) Errors() Problems {
 // Problems that need the world and the zones (unknown countries, rules that
 // can never apply) are found by Validate.
 func Parse(data []byte, file string) (*Document, error) {
+	doc, _, probs := parse(data, file)
+	if len(probs.Errors()) > 0 {
+		return nil, probs
+	}
+	return doc, nil
+}
+
+// parse is Parse that also returns, when the YAML itself can be read, the
+// document's node and the document as far as it could be read despite its
+// problems (for Check).
+func parse(data []byte, file string) (*Document, *yaml.Node, Problems) {
 	p := &parser{file: file}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, Problems{{File: file, Pos: yamlErrorPos(err), Msg: cleanYAMLError(err)}}
+		return nil, nil, Problems{{File: file, Pos: yamlErrorPos(err), Msg: cleanYAMLError(err)}}
 	}
 	if root.Kind == 0 {
-		return nil, Problems{{File: file, Pos: Pos{1, 1}, Msg: "empty document"}}
+		return nil, nil, Problems{{File: file, Pos: Pos{1, 1}, Msg: "empty document"}}
 	}
 	doc := p.document(root.Content[0])
-	if len(p.problems.Errors()) > 0 {
-		return nil, p.problems
-	}
-	return doc, nil
+	return doc, root.Content[0], p.problems
 }
 
 type parser struct {
