@@ -116,6 +116,7 @@ type Terminal struct {
 	Country       string         `json:"country"` // registered country (ISO 3166-1 alpha-2)
 	Status        TerminalStatus `json:"status"`
 	Groups        []string       `json:"groups,omitempty"` // e.g. "humanitarian"
+	Cell          string         `json:"cell,omitempty"`   // capacity cell it was activated in (CellOf)
 	Verifications []Verification `json:"verifications,omitempty"`
 	CreatedAt     time.Time      `json:"created_at,omitzero"`
 	UpdatedAt     time.Time      `json:"updated_at,omitzero"`

@@ -96,7 +96,10 @@ type Plan struct {
 	// Document.AirAboveM). Nil means no cap from the plan there; a missing
 	// air cap falls back to the land or sea cap below.
 	LandKmh, SeaKmh, AirKmh *float64
-	Pos                     Pos
+	// ActivateAbroad allows activating the terminal outside the country
+	// it was bought in (registered country).
+	ActivateAbroad bool
+	Pos            Pos
 }
 
 // Region gives a region its public status and precedence.

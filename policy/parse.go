@@ -305,10 +305,12 @@ func (p *parser) plans(n *yaml.Node) []Plan {
 	p.entries(n, "plans", func(k, v *yaml.Node) {
 		pl := Plan{Name: k.Value, Pos: pos(k)}
 		what := "plans." + k.Value
-		p.fields(v, what, []string{"description", "max_kmh"}, func(key string, _, v *yaml.Node) {
+		p.fields(v, what, []string{"description", "max_kmh", "activate_abroad"}, func(key string, _, v *yaml.Node) {
 			switch key {
 			case "description":
 				pl.Description = p.str(v, what+".description")
+			case "activate_abroad":
+				pl.ActivateAbroad = p.boolean(v, what+".activate_abroad")
 			case "max_kmh":
 				p.fields(v, what+".max_kmh", []string{"land", "sea", "air"}, func(key string, _, v *yaml.Node) {
 					f := p.number(v, what+".max_kmh."+key, 0)

@@ -25,6 +25,9 @@ const (
 	numReasons
 )
 
+// NumReasons is how many reasons there are; they run from 0 to NumReasons-1.
+const NumReasons = int(numReasons)
+
 var reasonCodes = [numReasons]string{
 	"ok", "unknown_terminal", "terminal_inactive", "terminal_suspended", "terminal_deactivated",
 	"position_invalid", "region_not_available", "region_not_licensed", "region_embargoed",

@@ -159,6 +159,16 @@ func Compile(src *Source, a *atlas.Atlas) (*Snapshot, error) {
 	return s, nil
 }
 
+// HasPlan reports whether the policy defines the plan.
+func (s *Snapshot) HasPlan(name string) bool { return s.plans[name] != nil }
+
+// ActivatesAbroad reports whether terminals on the plan may be activated
+// outside their registered country.
+func (s *Snapshot) ActivatesAbroad(plan string) bool {
+	p := s.plans[plan]
+	return p != nil && p.ActivateAbroad
+}
+
 // Atlas returns the atlas the snapshot decides with.
 func (s *Snapshot) Atlas() *atlas.Atlas { return s.atlas }
 

@@ -1,0 +1,237 @@
+// Package control is the skyfence service: the terminal registry with its
+// activation and capacity, partner verifications, and ingest, which turns
+// gateways' fixes into decisions with the active policy snapshot. It checks
+// every caller's permissions, once, and records every change in the audit
+// log in the same transaction as the change.
+package control
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/atlas"
+	"github.com/skyfence/skyfence/policy"
+)
+
+// Config is what a Service is made of. Store, Atlas and Policy are required.
+type Config struct {
+	Store  skyfence.Store
+	Atlas  *atlas.Atlas
+	Policy *policy.Snapshot
+	Logger *slog.Logger
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+	// FlushInterval is how often terminals' last states are written to the
+	// store; 1 s if zero.
+	FlushInterval time.Duration
+}
+
+// Service is the control plane. Its methods are safe for concurrent use.
+type Service struct {
+	store  skyfence.Store
+	atlas  *atlas.Atlas
+	log    *slog.Logger
+	now    func() time.Time
+	snap   atomic.Pointer[policy.Snapshot]
+	prev   atomic.Pointer[policy.Snapshot]
+	slots  sync.Map // terminal id -> *slot
+	dirty  [dirtyShards]dirtyShard
+	seed   maphash.Seed
+	keys   keyCache
+	maps   mapCache
+	Stats  Stats
+	stop   chan struct{}
+	done   chan struct{}
+	closed atomic.Bool
+}
+
+const dirtyShards = 64
+
+// dirtyShard collects the slots whose state changed since the last flush.
+type dirtyShard struct {
+	mu    sync.Mutex
+	slots []*slot
+}
+
+// New loads every terminal and its last state from the store and starts the
+// writer of last states. Close stops it.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Atlas == nil || cfg.Policy == nil {
+		return nil, errors.New("control: Store, Atlas and Policy are required")
+	}
+	s := &Service{
+		store: cfg.Store, atlas: cfg.Atlas, log: cfg.Logger, now: cfg.Now,
+		seed: maphash.MakeSeed(), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.snap.Store(cfg.Policy)
+	n := 0
+	err := cfg.Store.ForEachTerminal(ctx, func(t *skyfence.Terminal) error {
+		s.slotFor(t.ID, true).term.Store(t)
+		n++
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("control: loading terminals: %w", err)
+	}
+	err = cfg.Store.ForEachState(ctx, func(st *skyfence.TerminalState) error {
+		if sl := s.slotFor(st.TerminalID, false); sl != nil {
+			sl.restore(st)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("control: loading terminal states: %w", err)
+	}
+	s.log.Info("control: loaded", "terminals", n, "policy", cfg.Policy.Version)
+	interval := cfg.FlushInterval
+	if interval == 0 {
+		interval = time.Second
+	}
+	go s.flushLoop(interval)
+	return s, nil
+}
+
+// Close writes the last states still pending and stops the writer. Call it
+// after the last Ingest: nothing acknowledged is lost.
+func (s *Service) Close(ctx context.Context) error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	close(s.stop)
+	<-s.done
+	return s.Flush(ctx)
+}
+
+// Snapshot returns the active policy snapshot.
+func (s *Service) Snapshot() *policy.Snapshot { return s.snap.Load() }
+
+// SetSnapshot makes snap the active policy for every decision from now on;
+// the one it replaces is kept for Rollback. The swap is atomic: no decision
+// sees half of a policy.
+func (s *Service) SetSnapshot(snap *policy.Snapshot) {
+	old := s.snap.Swap(snap)
+	if old != snap {
+		s.prev.Store(old)
+	}
+	s.log.Info("control: policy active", "version", snap.Version)
+}
+
+// Previous returns the snapshot that was active before the current one, or
+// nil.
+func (s *Service) Previous() *policy.Snapshot { return s.prev.Load() }
+
+// Atlas returns the atlas decisions locate with.
+func (s *Service) Atlas() *atlas.Atlas { return s.atlas }
+
+// Now returns the service's clock reading.
+func (s *Service) Now() time.Time { return s.now() }
+
+func (s *Service) flushLoop(interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := s.Flush(ctx); err != nil {
+				s.Stats.StoreErrors.Add(1)
+				s.log.Error("control: writing terminal states", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Flush writes the last states changed since the previous flush.
+func (s *Service) Flush(ctx context.Context) error {
+	var batch []*skyfence.TerminalState
+	for i := range s.dirty {
+		sh := &s.dirty[i]
+		sh.mu.Lock()
+		slots := sh.slots
+		sh.slots = nil
+		sh.mu.Unlock()
+		for _, sl := range slots {
+			sl.mu.Lock()
+			st := sl.snapshotState()
+			sl.dirty = false
+			sl.mu.Unlock()
+			batch = append(batch, st)
+		}
+	}
+	for len(batch) > 0 {
+		n := min(len(batch), 10000)
+		if err := s.store.SaveStates(ctx, batch[:n]); err != nil {
+			// Put them back so the next flush retries.
+			for _, st := range batch {
+				if sl := s.slotFor(st.TerminalID, false); sl != nil {
+					sl.mu.Lock()
+					s.markDirty(sl)
+					sl.mu.Unlock()
+				}
+			}
+			return err
+		}
+		batch = batch[n:]
+	}
+	return nil
+}
+
+// markDirty queues sl for the next flush; sl.mu must be held.
+func (s *Service) markDirty(sl *slot) {
+	if sl.dirty {
+		return
+	}
+	sl.dirty = true
+	sh := &s.dirty[maphash.String(s.seed, sl.id)%dirtyShards]
+	sh.mu.Lock()
+	sh.slots = append(sh.slots, sl)
+	sh.mu.Unlock()
+}
+
+// slotFor returns the slot of terminal id, creating it if create is set.
+func (s *Service) slotFor(id string, create bool) *slot {
+	if v, ok := s.slots.Load(id); ok {
+		return v.(*slot)
+	}
+	if !create {
+		return nil
+	}
+	v, _ := s.slots.LoadOrStore(id, &slot{id: id})
+	return v.(*slot)
+}
+
+// Stats counts what the service did, for metrics.
+type Stats struct {
+	Decisions   [policy.NumReasons]atomic.Uint64
+	Rejected    atomic.Uint64 // fixes refused (out of order, invalid)
+	Fixes       atomic.Uint64
+	StoreErrors atomic.Uint64
+}
+
+// newID returns a fresh random id with a prefix, e.g. "ver-3f9a...".
+func newID(prefix string) string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return prefix + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,270 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/skyfence/skyfence"
+)
+
+// audit appends an entry for a change made by the principal of ctx.
+func audit(ctx context.Context, tx skyfence.Tx, p *Principal, action, subject, reason string, data any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("audit data: %w", err)
+	}
+	return tx.AppendAudit(ctx, &skyfence.AuditEntry{Actor: p.KeyID, Action: action, Subject: subject, Reason: reason, Data: b})
+}
+
+// CreateAccount registers an account.
+func (s *Service) CreateAccount(ctx context.Context, a *skyfence.Account) error {
+	p, err := require(ctx, WriteTerminals)
+	if err != nil {
+		return err
+	}
+	if a.ID == "" {
+		return skyfence.FieldErrorf(skyfence.EINVALID, "id", "missing account id")
+	}
+	a.CreatedAt = s.now().UTC()
+	return s.store.Tx(ctx, func(tx skyfence.Tx) error {
+		if err := tx.CreateAccount(ctx, a); err != nil {
+			return err
+		}
+		return audit(ctx, tx, p, "account.create", a.ID, "", a)
+	})
+}
+
+// CreateTerminal registers a terminal. It starts inactive: Activate gives it
+// service.
+func (s *Service) CreateTerminal(ctx context.Context, t *skyfence.Terminal) error {
+	p, err := require(ctx, WriteTerminals)
+	if err != nil {
+		return err
+	}
+	if err := s.validTerminal(t); err != nil {
+		return err
+	}
+	t.Status = skyfence.Inactive
+	t.Verifications = nil
+	t.CreatedAt = s.now().UTC()
+	t.UpdatedAt = t.CreatedAt
+	err = s.store.Tx(ctx, func(tx skyfence.Tx) error {
+		if _, err := tx.FindAccountByID(ctx, t.AccountID); err != nil {
+			if skyfence.ErrorCode(err) == skyfence.ENOTFOUND {
+				return skyfence.FieldErrorf(skyfence.EINVALID, "account_id", "no account %q", t.AccountID)
+			}
+			return err
+		}
+		if err := tx.CreateTerminal(ctx, t); err != nil {
+			return err
+		}
+		return audit(ctx, tx, p, "terminal.create", t.ID, "", t)
+	})
+	if err != nil {
+		return err
+	}
+	s.publish(t)
+	return nil
+}
+
+func (s *Service) validTerminal(t *skyfence.Terminal) error {
+	switch {
+	case t.ID == "":
+		return skyfence.FieldErrorf(skyfence.EINVALID, "id", "missing terminal id")
+	case len(t.ID) > 128:
+		return skyfence.FieldErrorf(skyfence.EINVALID, "id", "terminal id longer than 128 bytes")
+	case t.AccountID == "":
+		return skyfence.FieldErrorf(skyfence.EINVALID, "account_id", "missing account id")
+	}
+	if _, ok := s.atlas.Lookup(t.Country); !ok {
+		return skyfence.FieldErrorf(skyfence.EINVALID, "country", "unknown country code %q", t.Country)
+	}
+	if !s.snap.Load().HasPlan(t.Plan) {
+		return skyfence.FieldErrorf(skyfence.EINVALID, "plan", "unknown plan %q", t.Plan)
+	}
+	return nil
+}
+
+// publish makes t the record every decision from now on sees.
+func (s *Service) publish(t *skyfence.Terminal) {
+	s.slotFor(t.ID, true).term.Store(t)
+}
+
+// Terminal returns a terminal by id.
+func (s *Service) Terminal(ctx context.Context, id string) (*skyfence.Terminal, error) {
+	if _, err := require(ctx, ReadTerminals); err != nil {
+		return nil, err
+	}
+	return s.store.FindTerminalByID(ctx, id)
+}
+
+// Terminals returns a page of terminals and the cursor of the next.
+func (s *Service) Terminals(ctx context.Context, f skyfence.TerminalFilter) ([]*skyfence.Terminal, string, error) {
+	if _, err := require(ctx, ReadTerminals); err != nil {
+		return nil, "", err
+	}
+	if f.Limit < 0 || f.Limit > 1000 {
+		return nil, "", skyfence.FieldErrorf(skyfence.EINVALID, "limit", "limit must be between 1 and 1000")
+	}
+	return s.store.FindTerminals(ctx, f)
+}
+
+// SetStatus moves a terminal to a status (suspend, deactivate, reinstate),
+// with the reason recorded in the audit log. It takes effect on the next
+// decision. Activation from inactive goes through Activate instead.
+func (s *Service) SetStatus(ctx context.Context, id string, status skyfence.TerminalStatus, reason string) (*skyfence.Terminal, error) {
+	p, err := require(ctx, ChangeStatus)
+	if err != nil {
+		return nil, err
+	}
+	if reason == "" {
+		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "reason", "a status change needs a reason")
+	}
+	var out, promoted *skyfence.Terminal
+	err = s.store.Tx(ctx, func(tx skyfence.Tx) error {
+		t, err := tx.FindTerminalByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case t.Status == skyfence.Deactivated:
+			return skyfence.Errorf(skyfence.ECONFLICT, "terminal %q is deactivated for good", id)
+		case status == skyfence.Inactive:
+			return skyfence.FieldErrorf(skyfence.EINVALID, "status", "a terminal cannot go back to inactive")
+		case status == skyfence.Active && t.Status == skyfence.Inactive:
+			return skyfence.FieldErrorf(skyfence.EINVALID, "status", "activate an inactive terminal with the activation endpoint")
+		}
+		if out, err = tx.UpdateTerminal(ctx, id, skyfence.TerminalUpdate{Status: &status}, s.now().UTC()); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, p, "terminal.status", id, reason, map[string]string{"from": t.Status.String(), "to": status.String()}); err != nil {
+			return err
+		}
+		if status == skyfence.Deactivated && t.Cell != "" {
+			promoted, err = s.freeCell(ctx, tx, p, t.Cell, id)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.publish(out)
+	if promoted != nil {
+		s.publish(promoted)
+	}
+	return out, nil
+}
+
+// freeCell releases a deactivated terminal's place in its cell and
+// activates the first terminal waiting there, if any.
+func (s *Service) freeCell(ctx context.Context, tx skyfence.Tx, p *Principal, cell, id string) (*skyfence.Terminal, error) {
+	next, err := tx.ReleaseCell(ctx, cell, id)
+	if err != nil || next == "" {
+		return nil, err
+	}
+	claim, err := tx.ClaimCell(ctx, cell, next)
+	if err != nil || !claim.Granted {
+		return nil, err
+	}
+	active := skyfence.Active
+	t, err := tx.UpdateTerminal(ctx, next, skyfence.TerminalUpdate{Status: &active, Cell: &cell}, s.now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	return t, audit(ctx, tx, p, "terminal.activate", next, "a place in its cell was freed", map[string]string{"cell": cell, "freed_by": id})
+}
+
+// CreateVerification records a partner authority's verification. A partner
+// may verify only for its own region.
+func (s *Service) CreateVerification(ctx context.Context, v *skyfence.Verification) error {
+	p, err := require(ctx, WriteVerifications)
+	if err != nil {
+		return err
+	}
+	switch {
+	case p.Role == skyfence.RolePartner && v.Region != p.Region:
+		return skyfence.FieldErrorf(skyfence.EFORBIDDEN, "region", "this key verifies for %s only, not %s", p.Region, v.Region)
+	case v.TerminalID == "":
+		return skyfence.FieldErrorf(skyfence.EINVALID, "terminal_id", "missing terminal id")
+	case v.Authority == "":
+		return skyfence.FieldErrorf(skyfence.EINVALID, "authority", "missing authority")
+	case !v.ExpiresAt.IsZero() && !v.ExpiresAt.After(s.now()):
+		return skyfence.FieldErrorf(skyfence.EINVALID, "expires_at", "already expired")
+	}
+	if _, ok := s.atlas.Lookup(v.Region); !ok {
+		return skyfence.FieldErrorf(skyfence.EINVALID, "region", "unknown region %q", v.Region)
+	}
+	v.ID = newID("ver-")
+	v.VerifiedAt = s.now().UTC()
+	v.Revoked, v.RevokedAt = false, timeZero
+	var t *skyfence.Terminal
+	err = s.store.Tx(ctx, func(tx skyfence.Tx) error {
+		if err := tx.CreateVerification(ctx, v); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, p, "verification.create", v.TerminalID, "", v); err != nil {
+			return err
+		}
+		t, err = tx.FindTerminalByID(ctx, v.TerminalID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.publish(t)
+	return nil
+}
+
+// RevokeVerification revokes a verification; a partner only one of its
+// region.
+func (s *Service) RevokeVerification(ctx context.Context, id, reason string) (*skyfence.Verification, error) {
+	p, err := require(ctx, WriteVerifications)
+	if err != nil {
+		return nil, err
+	}
+	var v *skyfence.Verification
+	var t *skyfence.Terminal
+	err = s.store.Tx(ctx, func(tx skyfence.Tx) error {
+		old, err := tx.FindVerificationByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if p.Role == skyfence.RolePartner && old.Region != p.Region {
+			return skyfence.Errorf(skyfence.EFORBIDDEN, "this key may revoke verifications for %s only", p.Region)
+		}
+		if v, err = tx.RevokeVerification(ctx, id, s.now().UTC()); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, p, "verification.revoke", v.TerminalID, reason, v); err != nil {
+			return err
+		}
+		t, err = tx.FindTerminalByID(ctx, v.TerminalID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.publish(t)
+	return v, nil
+}
+
+// Verifications lists verifications; a partner sees its region's only.
+func (s *Service) Verifications(ctx context.Context, f skyfence.VerificationFilter) ([]*skyfence.Verification, error) {
+	p, err := require(ctx, ReadVerifications)
+	if err != nil {
+		return nil, err
+	}
+	if p.Role == skyfence.RolePartner {
+		if f.Region != "" && f.Region != p.Region {
+			return nil, skyfence.FieldErrorf(skyfence.EFORBIDDEN, "region", "this key reads verifications for %s only", p.Region)
+		}
+		f.Region = p.Region
+	}
+	vs, err := s.store.FindVerifications(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clip(vs), nil
+}

@@ -1,0 +1,131 @@
+package skyfence
+
+import (
+	"context"
+	"time"
+)
+
+// Account is a customer: whoever pays for a terminal's service (for a
+// sponsored plan, the sponsor).
+type Account struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// TerminalFilter selects terminals. Zero fields match everything. Results
+// are ordered by id; After is the cursor (the last id of the previous page).
+type TerminalFilter struct {
+	AccountID string
+	Country   string
+	Plan      string
+	Status    *TerminalStatus
+	After     string
+	Limit     int // 0 means 100; at most 1000
+}
+
+// TerminalUpdate changes a terminal; nil fields stay as they are.
+type TerminalUpdate struct {
+	Status *TerminalStatus
+	Plan   *string
+	Groups *[]string
+	Cell   *string
+}
+
+// VerificationFilter selects verifications; zero fields match everything.
+type VerificationFilter struct {
+	TerminalID string
+	Region     string
+}
+
+// TerminalState is the last thing known about a terminal's movement and the
+// last decision for it, kept so that decisions survive a restart and the
+// impact of a policy change can be previewed over every terminal.
+type TerminalState struct {
+	TerminalID string    `json:"terminal_id"`
+	Fix        Fix       `json:"fix"`
+	Allow      bool      `json:"allow"`
+	Reason     string    `json:"reason"`
+	Rule       string    `json:"rule"`
+	Country    string    `json:"country"`
+	Policy     string    `json:"policy_version"`
+	DecidedAt  time.Time `json:"decided_at"`
+	// Track is the decision engine's memory (policy.Track), opaque here.
+	Track []byte `json:"-"`
+}
+
+// Cell is one cell of the capacity grid (see CellOf) with how many
+// terminals it may hold active and how many it holds.
+type Cell struct {
+	ID       string `json:"id"`
+	Capacity int    `json:"capacity"` // 0: unlimited
+	Active   int    `json:"active"`
+	Waiting  int    `json:"waiting"`
+}
+
+// Claim is the outcome of asking for a place in a cell.
+type Claim struct {
+	Granted  bool // the terminal now counts against the cell
+	Position int  // if not granted: 1-based place on the cell's waitlist
+}
+
+// Reader reads the store. Every method is safe outside a transaction and
+// returns *Error with ENOTFOUND for a missing object.
+type Reader interface {
+	FindAccountByID(ctx context.Context, id string) (*Account, error)
+	FindTerminalByID(ctx context.Context, id string) (*Terminal, error)
+	// FindTerminals returns a page of terminals and the cursor of the next
+	// page ("" at the end).
+	FindTerminals(ctx context.Context, f TerminalFilter) ([]*Terminal, string, error)
+	// ForEachTerminal calls fn for every terminal, verifications included,
+	// in id order; it stops at fn's first error.
+	ForEachTerminal(ctx context.Context, fn func(*Terminal) error) error
+	FindVerifications(ctx context.Context, f VerificationFilter) ([]*Verification, error)
+	FindVerificationByID(ctx context.Context, id string) (*Verification, error)
+	FindKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	FindKeys(ctx context.Context) ([]*APIKey, error)
+	FindCell(ctx context.Context, id string) (*Cell, error)
+	// ForEachState calls fn for every terminal's last state.
+	ForEachState(ctx context.Context, fn func(*TerminalState) error) error
+	FindState(ctx context.Context, terminalID string) (*TerminalState, error)
+	// FindAudit returns audit entries with Seq >= from, in order, at most
+	// limit (0: all).
+	FindAudit(ctx context.Context, from int64, limit int) ([]*AuditEntry, error)
+}
+
+// Tx is a transaction: its changes and its audit entries are committed
+// together or not at all. Create methods return ECONFLICT for an existing
+// id.
+type Tx interface {
+	Reader
+	CreateAccount(ctx context.Context, a *Account) error
+	CreateTerminal(ctx context.Context, t *Terminal) error
+	UpdateTerminal(ctx context.Context, id string, u TerminalUpdate, at time.Time) (*Terminal, error)
+	CreateVerification(ctx context.Context, v *Verification) error
+	RevokeVerification(ctx context.Context, id string, at time.Time) (*Verification, error)
+	CreateKey(ctx context.Context, k *APIKey) error
+	RevokeKey(ctx context.Context, id string, at time.Time) (*APIKey, error)
+	SetCellCapacity(ctx context.Context, cell string, capacity int) error
+	// ClaimCell counts the terminal against the cell if it has room, else
+	// puts it on the cell's waitlist (once; asking again returns its place).
+	ClaimCell(ctx context.Context, cell, terminalID string) (Claim, error)
+	// ReleaseCell stops counting the terminal against the cell (or takes it
+	// off the waitlist) and returns the terminal first on the waitlist, if
+	// any, which the caller may then activate.
+	ReleaseCell(ctx context.Context, cell, terminalID string) (next string, err error)
+	// AppendAudit appends e to the audit chain: it sets e.Seq, e.PrevHash
+	// and e.Hash (AuditEntry.Digest) from the chain's head.
+	AppendAudit(ctx context.Context, e *AuditEntry) error
+}
+
+// Store is skyfence's durable state. Implementations: package sqlite (the
+// embedded default) and package postgres.
+type Store interface {
+	Reader
+	// Tx runs fn in one transaction, committing if it returns nil.
+	Tx(ctx context.Context, fn func(Tx) error) error
+	// SaveStates writes terminals' last states (upserts), outside the
+	// audited transactions: this is the high-volume write-behind of ingest.
+	SaveStates(ctx context.Context, states []*TerminalState) error
+	Close() error
+}
