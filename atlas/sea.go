@@ -1,5 +1,5 @@
 package atlas
 
 // seaOwner returns the country whose territorial sea holds the position, or
-// None. Until the data carries a territorial-sea raster, that is None.
-func (a *Atlas) seaOwner(lon, lat float64) int { return None }
+// None (the data's Sea, which a nil Sea answers with None).
+func (a *Atlas) seaOwner(lon, lat float64) int { return a.data.Sea.Owner(lon, lat) }
