@@ -124,18 +124,37 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 // realSeed returns a small file cut from the embedded 1:110m data: Fiji,
-// whose rings cross the antimeridian, and Lesotho, a hole in South Africa.
+// whose rings cross the antimeridian, and Lesotho, a hole in South Africa,
+// with the territorial sea of Fiji (Lesotho has none).
 func realSeed(t testing.TB) []byte {
 	full, err := DecodeFile(data110m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	small := &File{Source: full.Source, Transform: full.Transform}
-	for _, r := range full.Regions {
+	fiji := -1
+	for i, r := range full.Regions {
 		if r.Code == "FJ" || r.Code == "LS" {
 			small.Regions = append(small.Regions, r)
 		}
+		if r.Code == "FJ" {
+			fiji = i
+		}
 	}
+	var runs []run
+	for _, r := range runsOf(full.Sea) {
+		if r.owner != fiji {
+			r.owner = -1
+		} else {
+			r.owner = 0
+		}
+		if n := len(runs); n > 0 && runs[n-1].owner == r.owner {
+			runs[n-1].n += r.n
+		} else {
+			runs = append(runs, r)
+		}
+	}
+	small.Sea = seaOf(t, len(small.Regions), runs...)
 	b, err := Encode(small)
 	if err != nil || len(small.Regions) != 2 {
 		t.Fatalf("seed of %d regions: %v", len(small.Regions), err)

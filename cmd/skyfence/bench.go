@@ -2,9 +2,72 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/skyfence/skyfence/bench"
+	"github.com/skyfence/skyfence/world"
 )
 
+const benchUsage = `usage: skyfence bench <suite> [flags]
+
+suites:
+  locate    the point-in-region index against tidwall/geojson (Tile38's
+            engine), golang/geo S2 and a flat table, on the same points
+
+Results go to standard output as a Markdown table (and JSON with --json).
+
+flags:
+`
+
 func runBench(ctx context.Context, e env) error {
-	return fmt.Errorf("not yet")
+	if len(e.args) == 0 || strings.HasPrefix(e.args[0], "-") {
+		fmt.Fprint(e.stderr, benchUsage)
+		return errUsage
+	}
+	switch e.args[0] {
+	case "locate":
+		return runBenchLocate(ctx, env{e.args[1:], e.stdin, e.stdout, e.stderr})
+	}
+	fmt.Fprintf(e.stderr, "skyfence bench: unknown suite %q\n", e.args[0])
+	return errUsage
+}
+
+func runBenchLocate(ctx context.Context, e env) error {
+	fs := flag.NewFlagSet("bench locate", flag.ContinueOnError)
+	res := fs.String("res", "10m", "boundary `resolution`: 10m or 110m")
+	points := fs.Int("points", 1_000_000, "how many points (half uniform, half within 50 km of borders)")
+	seed := fs.Uint64("seed", 1, "seed of the points")
+	minTime := fs.Duration("min-time", 2*time.Second, "time each engine is measured for at least")
+	engines := fs.String("engines", "", "comma-separated engines (default all: "+strings.Join(bench.EngineNames(), ",")+")")
+	jsonOut := fs.String("json", "", "also write the result as JSON to `file`")
+	fs.Usage = func() { fmt.Fprint(e.stderr, benchUsage); fs.PrintDefaults() }
+	if err := parseFlags(fs, e); err != nil {
+		return err
+	}
+	r, err := world.ParseResolution(*res)
+	if err != nil {
+		return err
+	}
+	cfg := bench.LocateConfig{Resolution: r, Points: *points, Seed: *seed, MinTime: *minTime}
+	if *engines != "" {
+		cfg.Engines = strings.Split(*engines, ",")
+	}
+	result, err := bench.Locate(ctx, cfg, e.stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(e.stdout, result.Markdown())
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(result, "", "  ")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(*jsonOut, append(b, '\n'), 0o644)
+	}
+	return nil
 }

@@ -20,9 +20,16 @@
 //     distinct vertices, reporting each drop on stderr;
 //   - gives every feature an ISO 3166-1 alpha-2 code, by numeric id or by
 //     the name table in codes.go, merging and splitting features as that
-//     table says, and fails on any feature it cannot place.
+//     table says, and fails on any feature it cannot place;
+//   - computes each region's territorial sea on a grid of one arc-minute
+//     (sea.go, belt.go): the land cells by looking up every cell centre in
+//     a geoindex.Index over the regions (and the cells of boundary
+//     vertices, for islands smaller than a cell), then for every other
+//     cell the nearest land cell within 12 nautical miles of great circle,
+//     and stores it as the file's territorial-sea section (world.Sea).
 //
-// It prints a summary (regions, vertices, file sizes, territory splits) on
-// stdout. With -survey it also lists, for every feature, the polygons far
-// from its largest one: the candidates for the territory table.
+// It prints a summary (regions, vertices, file sizes, territory splits, the
+// territorial sea's cells and bytes) on stdout. With -survey it also lists,
+// for every feature, the polygons far from its largest one: the candidates
+// for the territory table.
 package main

@@ -66,6 +66,17 @@ func run(src, out string, survey bool, stdout, stderr io.Writer) error {
 			Transform: tr,
 			Regions:   regions,
 		}
+		land, err := world.Encode(f)
+		if err != nil {
+			return fmt.Errorf("%s: %v", name, err)
+		}
+		grid, sst, err := newSeaGrid(f)
+		if err != nil {
+			return fmt.Errorf("%s: territorial sea: %v", name, err)
+		}
+		if f.Sea, err = grid.sea(len(f.Regions)); err != nil {
+			return fmt.Errorf("%s: territorial sea: %v", name, err)
+		}
 		b, err := world.Encode(f)
 		if err != nil {
 			return fmt.Errorf("%s: %v", name, err)
@@ -75,6 +86,7 @@ func run(src, out string, survey bool, stdout, stderr io.Writer) error {
 			return err
 		}
 		printSummary(stdout, path, f, len(raw), width, st, splits, len(b))
+		printSea(stdout, f.Sea, sst, len(b)-len(land))
 		if survey {
 			printSurvey(stdout, f)
 		}

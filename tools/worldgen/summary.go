@@ -56,6 +56,12 @@ func printSummary(w io.Writer, path string, f *world.File, features int, width i
 	}
 }
 
+// printSea prints what the territorial sea became.
+func printSea(w io.Writer, sea *world.Sea, st seaStats, size int) {
+	fmt.Fprintf(w, "  territorial sea: %d land cells (%d of them only by a vertex), %d belt cells; %d mixed blocks, %.1f MB in memory; %d bytes in the file\n",
+		st.Land, st.Stamped, st.Belt, sea.MixedBlocks(), float64(sea.Size())/(1<<20), size)
+}
+
 // printSurvey lists, for each region, the polygons whose box lies more than
 // 3 degrees from the box of the region's largest polygon, grouped by whole
 // degree: where to look for territories the data folds into a sovereign.
