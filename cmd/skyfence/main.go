@@ -40,6 +40,7 @@ func commands() []command {
 		{"locate", "answer the country (and zones) of lat,lon lines", runLocate},
 		{"bench", "measure skyfence against its peers (bench locate)", runBench},
 		{"policy", "check a policy file, or say what changes between two (policy validate|diff)", runPolicy},
+		{"decide", "decide whether terminals may have service at their fixes", runDecide},
 	}
 }
 
