@@ -92,14 +92,16 @@ rules:
 			name: "rule replaced and plan changed",
 			new: strings.NewReplacer("id: de-speed", "id: de-verified",
 				"speed_cap_kmh: 75", "require_verification: {authority: DE-BMVg, classes: [military]}",
-				"land: 160", "land: 160, air: 900").Replace(diffBase),
+				"roam: {max_kmh: {land: 160}}", "roam: {max_kmh: {land: 160, air: 900}, activate_abroad: true}\n  fixed: {}",
+			).Replace(diffBase),
 			want: `
 rules:
   - de-speed (DE): speed cap 75 km/h
   + de-verified (DE): requires verification by DE-BMVg (military)
 
 plans:
-  ~ roam: air cap none -> 900 km/h
+  + fixed: no speed caps
+  ~ roam: air cap none -> 900 km/h; activate_abroad false -> true
 `,
 		},
 		{

@@ -271,10 +271,14 @@ func describePlan(p *Plan) []string {
 			caps = append(caps, c.where+" "+number(*c.kmh)+" km/h")
 		}
 	}
-	if len(caps) == 0 {
-		return []string{"no speed caps"}
+	out := []string{"no speed caps"}
+	if len(caps) > 0 {
+		out = []string{"speed caps " + strings.Join(caps, ", ")}
 	}
-	return []string{"speed caps " + strings.Join(caps, ", ")}
+	if p.ActivateAbroad {
+		out = append(out, "may be activated abroad")
+	}
+	return out
 }
 
 func diffPlan(a, b *Plan) []string {
@@ -289,6 +293,9 @@ func diffPlan(a, b *Plan) []string {
 		case *o != *n:
 			out = append(out, ca[i].where+" cap "+number(*o)+" -> "+number(*n)+" km/h")
 		}
+	}
+	if a.ActivateAbroad != b.ActivateAbroad {
+		out = append(out, fmt.Sprintf("activate_abroad %t -> %t", a.ActivateAbroad, b.ActivateAbroad))
 	}
 	if a.Description != b.Description {
 		out = append(out, "description changed")
