@@ -38,14 +38,23 @@ func (s *Service) Ingest(ctx context.Context, fixes []skyfence.Fix, out []Result
 	}
 	snap := s.snap.Load()
 	now := s.now()
-	for i := range fixes {
-		out[i] = s.ingestOne(snap, &fixes[i], now)
+	var locs [locateChunk]policy.Location
+	for base := 0; base < len(fixes); base += locateChunk {
+		n := min(locateChunk, len(fixes)-base)
+		snap.Locate(fixes[base:base+n], locs[:n])
+		for i := 0; i < n; i++ {
+			out[base+i] = s.ingestOne(snap, &fixes[base+i], locs[i], now)
+		}
 	}
 	s.Stats.Fixes.Add(uint64(len(fixes)))
 	return nil
 }
 
-func (s *Service) ingestOne(snap *policy.Snapshot, f *skyfence.Fix, now time.Time) Result {
+// locateChunk is how many fixes Ingest locates together, before taking
+// each terminal's lock in turn.
+const locateChunk = 64
+
+func (s *Service) ingestOne(snap *policy.Snapshot, f *skyfence.Fix, loc policy.Location, now time.Time) Result {
 	if f.TerminalID == "" {
 		s.Stats.Rejected.Add(1)
 		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "terminal_id", "missing terminal id")}
@@ -64,7 +73,7 @@ func (s *Service) ingestOne(snap *policy.Snapshot, f *skyfence.Fix, now time.Tim
 			"fix at %s is not after the terminal's last fix at %s", f.Time.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))}
 	}
 	t := sl.term.Load()
-	d := snap.Decide(t, &sl.track, *f)
+	d := snap.DecideAt(t, &sl.track, *f, loc)
 	s.Stats.Decisions[d.Reason].Add(1)
 	if d.Reason == policy.PositionInvalid {
 		s.Stats.Rejected.Add(1)
