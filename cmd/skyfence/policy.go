@@ -11,11 +11,13 @@ import (
 	"github.com/skyfence/skyfence/atlas"
 	"github.com/skyfence/skyfence/geoindex"
 	"github.com/skyfence/skyfence/policy"
+	"github.com/skyfence/skyfence/schema"
 	"github.com/skyfence/skyfence/world"
 )
 
 const policyUsage = `usage: skyfence policy validate FILE
        skyfence policy diff [--at TIME] [--json] OLD NEW
+       skyfence policy schema
 
 validate checks a policy file, its zone files (relative to it) and what they
 say against the built-in boundaries, and prints every problem, one a line:
@@ -28,6 +30,8 @@ exit status is 1 if there is an error; warnings alone do not fail.
 diff compiles two policies and prints, in words, what changes from OLD to
 NEW: settings, public statuses at --at, region entries, rules, plans, zones,
 and an estimate of the area whose service turns off or on.
+
+schema prints the JSON Schema of the policy format, for editors.
 `
 
 func runPolicy(ctx context.Context, e env) error {
@@ -41,6 +45,13 @@ func runPolicy(ctx context.Context, e env) error {
 		return runPolicyValidate(sub)
 	case "diff":
 		return runPolicyDiff(sub)
+	case "schema":
+		if len(sub.args) > 0 {
+			fmt.Fprint(e.stderr, policyUsage)
+			return errUsage
+		}
+		_, err := e.stdout.Write(schema.Policy)
+		return err
 	case "-h", "--help", "help":
 		fmt.Fprint(e.stderr, policyUsage)
 		return flag.ErrHelp

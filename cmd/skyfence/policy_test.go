@@ -120,7 +120,7 @@ func TestPolicyValidateSyntaxAndUsage(t *testing.T) {
 	if _, errs, code := runCLI(t, "", "policy", "validate", filepath.Join(dir, "missing.yaml")); code != 1 || !strings.Contains(errs, "no such file") {
 		t.Errorf("missing file: exit %d, stderr %q; want 1 and no such file", code, errs)
 	}
-	for _, args := range [][]string{{"policy"}, {"policy", "validate"}, {"policy", "lint", file}, {"policy", "diff", file}} {
+	for _, args := range [][]string{{"policy"}, {"policy", "validate"}, {"policy", "lint", file}, {"policy", "diff", file}, {"policy", "schema", file}} {
 		if _, errs, code := runCLI(t, "", args...); code != 2 || !strings.Contains(errs, "usage: skyfence policy") {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and the usage", args, code, errs)
 		}
@@ -179,5 +179,16 @@ func TestPolicyDiff(t *testing.T) {
 	_, errs, code = runCLI(t, "", "policy", "diff", old, filepath.Join(bad, "bad.yaml"))
 	if code != 1 || !strings.Contains(errs, "a policy needs at least one plan") {
 		t.Errorf("bad policy: exit %d, stderr %q; want 1 and its problem", code, errs)
+	}
+}
+
+func TestPolicySchema(t *testing.T) {
+	t.Parallel()
+	out, _, code := runCLI(t, "", "policy", "schema")
+	var doc struct {
+		Schema string `json:"$schema"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 || doc.Schema != "https://json-schema.org/draft/2020-12/schema" {
+		t.Errorf("exit %d, $schema %q, %v; want 0 and a draft 2020-12 schema", code, doc.Schema, err)
 	}
 }
