@@ -75,10 +75,7 @@ func TestSeaAccuracy(t *testing.T) {
 	const limit = 0.2 // 12 arc-minutes
 	const kmPerDegree = 111.12
 	d := load(t, Res10m)
-	shapes := make([]geoindex.Shape, len(d.Countries))
-	for i, c := range d.Countries {
-		shapes[i] = geoindex.Shape{Name: c.Code, Polygons: c.Polygons}
-	}
+	shapes := d.Shapes()
 	ix, err := geoindex.Build(shapes, geoindex.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -48,11 +48,7 @@ type seaStats struct {
 // region i is f.Regions[i].
 func newSeaGrid(f *world.File) (*seaGrid, seaStats, error) {
 	d := f.Data()
-	shapes := make([]geoindex.Shape, len(d.Countries))
-	for i, c := range d.Countries {
-		shapes[i] = geoindex.Shape{Name: c.Code, Polygons: c.Polygons}
-	}
-	ix, err := geoindex.Build(shapes, geoindex.Options{})
+	ix, err := geoindex.Build(d.Shapes(), geoindex.Options{})
 	if err != nil {
 		return nil, seaStats{}, err
 	}
