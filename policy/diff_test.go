@@ -70,13 +70,13 @@ func TestDiffText(t *testing.T) {
 		},
 		{
 			name: "status change",
-			new:  strings.Replace(diffBase, "TW: {status: coming_soon}", "TW: {status: embargoed}", 1),
+			new:  strings.Replace(diffBase, "TW: {status: coming_soon}", "TW: {status: embargoed, note: Sanctions.}", 1),
 			want: `
 public status:
   ~ TW (Taiwan): coming_soon -> embargoed
 
 regions:
-  ~ TW: status coming_soon -> embargoed
+  ~ TW: status coming_soon -> embargoed; note added: "Sanctions."
 `,
 		},
 		{

@@ -49,9 +49,22 @@ func diffRegion(a, b *Region) []string {
 		changed("licence valid_from", dateWord(a.Licence.ValidFrom), dateWord(b.Licence.ValidFrom))
 		changed("licence valid_until", dateWord(a.Licence.ValidUntil), dateWord(b.Licence.ValidUntil))
 	}
-	changed("note", quote(a.Note), quote(b.Note))
-	changed("reference", quote(a.Reference), quote(b.Reference))
+	out = append(out, textChange("note", a.Note, b.Note)...)
+	out = append(out, textChange("reference", a.Reference, b.Reference)...)
 	return out
+}
+
+// textChange says how a free text changed, if it did.
+func textChange(what, a, b string) []string {
+	switch {
+	case a == b:
+		return nil
+	case a == "":
+		return []string{what + " added: " + quote(b)}
+	case b == "":
+		return []string{what + " removed (was " + quote(a) + ")"}
+	}
+	return []string{what + " " + quote(a) + " -> " + quote(b)}
 }
 
 func statusOrNone(s Status) string {
