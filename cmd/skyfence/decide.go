@@ -262,7 +262,7 @@ func decideBatch(ctx context.Context, e env, s *policy.Snapshot, fixesFile, term
 		return err
 	}
 	if bad > 0 {
-		fmt.Fprintf(e.stderr, "skyfence decide: %d malformed lines left out\n", bad)
+		fmt.Fprintf(e.stderr, "skyfence decide: %s left out\n", plural(bad, "malformed line"))
 		return exitError{1}
 	}
 	return nil
