@@ -159,6 +159,9 @@ func (v *validator) run() Problems {
 	for _, p := range doc.Plans {
 		v.plans[p.Name] = true
 	}
+	if doc.DefaultStatus == Available {
+		v.errorf(Pos{1, 1}, "default_status: available would serve every country without a licence; list the countries that are available, each with its licence")
+	}
 	if len(doc.Plans) == 0 {
 		v.errorf(Pos{1, 1}, "plans: a policy needs at least one plan")
 	}
@@ -201,8 +204,11 @@ func (v *validator) run() Problems {
 		if aspect == AspectVerification && len(r.Exempt.Classes) > 0 {
 			v.warnf(r.Pos, "%s: exempting verification classes from a verification rule is unusual; say which classes the rule accepts instead", what)
 		}
-		if aspect == AspectService && r.Region == International && !strings.HasPrefix(r.Region, ZonePrefix) {
+		switch {
+		case aspect == AspectService && r.Region == International:
 			v.warnf(r.Pos, "%s: no_service over all international waters and airspace", what)
+		case aspect == AspectService && r.Region == Everywhere:
+			v.warnf(r.Pos, "%s: can never apply: every country and international waters have a status, at a higher priority than %q", what, Everywhere)
 		}
 		key := aspect.String() + "\x00"
 		if strings.HasPrefix(r.Region, ZonePrefix) {
@@ -238,7 +244,12 @@ func (v *validator) conflicts(rules map[string][]*Rule, priorities map[string]in
 			if aa != ab || zonePrio(za) != zonePrio(zb) {
 				continue
 			}
-			a, b := v.zone(za), v.zone(zb)
+			ia, oka := v.zones[strings.TrimPrefix(za, ZonePrefix)]
+			ib, okb := v.zones[strings.TrimPrefix(zb, ZonePrefix)]
+			if !oka || !okb {
+				continue // an unknown zone, reported already
+			}
+			a, b := v.src.Zones[ia], v.src.Zones[ib]
 			if !overlaps(a, b) {
 				continue
 			}
@@ -250,10 +261,6 @@ func (v *validator) conflicts(rules map[string][]*Rule, priorities map[string]in
 				rb.ID, zb, ra.ID, za, zonePrio(za), aa)
 		}
 	}
-}
-
-func (v *validator) zone(region string) zone.Zone {
-	return v.src.Zones[v.zones[strings.TrimPrefix(region, ZonePrefix)]]
 }
 
 // sameEffect reports whether two rules of one aspect say the same.

@@ -21,7 +21,8 @@ type Decision struct {
 	// Region is the region of the deciding rule, if any.
 	Region string `json:"region,omitempty"`
 	// Country is the country or territory at the position (land or
-	// territorial sea), or "international".
+	// territorial sea), or "international"; "" if the position was not
+	// located (see Located).
 	Country string `json:"country"`
 	// CountryIndex is Country's index in the atlas, or atlas.None.
 	CountryIndex int `json:"-"`
@@ -41,8 +42,9 @@ type Decision struct {
 	// PolicyVersion is the version of the snapshot that decided.
 	PolicyVersion string `json:"policy_version"`
 	// Located is true if the position was located (Country, Land and Zones
-	// are set); decisions on the terminal's status alone do not locate.
-	Located bool `json:"-"`
+	// are set); decisions on the terminal's status or an invalid position
+	// do not locate.
+	Located bool `json:"located"`
 }
 
 // Message returns the decision in words the terminal's owner can read.
@@ -153,9 +155,9 @@ func (s *Snapshot) DecideBatch(ts []*skyfence.Terminal, trs []*Track, fs []skyfe
 // precheck starts a decision and settles it if the fix or the terminal's
 // own status decides.
 func (s *Snapshot) precheck(t *skyfence.Terminal, f *skyfence.Fix) (Decision, bool) {
-	d := Decision{PolicyVersion: s.Version, CountryIndex: atlas.None, Country: International, Zones: s.zoneIDs[0], SpeedKmh: f.SpeedKmh}
+	d := Decision{PolicyVersion: s.Version, CountryIndex: atlas.None, Zones: s.zoneIDs[0], SpeedKmh: f.SpeedKmh}
 	deny := func(r Reason, rule string) (Decision, bool) {
-		d.Reason, d.Rule = r, rule
+		d.Reason, d.Rule, d.SpeedKmh = r, rule, max(d.SpeedKmh, 0)
 		return d, true
 	}
 	if !(f.Lat >= -90 && f.Lat <= 90 && f.Lon >= -180 && f.Lon <= 180) || f.Time.IsZero() || math.IsNaN(f.SpeedKmh) || math.IsInf(f.SpeedKmh, 0) {
@@ -177,6 +179,7 @@ func (s *Snapshot) precheck(t *skyfence.Terminal, f *skyfence.Fix) (Decision, bo
 // decideAt finishes a decision for a located fix.
 func (s *Snapshot) decideAt(d *Decision, t *skyfence.Terminal, tr *Track, f *skyfence.Fix, place atlas.Place, zs geoindex.SetID) {
 	d.CountryIndex, d.Land, d.Zones, d.Located = place.Country, place.Land, s.zoneIDs[zs], true
+	d.Country = International
 	country := s.international
 	if place.Country != atlas.None {
 		country = s.countries[place.Country]
@@ -265,17 +268,13 @@ func (e *eval) aspect(a Aspect, zones []*regionRules, country *regionRules) (Rea
 func (e *eval) judge(r *regionRules, a Aspect) (said bool, reason Reason, rule string) {
 	if a == AspectService && r.hasStatus {
 		said = true
-		switch r.status {
-		case Available:
-			if r.isCountry && (r.licence == nil || !r.licence.ValidAt(e.f.Time)) {
-				reason, rule = RegionNotLicensed, r.licenceRule
-			}
+		switch st, srule := r.statusAt(e.f.Time); st {
 		case ComingSoon, Waitlist:
-			reason, rule = RegionNotAvailable, r.statusRule
+			reason, rule = RegionNotAvailable, srule
 		case NotLicensed:
-			reason, rule = RegionNotLicensed, r.statusRule
+			reason, rule = RegionNotLicensed, srule
 		case Embargoed:
-			reason, rule = RegionEmbargoed, r.statusRule
+			reason, rule = RegionEmbargoed, srule
 		}
 	}
 	for _, c := range r.rules[a] {

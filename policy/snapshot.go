@@ -45,6 +45,21 @@ type regionRules struct {
 	rules       [numAspects][]*compiledRule
 }
 
+// statusAt is the region's status at t. Licences are data: a country
+// listed as available without a licence valid at t, or on a waitlist with a
+// licence that is not valid at t, is not licensed, by its licence's rule.
+func (r *regionRules) statusAt(t time.Time) (Status, string) {
+	lapsed := r.licence != nil && !r.licence.ValidAt(t)
+	switch {
+	case !r.isCountry:
+	case r.status == Available && r.licence == nil:
+		return NotLicensed, r.statusRule
+	case (r.status == Available || r.status == Waitlist) && lapsed:
+		return NotLicensed, r.licenceRule
+	}
+	return r.status, r.statusRule
+}
+
 // says reports whether the region can say anything about aspect a.
 func (r *regionRules) says(a Aspect) bool {
 	return len(r.rules[a]) > 0 || (a == AspectService && r.hasStatus)
@@ -149,6 +164,7 @@ func Compile(src *Source, a *atlas.Atlas) (*Snapshot, error) {
 				ids[i] = src.Zones[z].ID
 				rs[i] = zoneRules[z]
 			}
+			slices.Sort(ids)
 			sortRegions(rs)
 			s.zoneIDs[id], s.zoneRegions[id] = ids, rs
 		}
@@ -196,12 +212,7 @@ func (s *Snapshot) StatusAt(region string, t time.Time) (RegionStatus, bool) {
 			st.Reference = reg.Reference
 		}
 	}
-	if r.status == Available && r.isCountry && (r.licence == nil || !r.licence.ValidAt(t)) {
-		st.Status, st.Rule = NotLicensed, r.licenceRule
-		if r.licence == nil {
-			st.Rule = r.statusRule
-		}
-	}
+	st.Status, st.Rule = r.statusAt(t)
 	return st, true
 }
 
