@@ -132,10 +132,11 @@ func TestDecideBatch(t *testing.T) {
 		{Line: 3, TerminalID: "UT-PL-1", Allow: true, Reason: "ok", Country: "DE", Zones: []string{}, Message: "Service is available."},
 		{Line: 5, TerminalID: "UT-PL-1", Reason: "roaming_limit", Rule: "roam-60-days", Country: "DE", Zones: []string{},
 			Message: "Your service plan's roaming allowance for this area is used up."},
-		{Line: 9, TerminalID: "UT-NONE", Reason: "unknown_terminal", Rule: "terminal", Country: "international", Zones: []string{},
-			SpeedKmh: -1, Message: "This terminal is not registered."},
-		{Line: 10, TerminalID: "UT-SUS", Reason: "terminal_suspended", Rule: "terminal", Country: "international", Zones: []string{},
-			SpeedKmh: -1, Message: "Service for this terminal is suspended. Contact support to learn why and how to appeal."},
+		// Not located: no country, and no speed reported or derived.
+		{Line: 9, TerminalID: "UT-NONE", Reason: "unknown_terminal", Rule: "terminal", Country: "", Zones: []string{},
+			SpeedKmh: 0, Message: "This terminal is not registered."},
+		{Line: 10, TerminalID: "UT-SUS", Reason: "terminal_suspended", Rule: "terminal", Country: "", Zones: []string{},
+			SpeedKmh: 0, Message: "Service for this terminal is suspended. Contact support to learn why and how to appeal."},
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	if len(lines) != len(want) {
