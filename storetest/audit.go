@@ -1,0 +1,222 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skyfence/skyfence"
+)
+
+// CheckChain fails the test unless the store's audit log is entries 1..n,
+// gapless, each chained to the one before it.
+func CheckChain(t testing.TB, s skyfence.Reader, n int) {
+	t.Helper()
+	es, err := s.FindAudit(t.Context(), 1, 0)
+	if err != nil {
+		t.Fatalf("FindAudit: %v", err)
+	}
+	if len(es) != n {
+		t.Fatalf("audit log has %d entries, want %d", len(es), n)
+	}
+	prev := make([]byte, 32)
+	for i, e := range es {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("audit entry %d has seq %d, want %d", i, e.Seq, i+1)
+		}
+		if !bytes.Equal(e.PrevHash, prev) {
+			t.Fatalf("audit entry %d: prev hash %x, want the hash before it, %x", e.Seq, e.PrevHash, prev)
+		}
+		if d := e.Digest(e.PrevHash); !bytes.Equal(e.Hash, d) {
+			t.Fatalf("audit entry %d: hash %x, want its digest %x", e.Seq, e.Hash, d)
+		}
+		prev = e.Hash
+	}
+}
+
+// Append appends n entries to the store's audit log from four goroutines,
+// each entry in a transaction of its own: what one process of a test of
+// appends from several processes does.
+func Append(t testing.TB, s skyfence.Store, n int) {
+	t.Helper()
+	appendConcurrently(t, []skyfence.Store{s}, 4, n)
+}
+
+// appendAudit appends an entry in a transaction of its own.
+func appendAudit(t testing.TB, s skyfence.Store, e *skyfence.AuditEntry) error {
+	return s.Tx(t.Context(), func(tx skyfence.Tx) error { return tx.AppendAudit(t.Context(), e) })
+}
+
+// appendConcurrently appends n entries from the goroutines spread over the
+// stores (handles on one database), each in a transaction of its own.
+func appendConcurrently(t testing.TB, stores []skyfence.Store, goroutines, n int) {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for g := range goroutines {
+		s := stores[g%len(stores)]
+		wg.Go(func() {
+			for i := g; i < n; i += goroutines {
+				errs <- appendAudit(t, s, &skyfence.AuditEntry{
+					Actor: fmt.Sprintf("g%d", g), Action: "test.append", Subject: fmt.Sprint(i),
+					Data: json.RawMessage(fmt.Sprintf(`{"i":%d}`, i)),
+				})
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("AppendAudit: %v", err)
+		}
+	}
+}
+
+func testAuditChain(t *testing.T, s skyfence.Store) {
+	appendConcurrently(t, []skyfence.Store{s}, 8, 100)
+	CheckChain(t, s, 100)
+	es, err := s.FindAudit(t.Context(), 50, 10)
+	if err != nil {
+		t.Fatalf("FindAudit(50, 10): %v", err)
+	}
+	if len(es) != 10 || es[0].Seq != 50 || es[9].Seq != 59 {
+		t.Errorf("FindAudit(50, 10): got %d entries from %v, want 50..59", len(es), es)
+	}
+	es, err = s.FindAudit(t.Context(), 101, 0)
+	if err != nil || len(es) != 0 {
+		t.Errorf("FindAudit(101, 0): got %d entries, %v; want none", len(es), err)
+	}
+	_, err = s.FindAudit(t.Context(), 1, -1)
+	wantCode(t, "FindAudit(limit -1)", err, skyfence.EINVALID)
+}
+
+func testAuditFields(t *testing.T, s skyfence.Store) {
+	ctx := t.Context()
+	first := &skyfence.AuditEntry{
+		Time: t0, Actor: "k-admin", Action: "terminal.suspend", Subject: "ut-1", Reason: "case 42: used on the front line",
+		Data: json.RawMessage(`{"status":"suspended","zeros":[0.10,1e3]}`), // kept byte for byte
+	}
+	before := time.Now().UTC().Truncate(time.Microsecond)
+	second := &skyfence.AuditEntry{Actor: "system", Action: "policy.activate"} // no time, no data
+	for _, e := range []*skyfence.AuditEntry{first, second} {
+		if err := appendAudit(t, s, e); err != nil {
+			t.Fatalf("AppendAudit: %v", err)
+		}
+	}
+	if first.Seq != 1 || !bytes.Equal(first.PrevHash, make([]byte, 32)) || !bytes.Equal(first.Hash, first.Digest(first.PrevHash)) {
+		t.Errorf("first entry: seq %d, prev %x, hash %x; want 1, zeros, its digest", first.Seq, first.PrevHash, first.Hash)
+	}
+	if second.Seq != 2 || !bytes.Equal(second.PrevHash, first.Hash) {
+		t.Errorf("second entry: seq %d, prev %x; want 2, %x", second.Seq, second.PrevHash, first.Hash)
+	}
+	if second.Time.Before(before) || second.Time.Location() != time.UTC || second.Time.Nanosecond()%1000 != 0 {
+		t.Errorf("second entry: time %v, want now in UTC, in microseconds", second.Time)
+	}
+	es, err := s.FindAudit(ctx, 0, 0)
+	if err != nil {
+		t.Fatalf("FindAudit: %v", err)
+	}
+	want := *first
+	want.Time = t0.UTC()
+	same(t, "FindAudit", es, []*skyfence.AuditEntry{&want, second})
+	CheckChain(t, s, 2)
+	if err := appendAudit(t, s, &skyfence.AuditEntry{Time: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)}); skyfence.ErrorCode(err) != skyfence.EINVALID {
+		t.Errorf("AppendAudit(year 3000): got %v, want code %q", err, skyfence.EINVALID)
+	}
+}
+
+func testTxRollback(t *testing.T, s skyfence.Store) {
+	ctx := t.Context()
+	errBoom := errors.New("boom")
+	err := s.Tx(ctx, func(tx skyfence.Tx) error {
+		if err := tx.CreateAccount(ctx, &skyfence.Account{ID: "acme"}); err != nil {
+			return err
+		}
+		if err := tx.AppendAudit(ctx, &skyfence.AuditEntry{Action: "account.create", Subject: "acme"}); err != nil {
+			return err
+		}
+		return fmt.Errorf("after the writes: %w", errBoom)
+	})
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("Tx: got %v, want fn's error", err)
+	}
+	_, err = s.FindAccountByID(ctx, "acme")
+	wantCode(t, "FindAccountByID after a rollback", err, skyfence.ENOTFOUND)
+	CheckChain(t, s, 0)
+
+	// The chain goes on from where the committed entries left it.
+	if err := appendAudit(t, s, &skyfence.AuditEntry{Action: "after"}); err != nil {
+		t.Fatalf("AppendAudit: %v", err)
+	}
+	CheckChain(t, s, 1)
+}
+
+func testTxPanic(t *testing.T, s skyfence.Store) {
+	ctx := t.Context()
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("Tx: recovered %v, want the panic of fn to go on", r)
+			}
+		}()
+		s.Tx(ctx, func(tx skyfence.Tx) error {
+			if err := tx.CreateAccount(ctx, &skyfence.Account{ID: "acme"}); err != nil {
+				return err
+			}
+			if err := tx.AppendAudit(ctx, &skyfence.AuditEntry{Action: "account.create"}); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	_, err := s.FindAccountByID(ctx, "acme")
+	wantCode(t, "FindAccountByID after a panic", err, skyfence.ENOTFOUND)
+	CheckChain(t, s, 0)
+	account(t, s, "acme") // the store still works
+	if _, err := s.FindAccountByID(ctx, "acme"); err != nil {
+		t.Errorf("FindAccountByID after a panic and a commit: %v", err)
+	}
+}
+
+// testTxAfterError checks that a failed create undoes itself alone: the
+// caller may handle the error and go on with the transaction.
+func testTxAfterError(t *testing.T, s skyfence.Store) {
+	account(t, s, "acme")
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error {
+		wantCode(t, "CreateAccount(existing id)", tx.CreateAccount(ctx, &skyfence.Account{ID: "acme"}), skyfence.ECONFLICT)
+		wantCode(t, "CreateTerminal(unknown account)", tx.CreateTerminal(ctx, &skyfence.Terminal{ID: "t1", AccountID: "nobody"}), skyfence.ENOTFOUND)
+		_, err := tx.ClaimCell(ctx, "c1.1", "t1")
+		wantCode(t, "ClaimCell(unknown terminal)", err, skyfence.ENOTFOUND)
+		if err := tx.CreateAccount(ctx, &skyfence.Account{ID: "beta"}); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, &skyfence.AuditEntry{Action: "account.create", Subject: "beta"})
+	})
+	if _, err := s.FindAccountByID(t.Context(), "beta"); err != nil {
+		t.Errorf("FindAccountByID of the account created after the errors: %v", err)
+	}
+	CheckChain(t, s, 1)
+}
+
+func testTxIsolation(t *testing.T, s skyfence.Store) {
+	ctx := t.Context()
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error {
+		if err := tx.CreateAccount(ctx, &skyfence.Account{ID: "acme"}); err != nil {
+			return err
+		}
+		if _, err := tx.FindAccountByID(ctx, "acme"); err != nil {
+			t.Errorf("FindAccountByID in the transaction: %v", err)
+		}
+		_, err := s.FindAccountByID(ctx, "acme")
+		wantCode(t, "FindAccountByID outside the transaction before commit", err, skyfence.ENOTFOUND)
+		return nil
+	})
+	if _, err := s.FindAccountByID(ctx, "acme"); err != nil {
+		t.Errorf("FindAccountByID after commit: %v", err)
+	}
+}

@@ -1,0 +1,67 @@
+package storetest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/skyfence/skyfence"
+)
+
+// RunShared checks what must hold across several handles on one database,
+// as several processes would hold them (each handle its own connections):
+// appends from all of them form one gapless chain, and claims from all of
+// them never grant more places than a cell has. The database must be empty.
+func RunShared(t *testing.T, stores []skyfence.Store) {
+	t.Run("AuditChain", func(t *testing.T) {
+		appendConcurrently(t, stores, 4*len(stores), 200)
+		CheckChain(t, stores[len(stores)-1], 200)
+	})
+	t.Run("CellCapacity", func(t *testing.T) {
+		const claimants, capacity = 40, 7
+		ids := make([]string, claimants)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("t%02d", i)
+		}
+		terminals(t, stores[0], ids...)
+		setCapacity(t, stores[0], "c3.3", capacity)
+		claims := make([]skyfence.Claim, claimants)
+		errs := make([]error, claimants)
+		var wg sync.WaitGroup
+		for i, id := range ids {
+			s := stores[i%len(stores)]
+			wg.Go(func() {
+				errs[i] = s.Tx(t.Context(), func(tx skyfence.Tx) (err error) {
+					claims[i], err = tx.ClaimCell(t.Context(), "c3.3", id)
+					return err
+				})
+			})
+		}
+		wg.Wait()
+		positions := map[int]bool{}
+		grants := 0
+		for i, c := range claims {
+			switch {
+			case errs[i] != nil:
+				t.Fatalf("ClaimCell(%s): %v", ids[i], errs[i])
+			case c.Granted:
+				grants++
+			default:
+				positions[c.Position] = true
+			}
+		}
+		if grants != capacity {
+			t.Errorf("%d claims granted, want the capacity, %d", grants, capacity)
+		}
+		for p := 1; p <= claimants-capacity; p++ {
+			if !positions[p] {
+				t.Errorf("no claimant has waitlist position %d; positions: %v", p, positions)
+			}
+		}
+		c, err := stores[1%len(stores)].FindCell(t.Context(), "c3.3")
+		if err != nil {
+			t.Fatalf("FindCell: %v", err)
+		}
+		same(t, "FindCell", c, &skyfence.Cell{ID: "c3.3", Capacity: capacity, Active: capacity, Waiting: claimants - capacity})
+	})
+}
