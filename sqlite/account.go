@@ -1,0 +1,42 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/skyfence/skyfence"
+)
+
+// FindAccountByID returns the account, or ENOTFOUND.
+func (r reader) FindAccountByID(ctx context.Context, id string) (*skyfence.Account, error) {
+	var a skyfence.Account
+	var created sql.NullInt64
+	err := r.q.QueryRowContext(ctx, `SELECT id, name, created_at FROM accounts WHERE id = ?`, id).
+		Scan(&a.ID, &a.Name, &created)
+	if err != nil {
+		return nil, notFound(err, "account", id)
+	}
+	a.CreatedAt = fromNanos(created)
+	return &a, nil
+}
+
+// CreateAccount stores a new account: EINVALID without an id, ECONFLICT if
+// the id exists.
+func (t *tx) CreateAccount(ctx context.Context, a *skyfence.Account) error {
+	if err := needID("account", a.ID); err != nil {
+		return err
+	}
+	if err := checkTimes(a.CreatedAt); err != nil {
+		return err
+	}
+	_, err := t.q.ExecContext(ctx, `INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)`,
+		a.ID, a.Name, nanos(a.CreatedAt))
+	switch {
+	case isConflict(err):
+		return skyfence.Errorf(skyfence.ECONFLICT, "account %q already exists", a.ID)
+	case err != nil:
+		return fmt.Errorf("sqlite: create account %q: %w", a.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,207 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/skyfence/skyfence"
+)
+
+// busyTimeout is how long a write waits for another process's write
+// transaction on the same file before failing.
+const busyTimeout = 10 * time.Second
+
+// DB is a skyfence.Store in an SQLite file. It is safe for concurrent use.
+// Tx and SaveStates must not be called from inside the fn of a Tx: the
+// writer connection is taken, and the call would wait for itself.
+type DB struct {
+	reader         // reads on r
+	r      *sql.DB // the pool of read-only connections
+	w      *sql.DB // the one writer connection
+	logger *slog.Logger
+}
+
+var _ skyfence.Store = (*DB)(nil)
+
+// Open opens (creating it and its directory if missing) the database file at
+// path and brings its schema up to date. A nil logger discards.
+func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if path == "" || path == ":memory:" {
+		return nil, skyfence.Errorf(skyfence.EINVALID, "sqlite: need a file path, not %q", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	w, err := sql.Open("sqlite", dsn(abs,
+		"_txlock=immediate",
+		"_pragma=journal_mode(WAL)",
+		"_pragma=foreign_keys(1)"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w, logger); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", abs, err)
+	}
+	r, err := sql.Open("sqlite", dsn(abs, "_query_only=1"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &DB{reader: reader{q: r}, r: r, w: w, logger: logger}, nil
+}
+
+// dsn returns the driver's name for the file at abs with the parameters.
+func dsn(abs string, params ...string) string {
+	s := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?_pragma=busy_timeout(" + fmt.Sprint(busyTimeout.Milliseconds()) + ")"
+	for _, p := range params {
+		s += "&" + p
+	}
+	return s
+}
+
+// Close closes the database's connections.
+func (db *DB) Close() error {
+	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+// Tx runs fn in one write transaction, committing if fn returns nil and
+// rolling back if it returns an error or panics (the panic goes on). Reads
+// inside fn see its writes; readers outside see them once committed.
+func (db *DB) Tx(ctx context.Context, fn func(skyfence.Tx) error) error {
+	t, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			t.Rollback() // on error and on panic
+		}
+	}()
+	if err := fn(&tx{reader: reader{q: t}}); err != nil {
+		return err
+	}
+	done = true
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what reads and writes run on: the reader pool, or a
+// transaction on the writer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// reader implements skyfence.Reader on q.
+type reader struct{ q querier }
+
+// tx implements skyfence.Tx on a transaction of the writer.
+type tx struct{ reader }
+
+var _ skyfence.Tx = (*tx)(nil)
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// sqliteCode returns the extended result code of a driver error, or 0.
+func sqliteCode(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+// isConflict reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isConflict(err error) bool {
+	c := sqliteCode(err)
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// isMissingRef reports whether err is a FOREIGN KEY violation: the row
+// refers to one that does not exist.
+func isMissingRef(err error) bool {
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// notFound returns err as ENOTFOUND if it is sql.ErrNoRows, else wrapped
+// as an internal error about what.
+func notFound(err error, what string, id string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return skyfence.Errorf(skyfence.ENOTFOUND, "%s %q not found", what, id)
+	}
+	return fmt.Errorf("sqlite: find %s %q: %w", what, id, err)
+}
+
+// needID returns EINVALID if id is empty.
+func needID(what, id string) error {
+	if id == "" {
+		return skyfence.Errorf(skyfence.EINVALID, "%s id is empty", what)
+	}
+	return nil
+}
+
+// The range of times that fit in int64 nanoseconds.
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// checkTimes returns EINVALID if a non-zero time does not fit in int64
+// nanoseconds since the epoch.
+func checkTimes(ts ...time.Time) error {
+	for _, t := range ts {
+		if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+			return skyfence.Errorf(skyfence.EINVALID, "time %s is out of range (years 1678 to 2262)", t.UTC().Format(time.RFC3339Nano))
+		}
+	}
+	return nil
+}
+
+// nanos returns t for storage: nanoseconds since the epoch, or nil (NULL)
+// for the zero time. t must have passed checkTimes.
+func nanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+// fromNanos returns a stored time, in UTC.
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}

@@ -1,0 +1,18 @@
+// Package sqlite stores skyfence's state in one SQLite file, through the
+// pure-Go driver modernc.org/sqlite: the embedded default, what a newcomer
+// runs first and what the tests use.
+//
+// The file is in WAL mode with foreign keys on. Every write goes through one
+// connection (SQLite allows one writer at a time; a transaction begins
+// IMMEDIATE so that other processes sharing the file wait for it, up to the
+// busy timeout, rather than fail half-way), and reads go through a separate
+// pool of read-only connections that see the last committed state.
+//
+// Times are stored as INTEGER nanoseconds since the Unix epoch, UTC, so a
+// value read back equals the one written (in UTC) to the nanosecond; the zero
+// time is NULL. Times outside the years 1678 to 2262 do not fit and are
+// refused with EINVALID.
+//
+// The schema is versioned by the SQL files under migrations/, embedded in the
+// binary and applied by Open in one transaction.
+package sqlite

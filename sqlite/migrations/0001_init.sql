@@ -1,0 +1,117 @@
+-- skyfence schema, version 1.
+--
+-- Every time is an INTEGER of nanoseconds since the Unix epoch, UTC; NULL is
+-- the zero time.Time. Text codes (status, class, role, state) are the String
+-- forms of the Go types.
+
+CREATE TABLE accounts (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL,
+	created_at INTEGER
+) STRICT;
+
+CREATE TABLE terminals (
+	id         TEXT PRIMARY KEY,
+	account_id TEXT NOT NULL REFERENCES accounts (id),
+	plan       TEXT NOT NULL,
+	country    TEXT NOT NULL,
+	status     TEXT NOT NULL CHECK (status IN ('inactive', 'active', 'suspended', 'deactivated')),
+	groups     TEXT NOT NULL DEFAULT '[]', -- a JSON array of strings
+	created_at INTEGER,
+	updated_at INTEGER
+) STRICT;
+
+-- One index per filter of FindTerminals, each ending in id for the cursor.
+CREATE INDEX terminals_account ON terminals (account_id, id);
+CREATE INDEX terminals_country ON terminals (country, id);
+CREATE INDEX terminals_plan ON terminals (plan, id);
+CREATE INDEX terminals_status ON terminals (status, id);
+
+CREATE TABLE verifications (
+	id          TEXT PRIMARY KEY,
+	terminal_id TEXT NOT NULL REFERENCES terminals (id),
+	region      TEXT NOT NULL,
+	authority   TEXT NOT NULL,
+	class       TEXT NOT NULL CHECK (class IN ('civil', 'government', 'military')),
+	verified_at INTEGER,
+	expires_at  INTEGER,
+	revoked     INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
+	revoked_at  INTEGER
+) STRICT;
+
+CREATE INDEX verifications_terminal ON verifications (terminal_id, id);
+CREATE INDEX verifications_region ON verifications (region, id);
+
+CREATE TABLE api_keys (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL,
+	role       TEXT NOT NULL,
+	region     TEXT NOT NULL,
+	hash       BLOB NOT NULL UNIQUE,
+	created_at INTEGER,
+	revoked_at INTEGER
+) STRICT;
+
+-- A cell has a row once its capacity is set or a terminal claims a place in
+-- it. capacity 0 is unlimited; active counts its members in state 'active'.
+CREATE TABLE cells (
+	id       TEXT PRIMARY KEY,
+	capacity INTEGER NOT NULL DEFAULT 0 CHECK (capacity >= 0),
+	active   INTEGER NOT NULL DEFAULT 0 CHECK (active >= 0)
+) STRICT;
+
+-- seq orders the waitlist: a new row's rowid is larger than every existing
+-- one, so the smallest seq of a cell's waiting members is the head.
+CREATE TABLE cell_members (
+	seq         INTEGER PRIMARY KEY,
+	cell_id     TEXT NOT NULL REFERENCES cells (id),
+	terminal_id TEXT NOT NULL REFERENCES terminals (id),
+	state       TEXT NOT NULL CHECK (state IN ('active', 'waiting')),
+	UNIQUE (cell_id, terminal_id)
+) STRICT;
+
+CREATE INDEX cell_members_queue ON cell_members (cell_id, state, seq);
+
+-- No foreign key to terminals: the write-behind of ingest may record the
+-- state of a terminal the registry does not know (it was denied), and one
+-- such state must not fail a whole batch.
+CREATE TABLE terminal_states (
+	terminal_id TEXT PRIMARY KEY,
+	fix_time    INTEGER,
+	lat         REAL NOT NULL,
+	lon         REAL NOT NULL,
+	alt_m       REAL NOT NULL,
+	speed_kmh   REAL NOT NULL,
+	cell        TEXT NOT NULL,
+	allow       INTEGER NOT NULL CHECK (allow IN (0, 1)),
+	reason      TEXT NOT NULL,
+	rule        TEXT NOT NULL,
+	country     TEXT NOT NULL,
+	policy      TEXT NOT NULL,
+	decided_at  INTEGER,
+	track       BLOB
+) STRICT, WITHOUT ROWID;
+
+-- Appends are serialized by SQLite's single writer: the head is the row with
+-- the largest seq, read and extended inside one write transaction.
+CREATE TABLE audit_log (
+	seq       INTEGER PRIMARY KEY,
+	time      INTEGER NOT NULL,
+	actor     TEXT NOT NULL,
+	action    TEXT NOT NULL,
+	subject   TEXT NOT NULL,
+	reason    TEXT NOT NULL,
+	data      BLOB NOT NULL, -- the exact bytes the digest covers
+	prev_hash BLOB NOT NULL,
+	hash      BLOB NOT NULL
+) STRICT;
+
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+	SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+	SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
