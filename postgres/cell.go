@@ -1,0 +1,167 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/skyfence/skyfence"
+)
+
+// FindCell returns the cell's capacity and counts, or ENOTFOUND if its
+// capacity was never set and no terminal ever claimed a place in it.
+func (r reader) FindCell(ctx context.Context, id string) (*skyfence.Cell, error) {
+	var c skyfence.Cell
+	err := r.q.QueryRow(ctx, `SELECT id, capacity, active,
+		(SELECT count(*) FROM cell_members m WHERE m.cell_id = cells.id AND m.state = 'waiting')
+		FROM cells WHERE id = $1`, id).Scan(&c.ID, &c.Capacity, &c.Active, &c.Waiting)
+	if err != nil {
+		return nil, notFound(err, "cell", id)
+	}
+	return &c, nil
+}
+
+// SetCellCapacity sets how many terminals the cell may hold active (0:
+// unlimited). Lowering it evicts no one; it only makes newcomers wait.
+// EINVALID for an empty id or a negative capacity.
+func (t *tx) SetCellCapacity(ctx context.Context, cell string, capacity int) error {
+	if err := needID("cell", cell); err != nil {
+		return err
+	}
+	if capacity < 0 {
+		return skyfence.Errorf(skyfence.EINVALID, "cell %q: capacity %d is negative", cell, capacity)
+	}
+	_, err := t.t.Exec(ctx, `INSERT INTO cells (id, capacity) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET capacity = excluded.capacity`, cell, capacity)
+	if err != nil {
+		return fmt.Errorf("postgres: set capacity of cell %q: %w", cell, err)
+	}
+	return nil
+}
+
+// lockCell locks the cell's row until the transaction ends, creating it
+// (unlimited) if create is set, and returns its capacity and active count;
+// ok is false if there is no such row.
+func (t *tx) lockCell(ctx context.Context, cell string, create bool) (capacity, active int, ok bool, err error) {
+	if create {
+		if _, err := t.t.Exec(ctx, `INSERT INTO cells (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, cell); err != nil {
+			return 0, 0, false, err
+		}
+	}
+	err = t.t.QueryRow(ctx, `SELECT capacity, active FROM cells WHERE id = $1 FOR UPDATE`, cell).Scan(&capacity, &active)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	return capacity, active, err == nil, err
+}
+
+// ClaimCell counts the terminal against the cell if there is room for it
+// and for every terminal ahead of it on the waitlist, else puts it at the
+// end of the waitlist (once). A waiting terminal that claims again is
+// granted as soon as there is room for it and those ahead; otherwise it
+// learns its place. A cell with capacity 0 (or never set) is unlimited.
+// ENOTFOUND if the terminal does not exist.
+func (t *tx) ClaimCell(ctx context.Context, cell, terminalID string) (skyfence.Claim, error) {
+	if err := needID("cell", cell); err != nil {
+		return skyfence.Claim{}, err
+	}
+	if err := needID("terminal", terminalID); err != nil {
+		return skyfence.Claim{}, err
+	}
+	fail := func(err error) (skyfence.Claim, error) {
+		return skyfence.Claim{}, fmt.Errorf("postgres: claim cell %q for %q: %w", cell, terminalID, err)
+	}
+	// The cell's row lock serializes every claim and release of the cell.
+	capacity, active, _, err := t.lockCell(ctx, cell, true)
+	if err != nil {
+		return fail(err)
+	}
+	var seq int64
+	var state string
+	err = t.t.QueryRow(ctx, `SELECT seq, state FROM cell_members WHERE cell_id = $1 AND terminal_id = $2`,
+		cell, terminalID).Scan(&seq, &state)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows): // a newcomer: behind everyone waiting
+		var waiting int
+		if err := t.t.QueryRow(ctx, `SELECT count(*) FROM cell_members WHERE cell_id = $1 AND state = 'waiting'`,
+			cell).Scan(&waiting); err != nil {
+			return fail(err)
+		}
+		granted := capacity == 0 || active+waiting < capacity
+		state = "waiting"
+		if granted {
+			state = "active"
+		}
+		_, err := t.guarded(ctx, `INSERT INTO cell_members (cell_id, terminal_id, state) VALUES ($1, $2, $3)`,
+			cell, terminalID, state)
+		if isMissingRef(err) {
+			return skyfence.Claim{}, skyfence.Errorf(skyfence.ENOTFOUND, "terminal %q not found", terminalID)
+		} else if err != nil {
+			return fail(err)
+		}
+		if !granted {
+			return skyfence.Claim{Position: waiting + 1}, nil
+		}
+	case err != nil:
+		return fail(err)
+	case state == "active":
+		return skyfence.Claim{Granted: true}, nil
+	default: // waiting
+		var ahead int
+		if err := t.t.QueryRow(ctx, `SELECT count(*) FROM cell_members WHERE cell_id = $1 AND state = 'waiting' AND seq < $2`,
+			cell, seq).Scan(&ahead); err != nil {
+			return fail(err)
+		}
+		if capacity != 0 && active+ahead >= capacity {
+			return skyfence.Claim{Position: ahead + 1}, nil
+		}
+		if _, err := t.t.Exec(ctx, `UPDATE cell_members SET state = 'active' WHERE seq = $1`, seq); err != nil {
+			return fail(err)
+		}
+	}
+	if _, err := t.t.Exec(ctx, `UPDATE cells SET active = active + 1 WHERE id = $1`, cell); err != nil {
+		return fail(err)
+	}
+	return skyfence.Claim{Granted: true}, nil
+}
+
+// ReleaseCell takes the terminal out of the cell, active or waiting (doing
+// nothing if it is in neither), and returns the terminal first on the
+// waitlist if there is now room for it ("" if not): a ClaimCell for it will
+// grant it.
+func (t *tx) ReleaseCell(ctx context.Context, cell, terminalID string) (string, error) {
+	fail := func(err error) (string, error) {
+		return "", fmt.Errorf("postgres: release cell %q for %q: %w", cell, terminalID, err)
+	}
+	capacity, active, ok, err := t.lockCell(ctx, cell, false)
+	if err != nil {
+		return fail(err)
+	}
+	if !ok {
+		return "", nil
+	}
+	var state string
+	err = t.t.QueryRow(ctx, `DELETE FROM cell_members WHERE cell_id = $1 AND terminal_id = $2 RETURNING state`,
+		cell, terminalID).Scan(&state)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fail(err)
+	}
+	if state == "active" {
+		if _, err := t.t.Exec(ctx, `UPDATE cells SET active = active - 1 WHERE id = $1`, cell); err != nil {
+			return fail(err)
+		}
+		active--
+	}
+	if capacity != 0 && active >= capacity {
+		return "", nil
+	}
+	var next string
+	err = t.t.QueryRow(ctx, `SELECT terminal_id FROM cell_members WHERE cell_id = $1 AND state = 'waiting' ORDER BY seq LIMIT 1`,
+		cell).Scan(&next)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fail(err)
+	}
+	return next, nil
+}

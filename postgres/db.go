@@ -1,0 +1,220 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/skyfence/skyfence"
+)
+
+// DB is a skyfence.Store in a PostgreSQL database. It is safe for
+// concurrent use.
+type DB struct {
+	reader // reads on pool
+	pool   *pgxpool.Pool
+	logger *slog.Logger
+}
+
+var _ skyfence.Store = (*DB)(nil)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	schema string
+}
+
+// WithSchema keeps every table in the named schema (created if missing)
+// instead of the URL's search_path: a database can then hold several
+// skyfence stores, one per test for instance.
+func WithSchema(name string) Option {
+	return func(o *options) { o.schema = name }
+}
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// connection string) and brings its schema up to date. A nil logger
+// discards.
+func Open(ctx context.Context, url string, logger *slog.Logger, opts ...Option) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if o.schema != "" {
+		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{o.schema}.Sanitize()
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := migrate(ctx, pool, o.schema, logger); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return &DB{reader: reader{q: pool}, pool: pool, logger: logger}, nil
+}
+
+// Close closes the database's connections, waiting for those in use.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// Tx runs fn in one transaction (READ COMMITTED), committing if fn returns
+// nil and rolling back if it returns an error or panics (the panic goes
+// on). While a ForEach... of the transaction streams, fn must not call
+// other methods of it: the connection is busy.
+func (db *DB) Tx(ctx context.Context, fn func(skyfence.Tx) error) error {
+	t, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			t.Rollback(context.WithoutCancel(ctx)) // on error and on panic
+		}
+	}()
+	if err := fn(&tx{reader: reader{q: t}, t: t}); err != nil {
+		return err
+	}
+	done = true
+	if err := t.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what reads and writes run on: the pool, or a transaction.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// reader implements skyfence.Reader on q.
+type reader struct{ q querier }
+
+// tx implements skyfence.Tx on a transaction.
+type tx struct {
+	reader
+	t pgx.Tx
+}
+
+var _ skyfence.Tx = (*tx)(nil)
+
+// guarded runs one statement in a savepoint, in one round trip when it
+// succeeds: if it fails, the savepoint is rolled back and the transaction
+// stays usable.
+func (t *tx) guarded(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	b := &pgx.Batch{}
+	b.Queue("SAVEPOINT skyfence_stmt")
+	b.Queue(sql, args...)
+	b.Queue("RELEASE SAVEPOINT skyfence_stmt")
+	res := t.t.SendBatch(ctx, b)
+	_, err := res.Exec()
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = res.Exec()
+	}
+	if err == nil {
+		_, err = res.Exec()
+	}
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if _, rerr := t.t.Exec(ctx, "ROLLBACK TO SAVEPOINT skyfence_stmt"); rerr != nil {
+			return tag, errors.Join(err, rerr)
+		}
+	}
+	return tag, err
+}
+
+// SQLSTATEs recognised.
+const (
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+)
+
+// sqlState returns the SQLSTATE of a server error, or "".
+func sqlState(err error) string {
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// isConflict reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isConflict(err error) bool { return sqlState(err) == uniqueViolation }
+
+// isMissingRef reports whether err is a FOREIGN KEY violation: the row
+// refers to one that does not exist.
+func isMissingRef(err error) bool { return sqlState(err) == foreignKeyViolation }
+
+// notFound returns err as ENOTFOUND if it is pgx.ErrNoRows, else wrapped as
+// an internal error about what.
+func notFound(err error, what, id string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return skyfence.Errorf(skyfence.ENOTFOUND, "%s %q not found", what, id)
+	}
+	return fmt.Errorf("postgres: find %s %q: %w", what, id, err)
+}
+
+// needID returns EINVALID if id is empty.
+func needID(what, id string) error {
+	if id == "" {
+		return skyfence.Errorf(skyfence.EINVALID, "%s id is empty", what)
+	}
+	return nil
+}
+
+// The range of times that fit in int64 nanoseconds.
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// checkTimes returns EINVALID if a non-zero time does not fit in int64
+// nanoseconds since the epoch.
+func checkTimes(ts ...time.Time) error {
+	for _, t := range ts {
+		if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+			return skyfence.Errorf(skyfence.EINVALID, "time %s is out of range (years 1678 to 2262)", t.UTC().Format(time.RFC3339Nano))
+		}
+	}
+	return nil
+}
+
+// nanos returns t for storage: nanoseconds since the epoch, or nil (NULL)
+// for the zero time. t must have passed checkTimes.
+func nanos(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	n := t.UnixNano()
+	return &n
+}
+
+// fromNanos returns a stored time, in UTC.
+func fromNanos(n *int64) time.Time {
+	if n == nil {
+		return time.Time{}
+	}
+	return time.Unix(0, *n).UTC()
+}

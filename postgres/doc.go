@@ -1,0 +1,24 @@
+// Package postgres stores skyfence's state in PostgreSQL through
+// github.com/jackc/pgx/v5: the store of a cluster, where many stateless
+// processes share one database.
+//
+// Times are stored as bigint nanoseconds since the Unix epoch, UTC, exactly
+// as in package sqlite (timestamptz would keep only microseconds), so a value
+// read back equals the one written (in UTC) and an audit entry's digest
+// verifies after a round trip on either store; the zero time is NULL. Times
+// outside the years 1678 to 2262 do not fit and are refused with EINVALID.
+//
+// Every statement of a transaction that may fail on a constraint (a create,
+// a claim) runs in a savepoint, so that, as in SQLite, its failure undoes it
+// alone and the transaction goes on if the caller handles the error.
+//
+// Audit appends take turns on the one row of audit_head (SELECT ... FOR
+// UPDATE), held until their transaction ends: the chain stays gapless across
+// connections and processes, and an audited transaction should append its
+// entries last, to hold that lock briefly and always after its other locks.
+//
+// The schema is versioned by the SQL files under migrations/, embedded in the
+// binary and applied by Open in one transaction under an advisory lock, so
+// processes starting together apply each version once. WithSchema puts every
+// table in a schema of its own, created if missing.
+package postgres
