@@ -1,0 +1,20 @@
+// Package audit signs, verifies and exports skyfence's audit log: the
+// append-only, hash-chained record (skyfence.AuditEntry) of every change of
+// where service works, of terminal status, verification, keys and roles.
+//
+// The chain alone shows an entry changed, deleted, inserted or moved in the
+// middle; it cannot show the tail cut off, or the whole chain rewritten by
+// someone who recomputes every hash. Checkpoints close that gap: a
+// checkpoint is itself an entry (action "audit.checkpoint") carrying an
+// ed25519 signature over the sequence number and hash of the entry before
+// it, made with a key whose public half is recorded in the chain by a key
+// entry (action "audit.key"). Each new key is signed by the one before, so
+// a verifier who trusts the first key (pinned, or trusted on first use)
+// trusts them all.
+//
+// A Signer holds the private key, in a file under the data directory;
+// Checkpointer appends a checkpoint at an interval; Verify walks a chain
+// and names its first problem, the entry and what was done to it; Export
+// writes the chain as JSON lines that a regulator can verify without
+// skyfence (docs/AUDIT.md gives the byte layout and a Python verifier).
+package audit
