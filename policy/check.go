@@ -34,7 +34,7 @@ func Check(file string, a *atlas.Atlas) (*Source, Problems, error) {
 		return nil, probs, nil
 	}
 	src := &Source{File: file, Doc: doc, Raw: raw}
-	zprobs, err := src.readZones()
+	zprobs, err := src.readZones(os.ReadFile)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -36,8 +36,12 @@ type Source struct {
 
 // Load reads a policy file and the zone files it names (relative to it).
 // Problems of form come back as Problems; I/O errors as they are.
-func Load(file string) (*Source, error) {
-	raw, err := os.ReadFile(file)
+func Load(file string) (*Source, error) { return LoadWith(file, os.ReadFile) }
+
+// LoadWith is Load reading files with read: from an fs.FS (the embedded
+// example), or from the files of a stored policy change.
+func LoadWith(file string, read func(name string) ([]byte, error)) (*Source, error) {
+	raw, err := read(file)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +50,7 @@ func Load(file string) (*Source, error) {
 		return nil, err
 	}
 	src := &Source{File: file, Doc: doc, Raw: raw}
-	probs, err := src.readZones()
+	probs, err := src.readZones(read)
 	if err != nil {
 		return nil, err
 	}
@@ -60,14 +64,14 @@ func Load(file string) (*Source, error) {
 // into src.Zones, src.ZoneRaws and src.Warnings. It returns the errors in
 // them, and a file it cannot read as an error at its entry in the policy;
 // other errors as they are.
-func (src *Source) readZones() (Problems, error) {
+func (src *Source) readZones(read func(string) ([]byte, error)) (Problems, error) {
 	var probs Problems
 	for _, zf := range src.Doc.Zones {
 		path := zf.File
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(filepath.Dir(src.File), path)
 		}
-		zraw, err := os.ReadFile(path)
+		zraw, err := read(path)
 		if err != nil {
 			probs = append(probs, Problem{File: src.File, Pos: zf.Pos, Msg: fmt.Sprintf("zone file: %v", err)})
 			continue
