@@ -42,10 +42,13 @@ func (r Role) Valid() bool {
 // APIKey is a credential. The secret itself is shown once, at creation, and
 // only its SHA-256 hash is stored.
 type APIKey struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Role      Role      `json:"role"`
-	Region    string    `json:"region,omitempty"` // for RolePartner: the ISO code it may act in
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Role   Role   `json:"role"`
+	Region string `json:"region,omitempty"` // for RolePartner: the ISO code it may act in
+	// Person is who holds the key. The two-person rule counts persons: one
+	// person's keys, whatever their roles, count as one.
+	Person    string    `json:"person"`
 	Hash      []byte    `json:"-"`
 	CreatedAt time.Time `json:"created_at"`
 	RevokedAt time.Time `json:"revoked_at,omitzero"`

@@ -30,6 +30,17 @@ type TerminalUpdate struct {
 	Plan   *string
 	Groups *[]string
 	Cell   *string
+	// IfStatus, if set, makes the update a compare-and-set: it fails with
+	// ECONFLICT unless the terminal's status is still *IfStatus. (PostgreSQL
+	// runs transactions at READ COMMITTED, so a read-check-update in a Tx
+	// needs this to be safe from a concurrent change.)
+	IfStatus *TerminalStatus
+}
+
+// ChangeFilter selects policy changes; the zero value selects all.
+type ChangeFilter struct {
+	State ChangeState
+	Limit int // 0 means 100; at most 1000
 }
 
 // VerificationFilter selects verifications; zero fields match everything.
@@ -91,11 +102,30 @@ type Reader interface {
 	// FindAudit returns audit entries with Seq >= from, in order, at most
 	// limit (0: all).
 	FindAudit(ctx context.Context, from int64, limit int) ([]*AuditEntry, error)
+	// ForEachAudit streams audit entries with Seq >= from, in order.
+	ForEachAudit(ctx context.Context, from int64, fn func(*AuditEntry) error) error
+	// AuditHead returns the last entry's Seq and Hash (0 and 32 zero bytes
+	// for an empty log).
+	AuditHead(ctx context.Context) (int64, []byte, error)
+	FindChangeByID(ctx context.Context, id string) (*PolicyChange, error)
+	// FindChanges returns policy changes, newest (by CreatedAt, then id)
+	// first.
+	FindChanges(ctx context.Context, f ChangeFilter) ([]*PolicyChange, error)
 }
 
 // Tx is a transaction: its changes and its audit entries are committed
 // together or not at all. Create methods return ECONFLICT for an existing
-// id.
+// id (or key hash), ENOTFOUND for a missing reference (a terminal's
+// account, a verification's terminal) and EINVALID for invalid input.
+// Stored times must lie in 1678-2262 (nanoseconds in 64 bits); "never" is
+// the zero time.
+//
+// Isolation: SQLite runs transactions one at a time; PostgreSQL at READ
+// COMMITTED. Guard read-check-update sequences with the compare-and-set
+// fields (TerminalUpdate.IfStatus, PolicyChange.Revision). Append audit
+// entries last in a transaction: the append takes the chain's lock, and
+// taking other locks after it invites deadlocks. Callbacks of ForEach
+// methods must not call back into the store.
 type Tx interface {
 	Reader
 	CreateAccount(ctx context.Context, a *Account) error
@@ -108,14 +138,22 @@ type Tx interface {
 	SetCellCapacity(ctx context.Context, cell string, capacity int) error
 	// ClaimCell counts the terminal against the cell if it has room, else
 	// puts it on the cell's waitlist (once; asking again returns its place).
+	// A newcomer has room if active + waiting < capacity; a waiting
+	// terminal if active + those ahead of it < capacity. Lowering the
+	// capacity evicts no one. A cell without a capacity is unlimited.
 	ClaimCell(ctx context.Context, cell, terminalID string) (Claim, error)
 	// ReleaseCell stops counting the terminal against the cell (or takes it
-	// off the waitlist) and returns the terminal first on the waitlist, if
-	// any, which the caller may then activate.
+	// off the waitlist) and returns the terminal first on the waitlist if
+	// there is now room for it (ClaimCell will grant it), else "".
 	ReleaseCell(ctx context.Context, cell, terminalID string) (next string, err error)
 	// AppendAudit appends e to the audit chain: it sets e.Seq, e.PrevHash
 	// and e.Hash (AuditEntry.Digest) from the chain's head.
 	AppendAudit(ctx context.Context, e *AuditEntry) error
+	CreateChange(ctx context.Context, c *PolicyChange) error
+	// UpdateChange stores c if the stored revision is still c.Revision
+	// (else ECONFLICT: someone changed it meanwhile) and increments
+	// c.Revision.
+	UpdateChange(ctx context.Context, c *PolicyChange) error
 }
 
 // Store is skyfence's durable state. Implementations: package sqlite (the
