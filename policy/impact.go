@@ -187,6 +187,7 @@ type impactRun struct {
 	keepSpeed     bool
 	shareAtlas    bool // the snapshots share an atlas: locate once
 	shareZones    bool // and their zones are the same: look them up once
+	same          *sameRegions
 	plans         []string
 	priorityPlans []string
 	limit         int
@@ -247,6 +248,7 @@ func Impact(old, new *Snapshot, at time.Time, terminals []ImpactInput, opts Impa
 		limit:      opts.ListLimit,
 	}
 	r.shareZones = r.shareAtlas && sameZones(old.Source.Zones, new.Source.Zones)
+	r.same = newSameRegions(old, new)
 	r.priorityPlans = opts.PriorityPlans
 	if r.priorityPlans == nil {
 		r.priorityPlans = []string{"sponsored"}
@@ -356,14 +358,16 @@ func (w *impactWorker) one(index int, in *ImpactInput, lo, ln *Location) {
 	if !r.keepSpeed {
 		f.SpeedKmh = 0
 	}
-	t := in.Terminal
-	do := r.s[0].DecideAt(t, in.Track, f, *lo)
-	dn := r.s[1].DecideAt(t, in.Track, f, *ln)
-
 	country, code := ln.Place.Country, International
 	ci := len(w.country) - 1
 	if country != atlas.None {
 		ci, code = country, r.s[1].countries[country].name
+	}
+	t := in.Terminal
+	do := r.s[0].DecideAt(t, in.Track, f, *lo)
+	dn := do
+	if !r.same.alike(ci, lo, ln) {
+		dn = r.s[1].DecideAt(t, in.Track, f, *ln)
 	}
 	class, verified := verification(t, code, r.at)
 	pi := r.planIndex(t)

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -412,5 +413,73 @@ func TestNum(t *testing.T) {
 		if got := num(n); got != want {
 			t.Errorf("num(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+func TestSameRegions(t *testing.T) {
+	t.Parallel()
+	old := scenario(t)
+	a := old.Atlas()
+	ua, _ := a.Lookup("UA")
+	tw, _ := a.Lookup("TW")
+	intl := len(a.Countries())
+
+	// Licensing Taiwan moves every later line of the file: positions do
+	// not count.
+	sr := newSameRegions(old, variant(t, []edit{licenceTaiwan}))
+	if !sr.global || !sr.country[ua] || sr.country[tw] || !sr.country[intl] {
+		t.Errorf("Taiwan licensed: global %v, UA %v, TW %v, international %v; want true, true, false, true",
+			sr.global, sr.country[ua], sr.country[tw], sr.country[intl])
+	}
+	for k := range sr.zones {
+		for id, c := range sr.zones[k] {
+			if c <= 0 {
+				t.Errorf("Taiwan licensed: zone set %d of side %d has class %d", id, k, c)
+			}
+		}
+	}
+	if sr := newSameRegions(old, variant(t, []edit{capEverywhere})); sr.global {
+		t.Error("a new rule for everywhere: global still alike")
+	}
+
+	// Without the occupied zone, sets that hold it differ; the others
+	// match those of the same zones on the other side.
+	sr = newSameRegions(old, variant(t, []edit{dropOccupiedRule, dropOccupiedRegion}, "occupied-ua"))
+	for id, rs := range old.zoneRegions {
+		holds := slices.ContainsFunc(rs, func(r *regionRules) bool { return r.name == "zone:occupied-ua" })
+		if c := sr.zones[0][id]; holds != (c < 0) {
+			t.Errorf("zone set %v: class %d", old.zoneIDs[id], c)
+		}
+	}
+	if c := sr.zones[0][0]; c <= 0 || c != sr.zones[1][0] {
+		t.Errorf("no zones: classes %d and %d, want one", c, sr.zones[1][0])
+	}
+}
+
+func TestAlike(t *testing.T) {
+	cap1, cap2, nan := 40.0, 40.0, math.NaN()
+	tests := []struct {
+		name string
+		a, b Rule
+		want bool
+	}{
+		{"positions differ", Rule{ID: "r", Pos: Pos{1, 1}}, Rule{ID: "r", Pos: Pos{9, 3}}, true},
+		{"equal caps behind pointers", Rule{SpeedCapKmh: &cap1}, Rule{SpeedCapKmh: &cap2}, true},
+		{"NaN", Rule{SpeedCapKmh: &nan}, Rule{SpeedCapKmh: &nan}, true}, // the same pointer
+		{"caps differ", Rule{SpeedCapKmh: &cap1}, Rule{SpeedCapKmh: new(50.0)}, false},
+		{"no plans allowed or no rule on plans", Rule{AllowedPlans: []string{}}, Rule{}, false},
+		{"times", Rule{From: now}, Rule{From: now.Add(time.Second)}, false},
+		{"exemptions", Rule{Exempt: Exemptions{Classes: []skyfence.VerificationClass{skyfence.Military}}}, Rule{}, false},
+	}
+	for _, tc := range tests {
+		if got := alike(&tc.a, &tc.b); got != tc.want {
+			t.Errorf("%s: alike %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if alike(math.NaN(), math.NaN()) {
+		t.Error("NaN is alike")
+	}
+	if !alike(map[string]bool{"a": true}, map[string]bool{"a": true}) || alike(map[string]bool{"a": true}, map[string]bool{"b": true}) {
+		t.Error("maps")
 	}
 }
