@@ -17,6 +17,7 @@ import (
 
 const policyUsage = `usage: skyfence policy validate FILE
        skyfence policy diff [--at TIME] [--json] OLD NEW
+       skyfence policy plan --fleet FILE [--at TIME] [--json] OLD NEW
        skyfence policy schema
 
 validate checks a policy file, its zone files (relative to it) and what they
@@ -30,6 +31,8 @@ exit status is 1 if there is an error; warnings alone do not fail.
 diff compiles two policies and prints, in words, what changes from OLD to
 NEW: settings, public statuses at --at, region entries, rules, plans, zones,
 and an estimate of the area whose service turns off or on.
+
+plan previews who gains and who loses service over a fleet (plan -h).
 
 schema prints the JSON Schema of the policy format, for editors.
 `
@@ -45,6 +48,8 @@ func runPolicy(ctx context.Context, e env) error {
 		return runPolicyValidate(sub)
 	case "diff":
 		return runPolicyDiff(sub)
+	case "plan":
+		return runPolicyPlan(sub)
 	case "schema":
 		if len(sub.args) > 0 {
 			fmt.Fprint(e.stderr, policyUsage)
