@@ -221,6 +221,9 @@ func TestImpactOptions(t *testing.T) {
 	if rep := Impact(old, new, now, fleet, ImpactOptions{ListLimit: -1}); rep.Lost != nil || rep.Losses != 4 {
 		t.Errorf("no list: %d listed of %d", len(rep.Lost), rep.Losses)
 	}
+	if rep := Impact(old, new, now, nil, ImpactOptions{Workers: 4}); rep.Terminals != 0 || rep.Lost != nil || rep.Change == nil {
+		t.Errorf("no fleet: %+v", rep)
+	}
 	if rep := Impact(old, new, now, fleet, ImpactOptions{PriorityPlans: []string{}}); rep.PriorityLosses != 3 {
 		t.Errorf("no priority plans: %d priority losses, want the 3 verified", rep.PriorityLosses)
 	}
