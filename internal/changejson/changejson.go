@@ -1,0 +1,127 @@
+// Package changejson is the stored form of a skyfence.PolicyChange, shared
+// by package sqlite and package postgres so that both keep the same bytes:
+// the JSON of the change (json.Marshal) with its times in UTC.
+//
+// A change read back equals the one written with its times in UTC (the
+// location UTC, no monotonic clock reading) and its empty References,
+// Reviews and Impact nil, as json's omitempty drops them. Encode refuses
+// with EINVALID a change that would not come back so: a text that is not
+// valid UTF-8 (json.Marshal would replace its bad bytes) or a time that the
+// stores cannot hold.
+package changejson
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/skyfence/skyfence"
+)
+
+// States are the states a stored change may be in: the ChangeState
+// constants of package skyfence, which the stores' schemas list too.
+var States = []skyfence.ChangeState{
+	skyfence.ChangeDraft, skyfence.ChangeProposed, skyfence.ChangeApproved, skyfence.ChangeActive,
+	skyfence.ChangeSuperseded, skyfence.ChangeRejected, skyfence.ChangeWithdrawn, skyfence.ChangeRolledBack,
+	skyfence.ChangeExpired,
+}
+
+// ValidState reports whether s is one of States.
+func ValidState(s skyfence.ChangeState) bool { return slices.Contains(States, s) }
+
+// CheckState returns EINVALID unless s is one of States.
+func CheckState(s skyfence.ChangeState) error {
+	if !ValidState(s) {
+		return skyfence.Errorf(skyfence.EINVALID, "unknown change state %q", s)
+	}
+	return nil
+}
+
+// The range of times the stores hold: int64 nanoseconds since the epoch.
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// Normalize returns a copy of c as a store returns it: times in UTC
+// (which drops the monotonic clock reading too) and empty References,
+// Reviews and Impact nil. c is not changed.
+func Normalize(c *skyfence.PolicyChange) *skyfence.PolicyChange {
+	n := *c
+	for _, t := range []*time.Time{&n.NotBefore, &n.Expires, &n.ReviewBy, &n.CreatedAt, &n.ProposedAt, &n.ActivatedAt, &n.EndedAt} {
+		*t = utc(*t)
+	}
+	if len(n.References) == 0 {
+		n.References = nil
+	}
+	if len(n.Impact) == 0 {
+		n.Impact = nil
+	}
+	if len(n.Reviews) == 0 {
+		n.Reviews = nil
+	} else {
+		n.Reviews = slices.Clone(n.Reviews)
+		for i := range n.Reviews {
+			n.Reviews[i].At = utc(n.Reviews[i].At)
+		}
+	}
+	return &n
+}
+
+// utc returns t in UTC, leaving the zero time zero.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// Encode returns the document to store for c at the revision: the JSON of
+// Normalize(c) with Revision set to revision. EINVALID for an unknown
+// state, a zero CreatedAt (changes are ordered by it), a time outside the
+// years 1678 to 2262, or a change that would not read back equal.
+func Encode(c *skyfence.PolicyChange, revision int64) ([]byte, error) {
+	if !ValidState(c.State) {
+		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "state", "change %q: unknown state %q", c.ID, c.State)
+	}
+	if c.CreatedAt.IsZero() {
+		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "created_at", "change %q has no creation time", c.ID)
+	}
+	times := []time.Time{c.NotBefore, c.Expires, c.ReviewBy, c.CreatedAt, c.ProposedAt, c.ActivatedAt, c.EndedAt}
+	for _, r := range c.Reviews {
+		times = append(times, r.At)
+	}
+	for _, t := range times {
+		if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+			return nil, skyfence.Errorf(skyfence.EINVALID, "change %q: time %s is out of range (years 1678 to 2262)",
+				c.ID, t.UTC().Format(time.RFC3339Nano))
+		}
+	}
+	n := Normalize(c)
+	n.Revision = revision
+	b, err := json.Marshal(n)
+	if err != nil {
+		return nil, skyfence.Errorf(skyfence.EINVALID, "change %q cannot be encoded: %v", c.ID, err)
+	}
+	back, err := Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	if !reflect.DeepEqual(back, n) {
+		return nil, skyfence.Errorf(skyfence.EINVALID, "change %q would not read back as written: a text in it is not valid UTF-8", c.ID)
+	}
+	return b, nil
+}
+
+// Decode returns the change a document holds. Fields it does not know are
+// ignored: a document written by a newer build still reads.
+func Decode(b []byte) (*skyfence.PolicyChange, error) {
+	var c skyfence.PolicyChange
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("policy change document: %w", err)
+	}
+	return &c, nil
+}
