@@ -13,6 +13,13 @@
 // time is NULL. Times outside the years 1678 to 2262 do not fit and are
 // refused with EINVALID.
 //
+// A policy change is stored whole, as the JSON of package changejson (the
+// bytes of json.Marshal, times in UTC), beside columns for its id, state,
+// creation time and revision; UpdateChange is a compare-and-set on the
+// revision. Transactions run one at a time, so a read-check-update in one
+// Tx is safe here even without the compare-and-set fields; they are kept
+// for the semantics PostgreSQL needs.
+//
 // The schema is versioned by the SQL files under migrations/, embedded in the
 // binary and applied by Open in one transaction.
 package sqlite

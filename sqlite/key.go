@@ -11,7 +11,7 @@ import (
 )
 
 // keyColumns are what keyRow scans, in its order.
-const keyColumns = `id, name, role, region, hash, created_at, revoked_at`
+const keyColumns = `id, name, role, region, person, hash, created_at, revoked_at`
 
 // keyRow is an API key as stored.
 type keyRow struct {
@@ -20,7 +20,7 @@ type keyRow struct {
 }
 
 func (r *keyRow) dest() []any {
-	return []any{&r.k.ID, &r.k.Name, &r.k.Role, &r.k.Region, &r.k.Hash, &r.created, &r.revoked}
+	return []any{&r.k.ID, &r.k.Name, &r.k.Role, &r.k.Region, &r.k.Person, &r.k.Hash, &r.created, &r.revoked}
 }
 
 func (r *keyRow) key() *skyfence.APIKey {
@@ -76,8 +76,8 @@ func (t *tx) CreateKey(ctx context.Context, k *skyfence.APIKey) error {
 	if err := checkTimes(k.CreatedAt, k.RevokedAt); err != nil {
 		return err
 	}
-	_, err := t.q.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.Name, string(k.Role), k.Region, k.Hash, nanos(k.CreatedAt), nanos(k.RevokedAt))
+	_, err := t.q.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Name, string(k.Role), k.Region, k.Person, k.Hash, nanos(k.CreatedAt), nanos(k.RevokedAt))
 	switch {
 	case isConflict(err):
 		return skyfence.Errorf(skyfence.ECONFLICT, "key %q, or one with the same secret, already exists", k.ID)

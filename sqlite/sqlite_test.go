@@ -2,12 +2,14 @@ package sqlite_test
 
 import (
 	"database/sql"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/sqlite"
@@ -127,4 +129,41 @@ func TestAuditAppendOnly(t *testing.T) {
 
 func BenchmarkForEachTerminal(b *testing.B) {
 	storetest.BenchmarkForEachTerminal(b, open(b, fresh(b)), 100000)
+}
+
+// TestChangeJSON checks that a policy change is stored as the exact bytes
+// of json.Marshal with its times in UTC, and its columns.
+func TestChangeJSON(t *testing.T) {
+	path := fresh(t)
+	db := open(t, path)
+	c := &skyfence.PolicyChange{
+		ID: "chg-1", State: skyfence.ChangeApproved, Title: "<b>&</b>",
+		Files:     []skyfence.PolicyFile{{Name: "policy.yaml", Data: []byte{0, 0xff}}},
+		CreatedAt: time.Date(2026, 3, 1, 12, 30, 15, 123456789, time.FixedZone("", 3600)), Revision: 7,
+	}
+	if err := db.Tx(t.Context(), func(tx skyfence.Tx) error { return tx.CreateChange(t.Context(), c) }); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var state, doc string
+	var created, revision int64
+	if err := raw.QueryRow(`SELECT state, created_at, revision, doc FROM policy_changes`).Scan(&state, &created, &revision, &doc); err != nil {
+		t.Fatal(err)
+	}
+	utc := *c
+	utc.CreatedAt = c.CreatedAt.UTC()
+	want, err := json.Marshal(&utc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc != string(want) {
+		t.Errorf("doc:\ngot  %s\nwant %s", doc, want)
+	}
+	if state != "approved" || created != c.CreatedAt.UnixNano() || revision != 7 {
+		t.Errorf("columns: %s, %d, %d; want approved, %d, 7", state, created, revision, c.CreatedAt.UnixNano())
+	}
 }

@@ -19,12 +19,12 @@ const (
 
 // terminalRow is a terminal as stored.
 type terminalRow struct {
-	id, accountID, plan, country, status, groups string
-	created, updated                             sql.NullInt64
+	id, accountID, plan, country, status, groups, cell string
+	created, updated                                   sql.NullInt64
 }
 
 func (r *terminalRow) dest() []any {
-	return []any{&r.id, &r.accountID, &r.plan, &r.country, &r.status, &r.groups, &r.created, &r.updated}
+	return []any{&r.id, &r.accountID, &r.plan, &r.country, &r.status, &r.groups, &r.cell, &r.created, &r.updated}
 }
 
 func (r *terminalRow) terminal() (*skyfence.Terminal, error) {
@@ -40,7 +40,7 @@ func (r *terminalRow) terminal() (*skyfence.Terminal, error) {
 		groups = nil
 	}
 	return &skyfence.Terminal{
-		ID: r.id, AccountID: r.accountID, Plan: r.plan, Country: r.country, Status: status, Groups: groups,
+		ID: r.id, AccountID: r.accountID, Plan: r.plan, Country: r.country, Status: status, Groups: groups, Cell: r.cell,
 		CreatedAt: fromNanos(r.created), UpdatedAt: fromNanos(r.updated),
 	}, nil
 }
@@ -53,7 +53,7 @@ func (r reader) terminals(ctx context.Context, conds []string, args []any, limit
 	if limit > 0 {
 		page, args = " LIMIT ?", append(args, limit)
 	}
-	rows, err := r.q.QueryContext(ctx, `SELECT t.id, t.account_id, t.plan, t.country, t.status, t.groups, t.created_at, t.updated_at,
+	rows, err := r.q.QueryContext(ctx, `SELECT t.id, t.account_id, t.plan, t.country, t.status, t.groups, t.cell, t.created_at, t.updated_at,
 		coalesce(v.id, ''), coalesce(v.terminal_id, ''), coalesce(v.region, ''), coalesce(v.authority, ''),
 		coalesce(v.class, ''), v.verified_at, v.expires_at, coalesce(v.revoked, 0), v.revoked_at
 		FROM (SELECT * FROM terminals`+where(conds)+` ORDER BY id`+page+`) t
@@ -191,9 +191,10 @@ func (t *tx) CreateTerminal(ctx context.Context, term *skyfence.Terminal) error 
 	if err != nil {
 		return err
 	}
-	_, err = t.q.ExecContext(ctx, `INSERT INTO terminals (id, account_id, plan, country, status, groups, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		term.ID, term.AccountID, term.Plan, term.Country, term.Status.String(), groups, nanos(term.CreatedAt), nanos(term.UpdatedAt))
+	_, err = t.q.ExecContext(ctx, `INSERT INTO terminals (id, account_id, plan, country, status, groups, cell, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		term.ID, term.AccountID, term.Plan, term.Country, term.Status.String(), groups, term.Cell,
+		nanos(term.CreatedAt), nanos(term.UpdatedAt))
 	switch {
 	case isConflict(err):
 		return skyfence.Errorf(skyfence.ECONFLICT, "terminal %q already exists", term.ID)
@@ -230,16 +231,19 @@ func groupsJSON(groups []string) (string, error) {
 
 // UpdateTerminal applies u, sets UpdatedAt to at, and returns the terminal
 // as it now is. EINVALID for an unknown status, ENOTFOUND for a missing
-// terminal.
+// terminal, ECONFLICT (and nothing changed) if u.IfStatus is set and the
+// terminal's status is another.
 func (t *tx) UpdateTerminal(ctx context.Context, id string, u skyfence.TerminalUpdate, at time.Time) (*skyfence.Terminal, error) {
 	if err := checkTimes(at); err != nil {
 		return nil, err
 	}
+	for _, s := range []*skyfence.TerminalStatus{u.Status, u.IfStatus} {
+		if s != nil && *s > skyfence.Deactivated {
+			return nil, skyfence.Errorf(skyfence.EINVALID, "terminal %q: unknown status %d", id, *s)
+		}
+	}
 	sets, args := []string{"updated_at = ?"}, []any{nanos(at)}
 	if u.Status != nil {
-		if *u.Status > skyfence.Deactivated {
-			return nil, skyfence.Errorf(skyfence.EINVALID, "terminal %q: unknown status %d", id, *u.Status)
-		}
 		sets, args = append(sets, "status = ?"), append(args, u.Status.String())
 	}
 	if u.Plan != nil {
@@ -252,14 +256,36 @@ func (t *tx) UpdateTerminal(ctx context.Context, id string, u skyfence.TerminalU
 		}
 		sets, args = append(sets, "groups = ?"), append(args, groups)
 	}
-	res, err := t.q.ExecContext(ctx, `UPDATE terminals SET `+strings.Join(sets, ", ")+` WHERE id = ?`, append(args, id)...)
+	if u.Cell != nil {
+		sets, args = append(sets, "cell = ?"), append(args, *u.Cell)
+	}
+	cond, args := " WHERE id = ?", append(args, id)
+	if u.IfStatus != nil {
+		cond, args = cond+" AND status = ?", append(args, u.IfStatus.String())
+	}
+	res, err := t.q.ExecContext(ctx, `UPDATE terminals SET `+strings.Join(sets, ", ")+cond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: update terminal %q: %w", id, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return nil, fmt.Errorf("sqlite: update terminal %q: %w", id, err)
 	} else if n == 0 {
-		return nil, skyfence.Errorf(skyfence.ENOTFOUND, "terminal %q not found", id)
+		return nil, t.whyNotUpdated(ctx, id, u.IfStatus)
 	}
 	return t.FindTerminalByID(ctx, id)
+}
+
+// whyNotUpdated returns the error of an update of the terminal that changed
+// no row: ENOTFOUND if it does not exist, else ECONFLICT, its status not
+// being ifStatus.
+func (t *tx) whyNotUpdated(ctx context.Context, id string, ifStatus *skyfence.TerminalStatus) error {
+	var status string
+	err := t.q.QueryRowContext(ctx, `SELECT status FROM terminals WHERE id = ?`, id).Scan(&status)
+	switch {
+	case err != nil:
+		return notFound(err, "terminal", id)
+	case ifStatus == nil: // cannot happen: the row exists and nothing else conditions the update
+		return fmt.Errorf("sqlite: update terminal %q: no row changed", id)
+	}
+	return skyfence.Errorf(skyfence.ECONFLICT, "terminal %q is %s, not %s", id, status, *ifStatus)
 }

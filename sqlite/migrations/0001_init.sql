@@ -17,6 +17,7 @@ CREATE TABLE terminals (
 	country    TEXT NOT NULL,
 	status     TEXT NOT NULL CHECK (status IN ('inactive', 'active', 'suspended', 'deactivated')),
 	groups     TEXT NOT NULL DEFAULT '[]', -- a JSON array of strings
+	cell       TEXT NOT NULL DEFAULT '', -- the capacity cell it was activated in
 	created_at INTEGER,
 	updated_at INTEGER
 ) STRICT;
@@ -47,6 +48,7 @@ CREATE TABLE api_keys (
 	name       TEXT NOT NULL,
 	role       TEXT NOT NULL,
 	region     TEXT NOT NULL,
+	person     TEXT NOT NULL, -- who holds the key
 	hash       BLOB NOT NULL UNIQUE,
 	created_at INTEGER,
 	revoked_at INTEGER
@@ -91,6 +93,23 @@ CREATE TABLE terminal_states (
 	decided_at  INTEGER,
 	track       BLOB
 ) STRICT, WITHOUT ROWID;
+
+-- A policy change is its whole skyfence.PolicyChange as JSON (doc, the
+-- exact bytes of json.Marshal, times in UTC), with the fields that select
+-- and order changes copied into columns. revision guards updates: an update
+-- names the revision it read and fails if it is no longer the stored one.
+CREATE TABLE policy_changes (
+	id         TEXT PRIMARY KEY,
+	state      TEXT NOT NULL CHECK (state IN ('draft', 'proposed', 'approved', 'active', 'superseded',
+		'rejected', 'withdrawn', 'rolled_back', 'expired')),
+	created_at INTEGER NOT NULL,
+	revision   INTEGER NOT NULL,
+	doc        TEXT NOT NULL CHECK (json_valid(doc))
+) STRICT;
+
+-- FindChanges: newest first, all or of one state.
+CREATE INDEX policy_changes_created ON policy_changes (created_at, id);
+CREATE INDEX policy_changes_state ON policy_changes (state, created_at, id);
 
 -- Appends are serialized by SQLite's single writer: the head is the row with
 -- the largest seq, read and extended inside one write transaction.
