@@ -17,33 +17,64 @@ func (r reader) FindAudit(ctx context.Context, from int64, limit int) ([]*skyfen
 	if limit < 0 {
 		return nil, skyfence.Errorf(skyfence.EINVALID, "limit %d is negative", limit)
 	}
+	var es []*skyfence.AuditEntry
+	err := r.audit(ctx, from, limit, func(e *skyfence.AuditEntry) error {
+		es = append(es, e)
+		return nil
+	})
+	return es, err
+}
+
+// ForEachAudit calls fn for every entry with Seq >= from, in order,
+// streaming from one query (one snapshot of the log); it stops at fn's
+// first error and returns it.
+func (r reader) ForEachAudit(ctx context.Context, from int64, fn func(*skyfence.AuditEntry) error) error {
+	return r.audit(ctx, from, 0, fn)
+}
+
+// audit streams the entries with Seq >= from in order, at most limit of
+// them (0: all), to fn.
+func (r reader) audit(ctx context.Context, from int64, limit int, fn func(*skyfence.AuditEntry) error) error {
 	var lim *int // NULL: no limit
 	if limit > 0 {
 		lim = &limit
 	}
 	rows, err := r.q.Query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2`, from, lim)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: find audit: %w", err)
+		return fmt.Errorf("postgres: find audit: %w", err)
 	}
 	defer rows.Close()
-	var es []*skyfence.AuditEntry
 	for rows.Next() {
 		var e skyfence.AuditEntry
 		var at int64
 		var data []byte
 		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Reason, &data, &e.PrevHash, &e.Hash); err != nil {
-			return nil, fmt.Errorf("postgres: find audit: %w", err)
+			return fmt.Errorf("postgres: find audit: %w", err)
 		}
 		e.Time = time.Unix(0, at).UTC()
 		if len(data) > 0 {
 			e.Data = data
 		}
-		es = append(es, &e)
+		if err := fn(&e); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: find audit: %w", err)
+		return fmt.Errorf("postgres: find audit: %w", err)
 	}
-	return es, nil
+	return nil
+}
+
+// AuditHead returns the Seq and Hash of the last entry, or 0 and 32 zero
+// bytes if the log is empty: what the next entry chains to. It reads the
+// head without locking it.
+func (r reader) AuditHead(ctx context.Context) (int64, []byte, error) {
+	var seq int64
+	var hash []byte
+	if err := r.q.QueryRow(ctx, `SELECT seq, hash FROM audit_head`).Scan(&seq, &hash); err != nil {
+		return 0, nil, fmt.Errorf("postgres: audit head: %w", err)
+	}
+	return seq, hash, nil
 }
 
 // AppendAudit appends e to the chain, setting e.Seq, e.PrevHash and e.Hash
@@ -61,7 +92,7 @@ func (t *tx) AppendAudit(ctx context.Context, e *skyfence.AuditEntry) error {
 	}
 	var prevSeq int64
 	var prev []byte
-	if err := t.t.QueryRow(ctx, `SELECT seq, hash FROM audit_head FOR UPDATE`).Scan(&prevSeq, &prev); err != nil {
+	if err := t.q.QueryRow(ctx, `SELECT seq, hash FROM audit_head FOR UPDATE`).Scan(&prevSeq, &prev); err != nil {
 		return fmt.Errorf("postgres: audit head: %w", err)
 	}
 	n.Seq, n.PrevHash = prevSeq+1, prev
@@ -70,11 +101,11 @@ func (t *tx) AppendAudit(ctx context.Context, e *skyfence.AuditEntry) error {
 	if data == nil {
 		data = []byte{}
 	}
-	if _, err := t.t.Exec(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	if _, err := t.q.Exec(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		n.Seq, n.Time.UnixNano(), n.Actor, n.Action, n.Subject, n.Reason, data, n.PrevHash, n.Hash); err != nil {
 		return fmt.Errorf("postgres: append audit: %w", err)
 	}
-	if _, err := t.t.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2`, n.Seq, n.Hash); err != nil {
+	if _, err := t.q.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2`, n.Seq, n.Hash); err != nil {
 		return fmt.Errorf("postgres: append audit: %w", err)
 	}
 	*e = n

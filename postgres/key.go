@@ -12,7 +12,7 @@ import (
 )
 
 // keyColumns are what keyRow scans, in its order.
-const keyColumns = `id, name, role, region, hash, created_at, revoked_at`
+const keyColumns = `id, name, role, region, person, hash, created_at, revoked_at`
 
 // keyRow is an API key as stored.
 type keyRow struct {
@@ -22,7 +22,7 @@ type keyRow struct {
 }
 
 func (r *keyRow) dest() []any {
-	return []any{&r.k.ID, &r.k.Name, &r.role, &r.k.Region, &r.k.Hash, &r.created, &r.revoked}
+	return []any{&r.k.ID, &r.k.Name, &r.role, &r.k.Region, &r.k.Person, &r.k.Hash, &r.created, &r.revoked}
 }
 
 func (r *keyRow) key() *skyfence.APIKey {
@@ -79,8 +79,8 @@ func (t *tx) CreateKey(ctx context.Context, k *skyfence.APIKey) error {
 	if err := checkTimes(k.CreatedAt, k.RevokedAt); err != nil {
 		return err
 	}
-	_, err := t.guarded(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		k.ID, k.Name, string(k.Role), k.Region, k.Hash, nanos(k.CreatedAt), nanos(k.RevokedAt))
+	_, err := t.guarded(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		k.ID, k.Name, string(k.Role), k.Region, k.Person, k.Hash, nanos(k.CreatedAt), nanos(k.RevokedAt))
 	switch {
 	case isConflict(err):
 		return skyfence.Errorf(skyfence.ECONFLICT, "key %q, or one with the same secret, already exists", k.ID)
@@ -100,12 +100,12 @@ func (t *tx) RevokeKey(ctx context.Context, id string, at time.Time) (*skyfence.
 	if err := checkTimes(at); err != nil {
 		return nil, err
 	}
-	if _, err := t.t.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`,
+	if _, err := t.q.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`,
 		nanos(at), id); err != nil {
 		return nil, fmt.Errorf("postgres: revoke key %q: %w", id, err)
 	}
 	var row keyRow
-	err := t.t.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id).Scan(row.dest()...)
+	err := t.q.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id).Scan(row.dest()...)
 	if err != nil {
 		return nil, notFound(err, "key", id)
 	}

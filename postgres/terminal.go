@@ -18,13 +18,13 @@ const (
 
 // terminalRow is a terminal as stored.
 type terminalRow struct {
-	id, accountID, plan, country, status string
-	groups                               []string
-	created, updated                     *int64
+	id, accountID, plan, country, status, cell string
+	groups                                     []string
+	created, updated                           *int64
 }
 
 func (r *terminalRow) dest() []any {
-	return []any{&r.id, &r.accountID, &r.plan, &r.country, &r.status, &r.groups, &r.created, &r.updated}
+	return []any{&r.id, &r.accountID, &r.plan, &r.country, &r.status, &r.groups, &r.cell, &r.created, &r.updated}
 }
 
 func (r *terminalRow) terminal() (*skyfence.Terminal, error) {
@@ -37,7 +37,7 @@ func (r *terminalRow) terminal() (*skyfence.Terminal, error) {
 		groups = nil
 	}
 	return &skyfence.Terminal{
-		ID: r.id, AccountID: r.accountID, Plan: r.plan, Country: r.country, Status: status, Groups: groups,
+		ID: r.id, AccountID: r.accountID, Plan: r.plan, Country: r.country, Status: status, Groups: groups, Cell: r.cell,
 		CreatedAt: fromNanos(r.created), UpdatedAt: fromNanos(r.updated),
 	}, nil
 }
@@ -51,7 +51,7 @@ func (r reader) terminals(ctx context.Context, w conds, limit int, fn func(*skyf
 		w.args = append(w.args, limit)
 		page = " LIMIT $" + strconv.Itoa(len(w.args))
 	}
-	rows, err := r.q.Query(ctx, `SELECT t.id, t.account_id, t.plan, t.country, t.status, t.groups, t.created_at, t.updated_at,
+	rows, err := r.q.Query(ctx, `SELECT t.id, t.account_id, t.plan, t.country, t.status, t.groups, t.cell, t.created_at, t.updated_at,
 		coalesce(v.id, ''), coalesce(v.terminal_id, ''), coalesce(v.region, ''), coalesce(v.authority, ''),
 		coalesce(v.class, ''), v.verified_at, v.expires_at, coalesce(v.revoked, false), v.revoked_at
 		FROM (SELECT * FROM terminals`+w.where()+` ORDER BY id`+page+`) t
@@ -185,9 +185,9 @@ func (t *tx) CreateTerminal(ctx context.Context, term *skyfence.Terminal) error 
 	if err := checkTimes(term.CreatedAt, term.UpdatedAt); err != nil {
 		return err
 	}
-	_, err := t.guarded(ctx, `INSERT INTO terminals (id, account_id, plan, country, status, groups, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		term.ID, term.AccountID, term.Plan, term.Country, term.Status.String(), groups(term.Groups),
+	_, err := t.guarded(ctx, `INSERT INTO terminals (id, account_id, plan, country, status, groups, cell, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		term.ID, term.AccountID, term.Plan, term.Country, term.Status.String(), groups(term.Groups), term.Cell,
 		nanos(term.CreatedAt), nanos(term.UpdatedAt))
 	switch {
 	case isConflict(err):
@@ -221,17 +221,22 @@ func groups(g []string) []string {
 
 // UpdateTerminal applies u, sets UpdatedAt to at, and returns the terminal
 // as it now is. EINVALID for an unknown status, ENOTFOUND for a missing
-// terminal.
+// terminal, ECONFLICT (and nothing changed) if u.IfStatus is set and the
+// terminal's status is another. The condition on the status holds against
+// concurrent transactions: an UPDATE waits for one that changed the row and
+// rechecks its WHERE on the row it committed.
 func (t *tx) UpdateTerminal(ctx context.Context, id string, u skyfence.TerminalUpdate, at time.Time) (*skyfence.Terminal, error) {
 	if err := checkTimes(at); err != nil {
 		return nil, err
 	}
+	for _, s := range []*skyfence.TerminalStatus{u.Status, u.IfStatus} {
+		if s != nil && *s > skyfence.Deactivated {
+			return nil, skyfence.Errorf(skyfence.EINVALID, "terminal %q: unknown status %d", id, *s)
+		}
+	}
 	var set conds
 	set.add("updated_at = ", nanos(at))
 	if u.Status != nil {
-		if *u.Status > skyfence.Deactivated {
-			return nil, skyfence.Errorf(skyfence.EINVALID, "terminal %q: unknown status %d", id, *u.Status)
-		}
 		set.add("status = ", u.Status.String())
 	}
 	if u.Plan != nil {
@@ -240,13 +245,37 @@ func (t *tx) UpdateTerminal(ctx context.Context, id string, u skyfence.TerminalU
 	if u.Groups != nil {
 		set.add("groups = ", groups(*u.Groups))
 	}
-	set.args = append(set.args, id)
-	tag, err := t.t.Exec(ctx, `UPDATE terminals SET `+strings.Join(set.list, ", ")+` WHERE id = $`+strconv.Itoa(len(set.args)), set.args...)
+	if u.Cell != nil {
+		set.add("cell = ", *u.Cell)
+	}
+	// The conditions number their arguments after those of the SET list.
+	w := conds{args: set.args}
+	w.add("id = ", id)
+	if u.IfStatus != nil {
+		w.add("status = ", u.IfStatus.String())
+	}
+	tag, err := t.q.Exec(ctx, `UPDATE terminals SET `+strings.Join(set.list, ", ")+w.where(), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: update terminal %q: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return nil, skyfence.Errorf(skyfence.ENOTFOUND, "terminal %q not found", id)
+		return nil, t.whyNotUpdated(ctx, id, u.IfStatus)
 	}
 	return t.FindTerminalByID(ctx, id)
+}
+
+// whyNotUpdated returns the error of an update of the terminal that changed
+// no row: ENOTFOUND if it does not exist, else ECONFLICT, its status not
+// being ifStatus. (Terminals are never deleted: one that the update did not
+// find does not exist.)
+func (t *tx) whyNotUpdated(ctx context.Context, id string, ifStatus *skyfence.TerminalStatus) error {
+	var status string
+	err := t.q.QueryRow(ctx, `SELECT status FROM terminals WHERE id = $1`, id).Scan(&status)
+	switch {
+	case err != nil:
+		return notFound(err, "terminal", id)
+	case ifStatus == nil: // cannot happen: the row exists and nothing else conditions the update
+		return fmt.Errorf("postgres: update terminal %q: no row changed", id)
+	}
+	return skyfence.Errorf(skyfence.ECONFLICT, "terminal %q is %s, not %s", id, status, *ifStatus)
 }

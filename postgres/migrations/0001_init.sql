@@ -18,6 +18,7 @@ CREATE TABLE terminals (
 	country    text NOT NULL,
 	status     text NOT NULL CHECK (status IN ('inactive', 'active', 'suspended', 'deactivated')),
 	groups     text[] NOT NULL DEFAULT '{}',
+	cell       text NOT NULL DEFAULT '', -- the capacity cell it was activated in
 	created_at bigint,
 	updated_at bigint
 );
@@ -48,6 +49,7 @@ CREATE TABLE api_keys (
 	name       text NOT NULL,
 	role       text NOT NULL,
 	region     text NOT NULL,
+	person     text NOT NULL, -- who holds the key
 	hash       bytea NOT NULL UNIQUE,
 	created_at bigint,
 	revoked_at bigint
@@ -93,6 +95,25 @@ CREATE TABLE terminal_states (
 	decided_at  bigint,
 	track       bytea
 );
+
+-- A policy change is its whole skyfence.PolicyChange as JSON (doc, the
+-- exact bytes of json.Marshal, times in UTC: json, not jsonb, keeps them
+-- byte for byte), with the fields that select and order changes copied into
+-- columns. revision guards updates: an update names the revision it read and
+-- fails if it is no longer the stored one (at READ COMMITTED, UPDATE ...
+-- WHERE revision = $n rechecks the row once a concurrent update commits).
+CREATE TABLE policy_changes (
+	id         text PRIMARY KEY,
+	state      text NOT NULL CHECK (state IN ('draft', 'proposed', 'approved', 'active', 'superseded',
+		'rejected', 'withdrawn', 'rolled_back', 'expired')),
+	created_at bigint NOT NULL,
+	revision   bigint NOT NULL,
+	doc        json NOT NULL
+);
+
+-- FindChanges: newest first, all or of one state.
+CREATE INDEX policy_changes_created ON policy_changes (created_at, id);
+CREATE INDEX policy_changes_state ON policy_changes (state, created_at, id);
 
 CREATE TABLE audit_log (
 	seq       bigint PRIMARY KEY,

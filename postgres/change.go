@@ -1,0 +1,127 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/changejson"
+)
+
+// FindChangeByID returns the policy change, or ENOTFOUND.
+func (r reader) FindChangeByID(ctx context.Context, id string) (*skyfence.PolicyChange, error) {
+	var doc []byte
+	if err := r.q.QueryRow(ctx, `SELECT doc FROM policy_changes WHERE id = $1`, id).Scan(&doc); err != nil {
+		return nil, notFound(err, "policy change", id)
+	}
+	c, err := changejson.Decode(doc)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: policy change %q: %w", id, err)
+	}
+	return c, nil
+}
+
+// FindChanges returns the policy changes f selects, newest first (by
+// CreatedAt, then by id, both descending), at most f.Limit of them (0:
+// 100; over 1000: 1000). EINVALID for a negative limit or an unknown state.
+func (r reader) FindChanges(ctx context.Context, f skyfence.ChangeFilter) ([]*skyfence.PolicyChange, error) {
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	var w conds
+	if f.State != "" {
+		if err := changejson.CheckState(f.State); err != nil {
+			return nil, err
+		}
+		w.add("state = ", string(f.State))
+	}
+	w.args = append(w.args, limit)
+	rows, err := r.q.Query(ctx, `SELECT id, doc FROM policy_changes`+w.where()+
+		` ORDER BY created_at DESC, id DESC LIMIT $`+strconv.Itoa(len(w.args)), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find policy changes: %w", err)
+	}
+	defer rows.Close()
+	var cs []*skyfence.PolicyChange
+	for rows.Next() {
+		var id string
+		var doc []byte
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, fmt.Errorf("postgres: find policy changes: %w", err)
+		}
+		c, err := changejson.Decode(doc)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: policy change %q: %w", id, err)
+		}
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: find policy changes: %w", err)
+	}
+	return cs, nil
+}
+
+// CreateChange stores a new policy change at its Revision (see package
+// changejson for what is stored and what reads back). EINVALID without an
+// id, with an unknown state or a zero CreatedAt; ECONFLICT if the id
+// exists.
+func (t *tx) CreateChange(ctx context.Context, c *skyfence.PolicyChange) error {
+	if err := needID("policy change", c.ID); err != nil {
+		return err
+	}
+	doc, err := changejson.Encode(c, c.Revision)
+	if err != nil {
+		return err
+	}
+	_, err = t.guarded(ctx, `INSERT INTO policy_changes (id, state, created_at, revision, doc) VALUES ($1, $2, $3, $4, $5)`,
+		c.ID, string(c.State), c.CreatedAt.UnixNano(), c.Revision, doc)
+	switch {
+	case isConflict(err):
+		return skyfence.Errorf(skyfence.ECONFLICT, "policy change %q already exists", c.ID)
+	case err != nil:
+		return fmt.Errorf("postgres: create policy change %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+// UpdateChange stores c in place of the stored change if that is still at
+// c.Revision, at revision c.Revision+1, and then sets c.Revision to it.
+// ECONFLICT (and nothing changed) if the stored change is at another
+// revision: it was updated since c was read. ENOTFOUND if there is no
+// change with c's id; EINVALID as for CreateChange.
+func (t *tx) UpdateChange(ctx context.Context, c *skyfence.PolicyChange) error {
+	if err := needID("policy change", c.ID); err != nil {
+		return err
+	}
+	next := c.Revision + 1
+	doc, err := changejson.Encode(c, next)
+	if err != nil {
+		return err
+	}
+	// At READ COMMITTED the UPDATE waits for a concurrent one of the row
+	// and then rechecks the revision on the row that one committed.
+	tag, err := t.q.Exec(ctx, `UPDATE policy_changes SET state = $1, created_at = $2, revision = $3, doc = $4
+		WHERE id = $5 AND revision = $6`, string(c.State), c.CreatedAt.UnixNano(), next, doc, c.ID, c.Revision)
+	if err != nil {
+		return fmt.Errorf("postgres: update policy change %q: %w", c.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		var stored int64
+		err := t.q.QueryRow(ctx, `SELECT revision FROM policy_changes WHERE id = $1`, c.ID).Scan(&stored)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return skyfence.Errorf(skyfence.ENOTFOUND, "policy change %q not found", c.ID)
+		case err != nil:
+			return fmt.Errorf("postgres: update policy change %q: %w", c.ID, err)
+		}
+		return skyfence.Errorf(skyfence.ECONFLICT, "policy change %q changed meanwhile (revision %d, not %d): read it again",
+			c.ID, stored, c.Revision)
+	}
+	c.Revision = next
+	return nil
+}
