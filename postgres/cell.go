@@ -33,7 +33,7 @@ func (t *tx) SetCellCapacity(ctx context.Context, cell string, capacity int) err
 	if capacity < 0 {
 		return skyfence.Errorf(skyfence.EINVALID, "cell %q: capacity %d is negative", cell, capacity)
 	}
-	_, err := t.t.Exec(ctx, `INSERT INTO cells (id, capacity) VALUES ($1, $2)
+	_, err := t.q.Exec(ctx, `INSERT INTO cells (id, capacity) VALUES ($1, $2)
 		ON CONFLICT (id) DO UPDATE SET capacity = excluded.capacity`, cell, capacity)
 	if err != nil {
 		return fmt.Errorf("postgres: set capacity of cell %q: %w", cell, err)
@@ -46,11 +46,11 @@ func (t *tx) SetCellCapacity(ctx context.Context, cell string, capacity int) err
 // ok is false if there is no such row.
 func (t *tx) lockCell(ctx context.Context, cell string, create bool) (capacity, active int, ok bool, err error) {
 	if create {
-		if _, err := t.t.Exec(ctx, `INSERT INTO cells (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, cell); err != nil {
+		if _, err := t.q.Exec(ctx, `INSERT INTO cells (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, cell); err != nil {
 			return 0, 0, false, err
 		}
 	}
-	err = t.t.QueryRow(ctx, `SELECT capacity, active FROM cells WHERE id = $1 FOR UPDATE`, cell).Scan(&capacity, &active)
+	err = t.q.QueryRow(ctx, `SELECT capacity, active FROM cells WHERE id = $1 FOR UPDATE`, cell).Scan(&capacity, &active)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, 0, false, nil
 	}
@@ -80,12 +80,12 @@ func (t *tx) ClaimCell(ctx context.Context, cell, terminalID string) (skyfence.C
 	}
 	var seq int64
 	var state string
-	err = t.t.QueryRow(ctx, `SELECT seq, state FROM cell_members WHERE cell_id = $1 AND terminal_id = $2`,
+	err = t.q.QueryRow(ctx, `SELECT seq, state FROM cell_members WHERE cell_id = $1 AND terminal_id = $2`,
 		cell, terminalID).Scan(&seq, &state)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows): // a newcomer: behind everyone waiting
 		var waiting int
-		if err := t.t.QueryRow(ctx, `SELECT count(*) FROM cell_members WHERE cell_id = $1 AND state = 'waiting'`,
+		if err := t.q.QueryRow(ctx, `SELECT count(*) FROM cell_members WHERE cell_id = $1 AND state = 'waiting'`,
 			cell).Scan(&waiting); err != nil {
 			return fail(err)
 		}
@@ -110,18 +110,18 @@ func (t *tx) ClaimCell(ctx context.Context, cell, terminalID string) (skyfence.C
 		return skyfence.Claim{Granted: true}, nil
 	default: // waiting
 		var ahead int
-		if err := t.t.QueryRow(ctx, `SELECT count(*) FROM cell_members WHERE cell_id = $1 AND state = 'waiting' AND seq < $2`,
+		if err := t.q.QueryRow(ctx, `SELECT count(*) FROM cell_members WHERE cell_id = $1 AND state = 'waiting' AND seq < $2`,
 			cell, seq).Scan(&ahead); err != nil {
 			return fail(err)
 		}
 		if capacity != 0 && active+ahead >= capacity {
 			return skyfence.Claim{Position: ahead + 1}, nil
 		}
-		if _, err := t.t.Exec(ctx, `UPDATE cell_members SET state = 'active' WHERE seq = $1`, seq); err != nil {
+		if _, err := t.q.Exec(ctx, `UPDATE cell_members SET state = 'active' WHERE seq = $1`, seq); err != nil {
 			return fail(err)
 		}
 	}
-	if _, err := t.t.Exec(ctx, `UPDATE cells SET active = active + 1 WHERE id = $1`, cell); err != nil {
+	if _, err := t.q.Exec(ctx, `UPDATE cells SET active = active + 1 WHERE id = $1`, cell); err != nil {
 		return fail(err)
 	}
 	return skyfence.Claim{Granted: true}, nil
@@ -143,13 +143,13 @@ func (t *tx) ReleaseCell(ctx context.Context, cell, terminalID string) (string, 
 		return "", nil
 	}
 	var state string
-	err = t.t.QueryRow(ctx, `DELETE FROM cell_members WHERE cell_id = $1 AND terminal_id = $2 RETURNING state`,
+	err = t.q.QueryRow(ctx, `DELETE FROM cell_members WHERE cell_id = $1 AND terminal_id = $2 RETURNING state`,
 		cell, terminalID).Scan(&state)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fail(err)
 	}
 	if state == "active" {
-		if _, err := t.t.Exec(ctx, `UPDATE cells SET active = active - 1 WHERE id = $1`, cell); err != nil {
+		if _, err := t.q.Exec(ctx, `UPDATE cells SET active = active - 1 WHERE id = $1`, cell); err != nil {
 			return fail(err)
 		}
 		active--
@@ -158,7 +158,7 @@ func (t *tx) ReleaseCell(ctx context.Context, cell, terminalID string) (string, 
 		return "", nil
 	}
 	var next string
-	err = t.t.QueryRow(ctx, `SELECT terminal_id FROM cell_members WHERE cell_id = $1 AND state = 'waiting' ORDER BY seq LIMIT 1`,
+	err = t.q.QueryRow(ctx, `SELECT terminal_id FROM cell_members WHERE cell_id = $1 AND state = 'waiting' ORDER BY seq LIMIT 1`,
 		cell).Scan(&next)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fail(err)

@@ -65,7 +65,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger, opts ...Option) 
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	return &DB{reader: reader{q: pool}, pool: pool, logger: logger}, nil
+	return &DB{reader: reader{q: retrying{pool}}, pool: pool, logger: logger}, nil
 }
 
 // Close closes the database's connections, waiting for those in use.
@@ -78,10 +78,15 @@ func (db *DB) Close() error {
 // nil and rolling back if it returns an error or panics (the panic goes
 // on). While a ForEach... of the transaction streams, fn must not call
 // other methods of it: the connection is busy.
+//
+// If the server aborts the transaction to break a deadlock, or for a
+// serialization failure, the error of the statement (and of Tx, if fn
+// returns it) has the code EUNAVAILABLE: running fn again in a new
+// transaction may well succeed.
 func (db *DB) Tx(ctx context.Context, fn func(skyfence.Tx) error) error {
 	t, err := db.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
+		return fmt.Errorf("postgres: begin: %w", retryable(err))
 	}
 	done := false
 	defer func() {
@@ -89,12 +94,12 @@ func (db *DB) Tx(ctx context.Context, fn func(skyfence.Tx) error) error {
 			t.Rollback(context.WithoutCancel(ctx)) // on error and on panic
 		}
 	}()
-	if err := fn(&tx{reader: reader{q: t}, t: t}); err != nil {
-		return err
+	if err := fn(&tx{reader: reader{q: retrying{t}}, t: t}); err != nil {
+		return retryable(err)
 	}
 	done = true
 	if err := t.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
+		return fmt.Errorf("postgres: commit: %w", retryable(err))
 	}
 	return nil
 }
@@ -109,7 +114,8 @@ type querier interface {
 // reader implements skyfence.Reader on q.
 type reader struct{ q querier }
 
-// tx implements skyfence.Tx on a transaction.
+// tx implements skyfence.Tx on a transaction. Statements run on its
+// reader's q (t, with errors made retryable), t itself serving batches.
 type tx struct {
 	reader
 	t pgx.Tx
@@ -139,17 +145,65 @@ func (t *tx) guarded(ctx context.Context, sql string, args ...any) (pgconn.Comma
 	}
 	if err != nil {
 		if _, rerr := t.t.Exec(ctx, "ROLLBACK TO SAVEPOINT skyfence_stmt"); rerr != nil {
-			return tag, errors.Join(err, rerr)
+			return tag, retryable(errors.Join(err, rerr))
 		}
 	}
-	return tag, err
+	return tag, retryable(err)
 }
 
 // SQLSTATEs recognised.
 const (
-	uniqueViolation     = "23505"
-	foreignKeyViolation = "23503"
+	uniqueViolation      = "23505"
+	foreignKeyViolation  = "23503"
+	serializationFailure = "40001"
+	deadlockDetected     = "40P01"
 )
+
+// retryable returns err with the code EUNAVAILABLE if the server aborted
+// the transaction to let another go on (a deadlock, a serialization
+// failure), which a new attempt may not meet; else (and if err has a code
+// already) err itself. The driver's error stays in the chain.
+func retryable(err error) error {
+	switch sqlState(err) {
+	case serializationFailure, deadlockDetected:
+	default:
+		return err
+	}
+	var e *skyfence.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", skyfence.Errorf(skyfence.EUNAVAILABLE,
+		"the database aborted the transaction for a conflict with another one; try again"), err)
+}
+
+// retrying is a querier whose errors are made retryable.
+type retrying struct{ q querier }
+
+func (r retrying) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := r.q.Exec(ctx, sql, args...)
+	return tag, retryable(err)
+}
+
+func (r retrying) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	rows, err := r.q.Query(ctx, sql, args...)
+	if err != nil {
+		return rows, retryable(err)
+	}
+	return retryingRows{rows}, nil
+}
+
+func (r retrying) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return retryingRow{r.q.QueryRow(ctx, sql, args...)}
+}
+
+type retryingRows struct{ pgx.Rows }
+
+func (r retryingRows) Err() error { return retryable(r.Rows.Err()) }
+
+type retryingRow struct{ pgx.Row }
+
+func (r retryingRow) Scan(dest ...any) error { return retryable(r.Row.Scan(dest...)) }
 
 // sqlState returns the SQLSTATE of a server error, or "".
 func sqlState(err error) string {

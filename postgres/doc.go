@@ -17,6 +17,21 @@
 // connections and processes, and an audited transaction should append its
 // entries last, to hold that lock briefly and always after its other locks.
 //
+// Transactions run at READ COMMITTED. The compare-and-set updates
+// (TerminalUpdate.IfStatus, UpdateChange on PolicyChange.Revision) put
+// their condition in the UPDATE's WHERE, which PostgreSQL rechecks on the
+// committed row after waiting for a concurrent writer: of two transactions
+// that read one state and update it, the second gets ECONFLICT. A policy
+// change is stored whole, as the JSON of package changejson (in a json
+// column, which keeps the bytes of json.Marshal as they are), beside
+// columns for its id, state, creation time and revision.
+//
+// When the server aborts a transaction to break a deadlock (SQLSTATE 40P01)
+// or for a serialization failure (40001), the statement's error, and Tx's,
+// has the code EUNAVAILABLE rather than EINTERNAL: the transaction is lost,
+// but running it again from the start may succeed. The server's error stays
+// in the chain (errors.As to *pgconn.PgError).
+//
 // The schema is versioned by the SQL files under migrations/, embedded in the
 // binary and applied by Open in one transaction under an advisory lock, so
 // processes starting together apply each version once. WithSchema puts every

@@ -2,12 +2,15 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -191,4 +194,95 @@ func BenchmarkSaveStates(b *testing.B) {
 
 func BenchmarkForEachTerminal(b *testing.B) {
 	storetest.BenchmarkForEachTerminal(b, open(b, freshSchema(b)), 100000)
+}
+
+// TestDeadlock checks that of two transactions that deadlock, the one the
+// server aborts fails with EUNAVAILABLE (worth a retry) and the other
+// commits.
+func TestDeadlock(t *testing.T) {
+	db := open(t, freshSchema(t))
+	ctx := t.Context()
+	if err := db.Tx(ctx, func(tx skyfence.Tx) error {
+		if err := tx.CreateAccount(ctx, &skyfence.Account{ID: "acct"}); err != nil {
+			return err
+		}
+		for _, id := range []string{"ut-1", "ut-2"} {
+			if err := tx.CreateTerminal(ctx, &skyfence.Terminal{ID: id, AccountID: "acct"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Each locks one terminal, then (once the other holds its lock) wants
+	// the other's.
+	plan := "roam"
+	update := func(tx skyfence.Tx, id string) error {
+		_, err := tx.UpdateTerminal(ctx, id, skyfence.TerminalUpdate{Plan: &plan}, time.Now())
+		return err
+	}
+	locked := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, ids := range [2][2]string{{"ut-1", "ut-2"}, {"ut-2", "ut-1"}} {
+		wg.Go(func() {
+			errs[i] = db.Tx(ctx, func(tx skyfence.Tx) error {
+				if err := update(tx, ids[0]); err != nil {
+					return err
+				}
+				close(locked[i])
+				<-locked[1-i]
+				return update(tx, ids[1])
+			})
+		})
+	}
+	wg.Wait()
+	var codes []string
+	for _, err := range errs {
+		codes = append(codes, skyfence.ErrorCode(err))
+	}
+	slices.Sort(codes)
+	if !slices.Equal(codes, []string{"", skyfence.EUNAVAILABLE}) {
+		t.Errorf("two transactions in a deadlock: errors %v (codes %q), want one nil and one with code %q", errs, codes, skyfence.EUNAVAILABLE)
+	}
+	for _, err := range errs {
+		if err != nil && !strings.Contains(err.Error(), "40P01") {
+			t.Errorf("the deadlock's error %q does not keep the server's (SQLSTATE 40P01)", err)
+		}
+	}
+}
+
+// TestChangeJSON checks that a policy change is stored as the exact bytes
+// of json.Marshal with its times in UTC, and its columns.
+func TestChangeJSON(t *testing.T) {
+	schema := freshSchema(t)
+	db := open(t, schema)
+	c := &skyfence.PolicyChange{
+		ID: "chg-1", State: skyfence.ChangeApproved, Title: "<b>&</b>",
+		Files:     []skyfence.PolicyFile{{Name: "policy.yaml", Data: []byte{0, 0xff}}},
+		CreatedAt: time.Date(2026, 3, 1, 12, 30, 15, 123456789, time.FixedZone("", 3600)), Revision: 7,
+	}
+	if err := db.Tx(t.Context(), func(tx skyfence.Tx) error { return tx.CreateChange(t.Context(), c) }); err != nil {
+		t.Fatal(err)
+	}
+	var state string
+	var created, revision int64
+	var doc []byte
+	if err := connect(t).QueryRow(t.Context(), `SELECT state, created_at, revision, doc FROM `+
+		pgx.Identifier{schema, "policy_changes"}.Sanitize()).Scan(&state, &created, &revision, &doc); err != nil {
+		t.Fatal(err)
+	}
+	utc := *c
+	utc.CreatedAt = c.CreatedAt.UTC()
+	want, err := json.Marshal(&utc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(doc) != string(want) {
+		t.Errorf("doc:\ngot  %s\nwant %s", doc, want)
+	}
+	if state != "approved" || created != c.CreatedAt.UnixNano() || revision != 7 {
+		t.Errorf("columns: %s, %d, %d; want approved, %d, 7", state, created, revision, c.CreatedAt.UnixNano())
+	}
 }

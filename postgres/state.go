@@ -101,7 +101,7 @@ func (db *DB) SaveStates(ctx context.Context, states []*skyfence.TerminalState) 
 			batch = append(batch, s)
 		}
 	}
-	fail := func(err error) error { return fmt.Errorf("postgres: save %d states: %w", len(batch), err) }
+	fail := func(err error) error { return fmt.Errorf("postgres: save %d states: %w", len(batch), retryable(err)) }
 	t, err := db.pool.Begin(ctx)
 	if err != nil {
 		return fail(err)

@@ -143,7 +143,7 @@ func (t *tx) RevokeVerification(ctx context.Context, id string, at time.Time) (*
 	if err := checkTimes(at); err != nil {
 		return nil, err
 	}
-	if _, err := t.t.Exec(ctx, `UPDATE verifications SET revoked = true, revoked_at = $1 WHERE id = $2 AND NOT revoked`,
+	if _, err := t.q.Exec(ctx, `UPDATE verifications SET revoked = true, revoked_at = $1 WHERE id = $2 AND NOT revoked`,
 		nanos(at), id); err != nil {
 		return nil, fmt.Errorf("postgres: revoke verification %q: %w", id, err)
 	}
