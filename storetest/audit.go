@@ -220,3 +220,89 @@ func testTxIsolation(t *testing.T, s skyfence.Store) {
 		t.Errorf("FindAccountByID after commit: %v", err)
 	}
 }
+
+// auditHead returns r's audit head, failing the test on an error.
+func auditHead(t testing.TB, r skyfence.Reader) (int64, []byte) {
+	t.Helper()
+	seq, hash, err := r.AuditHead(t.Context())
+	if err != nil {
+		t.Fatalf("AuditHead: %v", err)
+	}
+	return seq, hash
+}
+
+// forEachAudit returns the entries ForEachAudit(from) streams from r.
+func forEachAudit(t testing.TB, r skyfence.Reader, from int64) []*skyfence.AuditEntry {
+	t.Helper()
+	var es []*skyfence.AuditEntry
+	if err := r.ForEachAudit(t.Context(), from, func(e *skyfence.AuditEntry) error {
+		es = append(es, e)
+		return nil
+	}); err != nil {
+		t.Fatalf("ForEachAudit(%d): %v", from, err)
+	}
+	return es
+}
+
+// testAuditStream checks ForEachAudit against FindAudit, and AuditHead.
+func testAuditStream(t *testing.T, s skyfence.Store) {
+	ctx := t.Context()
+	if seq, hash := auditHead(t, s); seq != 0 || !bytes.Equal(hash, make([]byte, 32)) {
+		t.Errorf("AuditHead of an empty log: %d, %x; want 0 and 32 zero bytes", seq, hash)
+	}
+	if es := forEachAudit(t, s, 0); len(es) != 0 {
+		t.Errorf("ForEachAudit of an empty log: %d entries", len(es))
+	}
+
+	appendConcurrently(t, []skyfence.Store{s}, 4, 60)
+	all, err := s.FindAudit(ctx, 1, 0)
+	if err != nil {
+		t.Fatalf("FindAudit: %v", err)
+	}
+	same(t, "ForEachAudit(0)", forEachAudit(t, s, 0), all)
+	same(t, "ForEachAudit(1)", forEachAudit(t, s, 1), all)
+	same(t, "ForEachAudit(42)", forEachAudit(t, s, 42), all[41:])
+	same(t, "ForEachAudit(60)", forEachAudit(t, s, 60), all[59:])
+	if es := forEachAudit(t, s, 61); len(es) != 0 {
+		t.Errorf("ForEachAudit(61): %d entries, want none", len(es))
+	}
+	seq, hash := auditHead(t, s)
+	if seq != 60 || !bytes.Equal(hash, all[59].Hash) {
+		t.Errorf("AuditHead: %d, %x; want the last entry's, 60, %x", seq, hash, all[59].Hash)
+	}
+
+	n := 0
+	err = s.ForEachAudit(ctx, 10, func(e *skyfence.AuditEntry) error {
+		if n++; e.Seq != int64(9+n) {
+			t.Errorf("ForEachAudit(10): call %d has entry %d", n, e.Seq)
+		}
+		if n == 5 {
+			return errStop
+		}
+		return nil
+	})
+	if !errors.Is(err, errStop) || n != 5 {
+		t.Errorf("ForEachAudit stopping at the fifth: got %v after %d calls, want %v after 5", err, n, errStop)
+	}
+
+	// In a transaction, the head and the stream include its appends; once
+	// it is rolled back, they are as before.
+	err = s.Tx(ctx, func(tx skyfence.Tx) error {
+		e := &skyfence.AuditEntry{Action: "test.uncommitted"}
+		if err := tx.AppendAudit(ctx, e); err != nil {
+			return err
+		}
+		if seq, hash := auditHead(t, tx); seq != 61 || !bytes.Equal(hash, e.Hash) {
+			t.Errorf("AuditHead in the appending transaction: %d, %x; want 61, %x", seq, hash, e.Hash)
+		}
+		same(t, "ForEachAudit(60) in the appending transaction", forEachAudit(t, tx, 60), []*skyfence.AuditEntry{all[59], e})
+		return errStop
+	})
+	if !errors.Is(err, errStop) {
+		t.Fatalf("Tx: %v", err)
+	}
+	if seq, hash := auditHead(t, s); seq != 60 || !bytes.Equal(hash, all[59].Hash) {
+		t.Errorf("AuditHead after a rolled-back append: %d, %x; want 60, %x", seq, hash, all[59].Hash)
+	}
+	same(t, "ForEachAudit(0) after a rolled-back append", forEachAudit(t, s, 0), all)
+}

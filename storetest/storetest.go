@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) skyfence.Store) {
 		{"Account", testAccount},
 		{"Terminal", testTerminal},
 		{"TerminalUpdate", testTerminalUpdate},
+		{"TerminalIfStatus", testTerminalIfStatus},
 		{"Times", testTimes},
 		{"FindTerminals", testFindTerminals},
 		{"ForEachTerminal", testForEachTerminal},
@@ -48,6 +49,10 @@ func Run(t *testing.T, open func(t *testing.T) skyfence.Store) {
 		{"TxAfterError", testTxAfterError},
 		{"AuditChain", testAuditChain},
 		{"AuditFields", testAuditFields},
+		{"AuditStream", testAuditStream},
+		{"Change", testChange},
+		{"ChangeRevisions", testChangeRevisions},
+		{"FindChanges", testFindChanges},
 		{"States", testStates},
 		{"StatesErrors", testStatesErrors},
 	} {

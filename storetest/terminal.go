@@ -33,7 +33,7 @@ func testTerminal(t *testing.T, s skyfence.Store) {
 	account(t, s, "acme")
 	term := &skyfence.Terminal{
 		ID: "ut-1", AccountID: "acme", Plan: "sponsored", Country: "UA", Status: skyfence.Active,
-		Groups: []string{"humanitarian", "donated"},
+		Groups: []string{"humanitarian", "donated"}, Cell: "c48.5:35.0",
 		Verifications: []skyfence.Verification{
 			{ID: "v-2", Region: "UA", Authority: "UA-MOD", Class: skyfence.Military, VerifiedAt: t0, ExpiresAt: t0.AddDate(1, 0, 0)},
 			{ID: "v-1", Region: "PL", Authority: "PL-MON", Class: skyfence.Government, VerifiedAt: t0.Add(time.Nanosecond)},
@@ -119,6 +119,28 @@ func testTerminalUpdate(t *testing.T, s skyfence.Store) {
 	want.Groups = nil
 	same(t, "UpdateTerminal(no groups)", updated, want)
 
+	cell, noCell := "c48.5:35.0", ""
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) (err error) {
+		updated, err = tx.UpdateTerminal(ctx, "ut-1", skyfence.TerminalUpdate{Cell: &cell}, t2)
+		return err
+	})
+	want.Cell = cell
+	same(t, "UpdateTerminal(cell)", updated, want)
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) (err error) {
+		updated, err = tx.UpdateTerminal(ctx, "ut-1", skyfence.TerminalUpdate{Plan: &roam}, t2)
+		return err
+	})
+	same(t, "UpdateTerminal(plan) keeps the cell", updated, want)
+	if got, err := s.FindTerminalByID(ctx, "ut-1"); err != nil || got.Cell != cell {
+		t.Errorf("FindTerminalByID after setting the cell: cell %q, error %v; want %q", got.Cell, err, cell)
+	}
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) (err error) {
+		updated, err = tx.UpdateTerminal(ctx, "ut-1", skyfence.TerminalUpdate{Cell: &noCell}, t2)
+		return err
+	})
+	want.Cell = ""
+	same(t, "UpdateTerminal(no cell)", updated, want)
+
 	txCode(t, s, "UpdateTerminal(missing)", skyfence.ENOTFOUND, func(ctx context.Context, tx skyfence.Tx) error {
 		_, err := tx.UpdateTerminal(ctx, "nope", skyfence.TerminalUpdate{Plan: &roam}, t2)
 		return err
@@ -158,4 +180,70 @@ func testTimes(t *testing.T, s skyfence.Store) {
 			return tx.CreateTerminal(ctx, &skyfence.Terminal{ID: "ut-far", AccountID: "acme", CreatedAt: at})
 		})
 	}
+}
+
+// testTerminalIfStatus checks the compare-and-set of UpdateTerminal on the
+// status.
+func testTerminalIfStatus(t *testing.T, s skyfence.Store) {
+	ctx := t.Context()
+	terminals(t, s, "ut-1")
+	inactive, active, suspended := skyfence.Inactive, skyfence.Active, skyfence.Suspended
+	cell := "c1.1"
+	t1 := t0.Add(time.Hour)
+
+	// The status is the one expected: the update is made.
+	var got *skyfence.Terminal
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) (err error) {
+		got, err = tx.UpdateTerminal(ctx, "ut-1", skyfence.TerminalUpdate{Status: &active, Cell: &cell, IfStatus: &inactive}, t1)
+		return err
+	})
+	if got.Status != active || got.Cell != cell || !got.UpdatedAt.Equal(t1) {
+		t.Errorf("UpdateTerminal(if inactive) of an inactive terminal: got %+v, want it active in %s, updated at %v", got, cell, t1)
+	}
+	before, err := s.FindTerminalByID(ctx, "ut-1")
+	if err != nil {
+		t.Fatalf("FindTerminalByID: %v", err)
+	}
+	same(t, "FindTerminalByID after UpdateTerminal(if inactive)", before, got)
+
+	// Another: ECONFLICT, and nothing changes.
+	other := "elsewhere"
+	txCode(t, s, "UpdateTerminal(if inactive) of an active terminal", skyfence.ECONFLICT, func(ctx context.Context, tx skyfence.Tx) error {
+		_, err := tx.UpdateTerminal(ctx, "ut-1", skyfence.TerminalUpdate{Status: &suspended, Cell: &other, IfStatus: &inactive}, t1.Add(time.Hour))
+		return err
+	})
+	// The transaction goes on after the conflict.
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error {
+		_, err := tx.UpdateTerminal(ctx, "ut-1", skyfence.TerminalUpdate{Cell: &other, IfStatus: &suspended}, t1.Add(time.Hour))
+		wantCode(t, "UpdateTerminal(if suspended) of an active terminal, in a transaction", err, skyfence.ECONFLICT)
+		return tx.CreateAccount(ctx, &skyfence.Account{ID: "after"})
+	})
+	if _, err := s.FindAccountByID(ctx, "after"); err != nil {
+		t.Errorf("FindAccountByID of the account created after the conflict: %v", err)
+	}
+	after, err := s.FindTerminalByID(ctx, "ut-1")
+	if err != nil {
+		t.Fatalf("FindTerminalByID: %v", err)
+	}
+	same(t, "FindTerminalByID after the conflicting updates", after, before)
+
+	// IfStatus alone checks and touches only UpdatedAt.
+	t2 := t1.Add(2 * time.Hour)
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) (err error) {
+		got, err = tx.UpdateTerminal(ctx, "ut-1", skyfence.TerminalUpdate{IfStatus: &active}, t2)
+		return err
+	})
+	want := *before
+	want.UpdatedAt = t2.UTC()
+	same(t, "UpdateTerminal(if active, nothing else)", got, &want)
+
+	txCode(t, s, "UpdateTerminal(missing, if inactive)", skyfence.ENOTFOUND, func(ctx context.Context, tx skyfence.Tx) error {
+		_, err := tx.UpdateTerminal(ctx, "nope", skyfence.TerminalUpdate{Status: &active, IfStatus: &inactive}, t2)
+		return err
+	})
+	bad := skyfence.TerminalStatus(9)
+	txCode(t, s, "UpdateTerminal(if an unknown status)", skyfence.EINVALID, func(ctx context.Context, tx skyfence.Tx) error {
+		_, err := tx.UpdateTerminal(ctx, "ut-1", skyfence.TerminalUpdate{Status: &active, IfStatus: &bad}, t2)
+		return err
+	})
 }

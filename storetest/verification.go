@@ -106,8 +106,8 @@ func testKey(t *testing.T, s skyfence.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2 := &skyfence.APIKey{ID: "k2", Name: "MOD partner", Role: skyfence.RolePartner, Region: "UA", Hash: hash2, CreatedAt: t0}
-	k1 := &skyfence.APIKey{ID: "k1", Name: "gateway", Role: skyfence.RoleGateway, Hash: hash1, CreatedAt: t0.Add(time.Second)}
+	k2 := &skyfence.APIKey{ID: "k2", Name: "MOD partner", Role: skyfence.RolePartner, Region: "UA", Person: "Olena Kovalenko", Hash: hash2, CreatedAt: t0}
+	k1 := &skyfence.APIKey{ID: "k1", Name: "gateway", Role: skyfence.RoleGateway, Hash: hash1, CreatedAt: t0.Add(time.Second)} // no person
 	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error {
 		if err := tx.CreateKey(ctx, k2); err != nil {
 			return err
@@ -172,4 +172,15 @@ func testKey(t *testing.T, s skyfence.Store) {
 			return tx.CreateKey(ctx, tc.k)
 		})
 	}
+
+	// A person may hold several keys.
+	k5 := &skyfence.APIKey{ID: "k5", Name: "MOD approver", Role: skyfence.RoleApprover, Person: k2.Person, Hash: skyfence.HashKeySecret("z"), CreatedAt: t0}
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error { return tx.CreateKey(ctx, k5) })
+	want5 := *k5
+	want5.CreatedAt = t0.UTC()
+	keys, err = s.FindKeys(ctx)
+	if err != nil {
+		t.Fatalf("FindKeys: %v", err)
+	}
+	same(t, "FindKeys with two keys of one person", keys, []*skyfence.APIKey{&want1, &want2, &want5})
 }
