@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -142,46 +143,21 @@ func appendEntry(ctx context.Context, tx skyfence.Tx, action string, data any) e
 	return tx.AppendAudit(ctx, &skyfence.AuditEntry{Actor: Actor, Action: action, Data: b})
 }
 
-// findHead returns the chain's entry with the largest seq, or nil if the
-// chain is empty. Log can only read forward from a seq, so it gallops:
-// about 2·log2(head) reads of one entry, each an index lookup.
-func findHead(ctx context.Context, log Log) (*skyfence.AuditEntry, error) {
-	at := func(seq int64) (*skyfence.AuditEntry, error) {
-		es, err := log.FindAudit(ctx, seq, 1)
-		if err != nil || len(es) == 0 {
-			return nil, err
-		}
-		return es[0], nil
-	}
-	head, err := at(1)
-	if head == nil {
+// findHead returns the chain's last entry, or nil if the chain is empty.
+// It refuses a head that the store's record of it does not match.
+func findHead(ctx context.Context, r skyfence.Reader) (*skyfence.AuditEntry, error) {
+	seq, hash, err := r.AuditHead(ctx)
+	if err != nil || seq == 0 {
 		return nil, err
 	}
-	// Invariant: head exists, and no entry has seq >= hi (once hi is set).
-	step, hi := int64(1), int64(0)
-	for hi == 0 {
-		e, err := at(head.Seq + step)
-		switch {
-		case err != nil:
-			return nil, err
-		case e == nil:
-			hi = head.Seq + step
-		default:
-			head, step = e, step*2
-		}
+	es, err := r.FindAudit(ctx, seq, 1)
+	if err != nil {
+		return nil, err
 	}
-	for hi-head.Seq > 1 {
-		e, err := at(head.Seq + (hi-head.Seq)/2)
-		switch {
-		case err != nil:
-			return nil, err
-		case e == nil:
-			hi = head.Seq + (hi-head.Seq)/2
-		default:
-			head, hi = e, max(hi, e.Seq+1) // entries appended meanwhile move hi
-		}
+	if len(es) == 0 || es[0].Seq != seq || !bytes.Equal(es[0].Hash, hash) {
+		return nil, skyfence.Errorf(skyfence.EINTERNAL, "the audit log's head, entry %d, is not as the store records it: run skyfence audit verify", seq)
 	}
-	return head, nil
+	return es[0], nil
 }
 
 // scanPage is how many entries keyInForce reads at a time.

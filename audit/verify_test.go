@@ -96,27 +96,6 @@ func TestCheckpointEmptyLog(t *testing.T) {
 	}
 }
 
-// TestCheckpointSignsHead checks, over logs of 2 to 70 entries, that a
-// checkpoint signs the last entry: the head a store's Log can only
-// find by galloping.
-func TestCheckpointSignsHead(t *testing.T) {
-	s := openSQLite(t, sqliteFile(t))
-	k := signer(1)
-	inTx(t, s, func(tx skyfence.Tx) error { return audit.Rotate(t.Context(), tx, nil, k) })
-	for n := 2; n <= 70; n += 2 {
-		appendEntries(t, s, n, 1)
-		inTx(t, s, func(tx skyfence.Tx) error { return k.Checkpoint(t.Context(), tx) })
-		es := entries(t, s)
-		var d struct{ Seq int64 }
-		if err := json.Unmarshal(es[len(es)-1].Data, &d); err != nil || d.Seq != int64(n) {
-			t.Fatalf("log of %d entries: checkpoint signs entry %d (%v), want %d", n, d.Seq, err, n)
-		}
-	}
-	if rep := verify(t, s, audit.VerifyOptions{}); rep.Problem != nil || rep.Checkpoints != 35 {
-		t.Errorf("report %+v, want 35 checkpoints, no problem", rep)
-	}
-}
-
 // privKey is the private key of signer(n).
 func privKey(n byte) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{n}, 32)) }
 
