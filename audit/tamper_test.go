@@ -150,6 +150,12 @@ var tamperCases = []tamperCase{
 		f.Hash = f.Digest(f.PrevHash)
 		r.insert(t, &f)
 	}},
+	{name: "forged entry with a wrong hash inserted between 7 and 8", seq: 8, kind: audit.Inserted, tamper: func(t testing.TB, r raw, es []*skyfence.AuditEntry) {
+		r.shift(t, 8, 1)
+		f := *es[7]
+		f.Seq, f.PrevHash, f.Reason = 8, es[6].Hash, "forged"
+		r.insert(t, &f)
+	}},
 	{name: "7 and 8 swapped", seq: 7, kind: audit.Reordered, tamper: func(t testing.TB, r raw, _ []*skyfence.AuditEntry) {
 		r(t, `UPDATE audit_log SET seq = -7 WHERE seq = 7`)
 		r(t, `UPDATE audit_log SET seq = 7 WHERE seq = 8`)
