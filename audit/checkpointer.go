@@ -37,7 +37,8 @@ type Checkpointer struct {
 // ECONFLICT as soon as the log's key in force is not the signer's (another
 // key is registered: Rotate to this one first). Any other failure of one
 // checkpoint, such as the store being unavailable for a while, is logged
-// and retried at the next tick.
+// and retried at the next tick. Close the store only once Run has
+// returned, or the last checkpoint finds it closed.
 func (c *Checkpointer) Run(ctx context.Context, interval time.Duration) error {
 	logger := c.Logger
 	if logger == nil {
