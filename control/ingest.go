@@ -120,3 +120,18 @@ func (s *Service) ForEachState(fn func(t *skyfence.Terminal, last *skyfence.Fix,
 		return fn(t, &f, &d)
 	})
 }
+
+// preview is the impact of replacing old by next over every terminal's
+// last known position.
+func (s *Service) preview(old, next *policy.Snapshot) *policy.ImpactReport {
+	var in []policy.ImpactInput
+	s.ForEachState(func(t *skyfence.Terminal, last *skyfence.Fix, _ *policy.Decision) bool {
+		item := policy.ImpactInput{Terminal: t}
+		if last != nil {
+			item.Fix = *last
+		}
+		in = append(in, item)
+		return true
+	})
+	return policy.Impact(old, next, s.now(), in, policy.ImpactOptions{})
+}

@@ -23,18 +23,30 @@ type keyCache struct {
 	keys map[string]cachedKey
 }
 
+// KeyInput describes a key to create.
+type KeyInput struct {
+	Name   string        `json:"name"`
+	Person string        `json:"person"` // who will hold it; the name if empty
+	Role   skyfence.Role `json:"role"`
+	Region string        `json:"region"` // partner keys: the region they act for
+}
+
 // CreateKey creates an API key and returns it with its secret, which is not
 // stored and cannot be shown again. A partner key needs the region it acts
 // for.
-func (s *Service) CreateKey(ctx context.Context, name string, role skyfence.Role, region string) (*skyfence.APIKey, string, error) {
+func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*skyfence.APIKey, string, error) {
 	p, err := require(ctx, ManageKeys)
 	if err != nil {
 		return nil, "", err
 	}
-	return s.createKey(ctx, p, name, role, region)
+	return s.createKey(ctx, p, in)
 }
 
-func (s *Service) createKey(ctx context.Context, p *Principal, name string, role skyfence.Role, region string) (*skyfence.APIKey, string, error) {
+func (s *Service) createKey(ctx context.Context, p *Principal, in KeyInput) (*skyfence.APIKey, string, error) {
+	name, role, region := in.Name, in.Role, in.Region
+	if in.Person == "" {
+		in.Person = in.Name
+	}
 	switch {
 	case !role.Valid():
 		return nil, "", skyfence.FieldErrorf(skyfence.EINVALID, "role", "unknown role %q", role)
@@ -50,7 +62,7 @@ func (s *Service) createKey(ctx context.Context, p *Principal, name string, role
 			return nil, "", skyfence.FieldErrorf(skyfence.EINVALID, "region", "unknown region %q", region)
 		}
 	}
-	k := &skyfence.APIKey{ID: newID("key-"), Name: name, Role: role, Region: region, CreatedAt: s.now().UTC()}
+	k := &skyfence.APIKey{ID: newID("key-"), Name: name, Person: in.Person, Role: role, Region: region, CreatedAt: s.now().UTC()}
 	secret, hash, err := skyfence.NewKeySecret(k.ID)
 	if err != nil {
 		return nil, "", err
@@ -60,7 +72,7 @@ func (s *Service) createKey(ctx context.Context, p *Principal, name string, role
 		if err := tx.CreateKey(ctx, k); err != nil {
 			return err
 		}
-		return audit(ctx, tx, p, "key.create", k.ID, "", map[string]string{"name": name, "role": string(role), "region": region})
+		return audit(ctx, tx, p, "key.create", k.ID, "", map[string]string{"name": name, "person": in.Person, "role": string(role), "region": region})
 	})
 	if err != nil {
 		return nil, "", err
@@ -115,7 +127,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 	} else if err != nil {
 		return nil, err
 	}
-	p := &Principal{KeyID: k.ID, Role: k.Role, Region: k.Region}
+	p := &Principal{KeyID: k.ID, Person: k.Person, Role: k.Role, Region: k.Region}
 	s.keys.mu.Lock()
 	if s.keys.keys == nil {
 		s.keys.keys = map[string]cachedKey{}
@@ -132,6 +144,6 @@ func (s *Service) Bootstrap(ctx context.Context) (string, error) {
 	if err != nil || len(keys) > 0 {
 		return "", err
 	}
-	_, secret, err := s.createKey(ctx, System, "bootstrap admin", skyfence.RoleAdmin, "")
+	_, secret, err := s.createKey(ctx, System, KeyInput{Name: "bootstrap admin", Person: "admin", Role: skyfence.RoleAdmin})
 	return secret, err
 }

@@ -10,13 +10,17 @@ import (
 // Principal is who is asking: the holder of an API key.
 type Principal struct {
 	KeyID  string
+	Person string // who holds the key; the two-person rule counts persons
 	Role   skyfence.Role
 	Region string // for partners: the region they act for
 }
 
+// Actor returns the principal as the author or reviewer of a change.
+func (p *Principal) Actor() skyfence.Actor { return skyfence.Actor{KeyID: p.KeyID, Person: p.Person} }
+
 // System is the principal of skyfence's own actions (start-up, scheduled
 // changes).
-var System = &Principal{KeyID: "system", Role: skyfence.RoleAdmin}
+var System = &Principal{KeyID: "system", Person: "system", Role: skyfence.RoleAdmin}
 
 type principalKey struct{}
 
@@ -46,16 +50,21 @@ const (
 	ManageKeys         Permission = "keys:manage"
 	ManageCapacity     Permission = "capacity:manage"
 	ReadAudit          Permission = "audit:read"
+	ReadChanges        Permission = "changes:read"
+	DraftPolicy        Permission = "changes:draft"
+	ReviewPolicy       Permission = "changes:review"
+	ActivatePolicy     Permission = "changes:activate"
+	EmergencyPolicy    Permission = "changes:emergency"
 )
 
 // permissions is the role table (docs/API.md shows it per endpoint).
 var permissions = map[skyfence.Role][]Permission{
-	skyfence.RoleViewer:       {ReadTerminals, ReadVerifications, ReadPolicy},
-	skyfence.RoleOperator:     {ReadTerminals, WriteTerminals, ChangeStatus, ReadVerifications, ReadPolicy, ManageCapacity},
-	skyfence.RolePolicyAuthor: {ReadTerminals, ReadPolicy},
-	skyfence.RoleApprover:     {ReadTerminals, ReadPolicy},
-	skyfence.RoleEmergency:    {ReadTerminals, ReadPolicy},
-	skyfence.RoleAuditor:      {ReadTerminals, ReadVerifications, ReadPolicy, ReadAudit},
+	skyfence.RoleViewer:       {ReadTerminals, ReadVerifications, ReadPolicy, ReadChanges},
+	skyfence.RoleOperator:     {ReadTerminals, WriteTerminals, ChangeStatus, ReadVerifications, ReadPolicy, ManageCapacity, ReadChanges},
+	skyfence.RolePolicyAuthor: {ReadTerminals, ReadPolicy, ReadChanges, DraftPolicy, ActivatePolicy},
+	skyfence.RoleApprover:     {ReadTerminals, ReadPolicy, ReadChanges, ReviewPolicy, ActivatePolicy},
+	skyfence.RoleEmergency:    {ReadTerminals, ReadPolicy, ReadChanges, EmergencyPolicy},
+	skyfence.RoleAuditor:      {ReadTerminals, ReadVerifications, ReadPolicy, ReadAudit, ReadChanges},
 	skyfence.RolePartner:      {ReadVerifications, WriteVerifications},
 	skyfence.RoleGateway:      {IngestFixes},
 }

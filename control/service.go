@@ -33,6 +33,9 @@ type Config struct {
 	// FlushInterval is how often terminals' last states are written to the
 	// store; 1 s if zero.
 	FlushInterval time.Duration
+	// Rules are the governance settings (approvals needed, emergency
+	// review window).
+	Rules skyfence.ChangeRules
 }
 
 // Service is the control plane. Its methods are safe for concurrent use.
@@ -46,6 +49,7 @@ type Service struct {
 	slots  sync.Map // terminal id -> *slot
 	dirty  [dirtyShards]dirtyShard
 	seed   maphash.Seed
+	rules  skyfence.ChangeRules
 	keys   keyCache
 	maps   mapCache
 	Stats  Stats
@@ -69,7 +73,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, errors.New("control: Store, Atlas and Policy are required")
 	}
 	s := &Service{
-		store: cfg.Store, atlas: cfg.Atlas, log: cfg.Logger, now: cfg.Now,
+		store: cfg.Store, atlas: cfg.Atlas, log: cfg.Logger, now: cfg.Now, rules: cfg.Rules,
 		seed: maphash.MakeSeed(), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if s.log == nil {
@@ -79,6 +83,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		s.now = time.Now
 	}
 	s.snap.Store(cfg.Policy)
+	if err := s.adoptPolicy(ctx, cfg.Policy); err != nil {
+		return nil, err
+	}
 	n := 0
 	err := cfg.Store.ForEachTerminal(ctx, func(t *skyfence.Terminal) error {
 		s.slotFor(t.ID, true).term.Store(t)
@@ -97,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control: loading terminal states: %w", err)
 	}
-	s.log.Info("control: loaded", "terminals", n, "policy", cfg.Policy.Version)
+	s.log.Info("control: loaded", "terminals", n, "policy", s.snap.Load().Version)
 	interval := cfg.FlushInterval
 	if interval == 0 {
 		interval = time.Second

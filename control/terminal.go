@@ -268,3 +268,46 @@ func (s *Service) Verifications(ctx context.Context, f skyfence.VerificationFilt
 	}
 	return slices.Clip(vs), nil
 }
+
+// ImportTerminals registers many terminals at once, as they are (status,
+// verifications and all), in one transaction with one audit entry: for
+// moving a registry into skyfence and for load tests. Their accounts must
+// exist.
+func (s *Service) ImportTerminals(ctx context.Context, ts []*skyfence.Terminal, reason string) error {
+	p, err := require(ctx, ManageKeys)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if err := s.validTerminal(t); err != nil {
+			return err
+		}
+	}
+	now := s.now().UTC()
+	err = s.store.Tx(ctx, func(tx skyfence.Tx) error {
+		for _, t := range ts {
+			t.CreatedAt, t.UpdatedAt = now, now
+			if err := tx.CreateTerminal(ctx, t); err != nil {
+				return err
+			}
+			for i := range t.Verifications {
+				v := &t.Verifications[i]
+				v.TerminalID = t.ID
+				if v.ID == "" {
+					v.ID = newID("ver-")
+				}
+				if err := tx.CreateVerification(ctx, v); err != nil {
+					return err
+				}
+			}
+		}
+		return audit(ctx, tx, p, "terminal.import", "", reason, map[string]int{"terminals": len(ts)})
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		s.publish(t)
+	}
+	return nil
+}

@@ -37,10 +37,13 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"serve", "run the skyfence server (the embedded default: SQLite, built-in policy)", runServe},
+		{"change", "draft, propose, review, activate or roll back policy changes on a server", runChange},
 		{"locate", "answer the country (and zones) of lat,lon lines", runLocate},
 		{"bench", "measure skyfence against its peers (bench locate)", runBench},
 		{"policy", "check a policy file, or say what changes between two (policy validate|diff)", runPolicy},
 		{"decide", "decide whether terminals may have service at their fixes", runDecide},
+		{"audit", "verify the audit log, or export it for verification without skyfence (audit verify|export)", runAudit},
 	}
 }
 

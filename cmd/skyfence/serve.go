@@ -1,0 +1,270 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/atlas"
+	"github.com/skyfence/skyfence/audit"
+	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/examples"
+	"github.com/skyfence/skyfence/geoindex"
+	"github.com/skyfence/skyfence/httpapi"
+	"github.com/skyfence/skyfence/policy"
+	"github.com/skyfence/skyfence/postgres"
+	"github.com/skyfence/skyfence/sqlite"
+	"github.com/skyfence/skyfence/world"
+)
+
+const serveUsage = `usage: skyfence serve [flags]
+
+Runs the skyfence server. With no flags it is the embedded default: an
+SQLite database under ./data, the example policy (built in), HTTP on
+127.0.0.1:8080. On the first start it creates an admin API key and prints
+it once, and records the starting policy as the first policy change; from
+then on the policy in force is the store's, changed through reviewed policy
+changes (--policy matters only on a first start).
+
+Every flag can also be set by the environment variable in brackets; a flag
+given on the command line wins.
+
+flags:
+`
+
+// ServeConfig is the server's configuration: flags and environment
+// variables, documented in one place (serveFlags).
+type ServeConfig struct {
+	Addr        string
+	DataDir     string
+	Store       string
+	PostgresURL string
+	Policy      string
+	LogLevel    string
+	Drain       time.Duration
+	Approvals   int
+	Checkpoint  time.Duration
+}
+
+// DefaultServeConfig is the embedded default.
+func DefaultServeConfig() ServeConfig {
+	return ServeConfig{
+		Addr:       "127.0.0.1:8080",
+		DataDir:    "data",
+		Store:      "sqlite",
+		LogLevel:   "info",
+		Drain:      20 * time.Second,
+		Approvals:  2,
+		Checkpoint: 5 * time.Minute,
+	}
+}
+
+// serveFlags binds the configuration to flags, with environment variables
+// as defaults.
+func serveFlags(fs *flag.FlagSet, c *ServeConfig) {
+	env := func(name, def string) string {
+		if v, ok := os.LookupEnv(name); ok {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.Addr, "addr", env("SKYFENCE_ADDR", c.Addr), "listen `address` [SKYFENCE_ADDR]")
+	fs.StringVar(&c.DataDir, "data", env("SKYFENCE_DATA", c.DataDir), "`directory` of the SQLite database [SKYFENCE_DATA]")
+	fs.StringVar(&c.Store, "store", env("SKYFENCE_STORE", c.Store), "`store`: sqlite or postgres [SKYFENCE_STORE]")
+	fs.StringVar(&c.PostgresURL, "postgres-url", env("SKYFENCE_POSTGRES_URL", c.PostgresURL), "PostgreSQL `URL` for --store postgres [SKYFENCE_POSTGRES_URL]")
+	fs.StringVar(&c.Policy, "policy", env("SKYFENCE_POLICY", c.Policy), "policy `file` to start with on a first start (default: the built-in example) [SKYFENCE_POLICY]")
+	fs.StringVar(&c.LogLevel, "log-level", env("SKYFENCE_LOG_LEVEL", c.LogLevel), "`level`: debug, info, warn or error [SKYFENCE_LOG_LEVEL]")
+	fs.DurationVar(&c.Drain, "drain", c.Drain, "how long shutdown waits for requests in flight")
+	fs.IntVar(&c.Approvals, "approvals", c.Approvals, "approvals a policy change needs from persons other than its author")
+	fs.DurationVar(&c.Checkpoint, "checkpoint", c.Checkpoint, "how often the audit log's head is signed")
+}
+
+func runServe(ctx context.Context, e env) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg := DefaultServeConfig()
+	serveFlags(fs, &cfg)
+	fs.Usage = func() { fmt.Fprint(e.stderr, serveUsage); fs.PrintDefaults() }
+	if err := parseFlags(fs, e); err != nil {
+		return err
+	}
+	m, err := OpenServer(ctx, cfg, e)
+	if err != nil {
+		return err
+	}
+	return m.Run(ctx)
+}
+
+// Server is a running skyfence server and what it holds open.
+type Server struct {
+	cfg    ServeConfig
+	log    *slog.Logger
+	store  skyfence.Store
+	svc    *control.Service
+	http   *http.Server
+	ln     net.Listener
+	signer *audit.Signer
+	out    env
+}
+
+// OpenServer builds the server from cfg: loads the world and the policy,
+// opens the store, loads the registry, and listens.
+func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	s := &Server{cfg: cfg, log: log, out: e}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	data, err := world.Load(world.Res10m)
+	if err != nil {
+		return nil, err
+	}
+	a, err := atlas.New(data, geoindex.Options{})
+	if err != nil {
+		return nil, err
+	}
+	src, err := loadPolicy(cfg.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s:\n%w", cmp.Or(cfg.Policy, "(built in)"), err)
+	}
+	snap, err := policy.Compile(src, a)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s:\n%w", src.File, err)
+	}
+	switch cfg.Store {
+	case "sqlite":
+		s.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "skyfence.db"), log)
+	case "postgres":
+		if cfg.PostgresURL == "" {
+			return nil, errors.New("--store postgres needs --postgres-url or SKYFENCE_POSTGRES_URL")
+		}
+		s.store, err = postgres.Open(ctx, cfg.PostgresURL, log)
+	default:
+		return nil, fmt.Errorf("--store: unknown store %q (want sqlite or postgres)", cfg.Store)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.svc, err = control.New(ctx, control.Config{Store: s.store, Atlas: a, Policy: snap, Logger: log,
+		Rules: skyfence.ChangeRules{Approvals: cfg.Approvals}}); err != nil {
+		return nil, err
+	}
+	if s.signer, err = openSigner(cfg); err != nil {
+		return nil, err
+	}
+	secret, err := s.svc.Bootstrap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, err
+	}
+	api := httpapi.New(s.svc, log, nil)
+	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	base := "http://" + s.ln.Addr().String()
+	fmt.Fprintf(e.stdout, "skyfence is serving on %s (policy %s, store %s)\n", base, s.svc.Snapshot().Version, cfg.Store)
+	if secret != "" {
+		fmt.Fprintf(e.stdout, "\nAn admin API key was created. It is shown only now; keep it:\n\n  export SKYFENCE_KEY=%s\n\n", secret)
+	}
+	fmt.Fprintf(e.stdout, "Public map: %s/v1/map   Transparency report: %s/transparency   API: %s/openapi.json\n", base, base, base)
+	return s, nil
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Run serves until ctx ends, then shuts down gracefully: it stops taking
+// requests, waits for those in flight, writes every terminal's last state
+// and closes the store.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	bg, stopBg := context.WithCancel(context.Background())
+	defer stopBg()
+	cp := &audit.Checkpointer{Store: s.store, Signer: s.signer, Logger: s.log}
+	go func() {
+		if err := cp.Run(bg, s.cfg.Checkpoint); err != nil && bg.Err() == nil {
+			s.log.Error("serve: audit checkpoints stopped", "err", err)
+		}
+	}()
+	go s.tick(bg)
+	select {
+	case err := <-errc:
+		s.close()
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("serve: shutting down")
+	stopBg()
+	drain, cancel := context.WithTimeout(context.Background(), s.cfg.Drain)
+	defer cancel()
+	err := s.http.Shutdown(drain)
+	if cerr := s.close(); err == nil {
+		err = cerr
+	}
+	if err == nil || errors.Is(err, http.ErrServerClosed) {
+		s.log.Info("serve: stopped")
+		return nil
+	}
+	return err
+}
+
+// tick carries out scheduled activations and expiries every few seconds.
+func (s *Server) tick(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.svc.Tick(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("serve: scheduled policy changes", "err", err)
+			}
+		}
+	}
+}
+
+// loadPolicy reads the policy file, or the built-in example if file is "".
+func loadPolicy(file string) (*policy.Source, error) {
+	if file == "" {
+		return policy.LoadWith(examples.PolicyFile, examples.ReadPolicyFile)
+	}
+	return policy.Load(file)
+}
+
+// openSigner loads the audit signing key from the data directory, creating
+// it on a first start.
+func openSigner(cfg ServeConfig) (*audit.Signer, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	return audit.LoadOrCreateSigner(filepath.Join(cfg.DataDir, audit.KeyFile))
+}
+
+func (s *Server) close() error {
+	var errs []error
+	if s.svc != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		errs = append(errs, s.svc.Close(ctx))
+		cancel()
+	}
+	if s.store != nil {
+		errs = append(errs, s.store.Close())
+	}
+	return errors.Join(errs...)
+}

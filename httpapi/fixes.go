@@ -1,0 +1,251 @@
+package httpapi
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/policy"
+)
+
+// fixInput is a fix on the wire. speed_kmh may be left out: then the speed
+// is derived from the terminal's previous fix.
+type fixInput struct {
+	TerminalID string    `json:"terminal_id"`
+	Time       time.Time `json:"time"`
+	Lat        *float64  `json:"lat"`
+	Lon        *float64  `json:"lon"`
+	AltM       float64   `json:"alt_m"`
+	SpeedKmh   *float64  `json:"speed_kmh"`
+	Cell       string    `json:"cell"`
+}
+
+// toFix checks a wire fix; field errors name the fix by its place in the
+// batch (prefix, e.g. "fixes/3").
+func (in *fixInput) toFix(prefix string) (skyfence.Fix, error) {
+	f := skyfence.Fix{TerminalID: in.TerminalID, Time: in.Time, AltM: in.AltM, SpeedKmh: skyfence.NoSpeed, Cell: in.Cell}
+	switch {
+	case in.TerminalID == "":
+		return f, skyfence.FieldErrorf(skyfence.EINVALID, prefix+"/terminal_id", "missing terminal_id")
+	case in.Time.IsZero():
+		return f, skyfence.FieldErrorf(skyfence.EINVALID, prefix+"/time", "missing time (RFC 3339)")
+	case in.Lat == nil || !(*in.Lat >= -90 && *in.Lat <= 90):
+		return f, skyfence.FieldErrorf(skyfence.EINVALID, prefix+"/lat", "lat must be a number in [-90, 90]")
+	case in.Lon == nil || !(*in.Lon >= -180 && *in.Lon <= 180):
+		return f, skyfence.FieldErrorf(skyfence.EINVALID, prefix+"/lon", "lon must be a number in [-180, 180]")
+	case in.SpeedKmh != nil && !(*in.SpeedKmh >= 0 && *in.SpeedKmh < 1e5):
+		return f, skyfence.FieldErrorf(skyfence.EINVALID, prefix+"/speed_kmh", "speed_kmh must be a number in [0, 100000)")
+	}
+	f.Lat, f.Lon = *in.Lat, *in.Lon
+	if in.SpeedKmh != nil {
+		f.SpeedKmh = *in.SpeedKmh
+	}
+	return f, nil
+}
+
+// ingest takes a batch of fixes and answers a decision (or an error) for
+// each, in order: as one JSON object ({"fixes": [...]}) or, with
+// Content-Type application/x-ndjson, as a stream of one fix per line
+// answered by one result per line.
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-ndjson" {
+		return s.ingestStream(w, r)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	var in struct {
+		BatchID string     `json:"batch_id"`
+		Fixes   []fixInput `json:"fixes"`
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return jsonError(err)
+	}
+	if in.BatchID, in.Fixes, err = parseFixBatch(body, nil); err != nil {
+		if err := decodeBytes(body, &in); err != nil {
+			return err
+		}
+	}
+	if len(in.Fixes) > control.MaxBatch {
+		return skyfence.FieldErrorf(skyfence.ETOOLARGE, "fixes", "a batch holds at most %d fixes, got %d; send more batches or stream NDJSON", control.MaxBatch, len(in.Fixes))
+	}
+	fixes := make([]skyfence.Fix, 0, len(in.Fixes))
+	pre := make([]error, len(in.Fixes))
+	idx := make([]int, 0, len(in.Fixes))
+	for i := range in.Fixes {
+		f, err := in.Fixes[i].toFix("fixes/" + strconv.Itoa(i))
+		if err != nil {
+			pre[i] = err
+			continue
+		}
+		fixes = append(fixes, f)
+		idx = append(idx, i)
+	}
+	results := make([]control.Result, len(fixes))
+	if err := s.svc.Ingest(r.Context(), fixes, results); err != nil {
+		return err
+	}
+	b := make([]byte, 0, 64+300*len(in.Fixes))
+	b = append(b, `{"batch_id":`...)
+	b = strconv.AppendQuote(b, in.BatchID)
+	b = append(b, `,"results":[`...)
+	k := 0
+	for i := range in.Fixes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if pre[i] != nil {
+			b = appendResult(b, in.Fixes[i].TerminalID, control.Result{Err: pre[i]})
+			continue
+		}
+		b = appendResult(b, in.Fixes[i].TerminalID, results[k])
+		k++
+	}
+	b = append(b, "]}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	_, err = w.Write(b)
+	s.metrics.decisions(results)
+	return err
+}
+
+// streamChunk is how many NDJSON fixes are decided and answered together.
+const streamChunk = 1000
+
+func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
+	// Answers go out while the stream still comes in.
+	if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
+		return skyfence.Errorf(skyfence.EINTERNAL, "full-duplex streaming: %v", err)
+	}
+	sc := bufio.NewScanner(r.Body)
+	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	var fixes []skyfence.Fix
+	var ids []string
+	var pre []error
+	results := make([]control.Result, streamChunk)
+	line := 0
+	flush := func() error {
+		var ok []skyfence.Fix
+		for i := range fixes {
+			if pre[i] == nil {
+				ok = append(ok, fixes[i])
+			}
+		}
+		if err := s.svc.Ingest(r.Context(), ok, results); err != nil {
+			return err
+		}
+		var b []byte
+		k := 0
+		for i := range fixes {
+			res := control.Result{Err: pre[i]}
+			if pre[i] == nil {
+				res = results[k]
+				k++
+			}
+			b = appendResult(b, ids[i], res)
+			b = append(b, '\n')
+		}
+		s.metrics.decisions(results[:k])
+		fixes, ids, pre = fixes[:0], ids[:0], pre[:0]
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		return nil
+	}
+	for sc.Scan() {
+		line++
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		var in fixInput
+		dec := json.NewDecoder(bytes.NewReader(text))
+		dec.DisallowUnknownFields()
+		var f skyfence.Fix
+		err := dec.Decode(&in)
+		if err != nil {
+			err = jsonError(err)
+			if e, ok := err.(*skyfence.Error); ok {
+				e.Field = fmt.Sprintf("line/%d/%s", line, e.Field)
+			}
+		} else {
+			f, err = in.toFix("line/" + strconv.Itoa(line))
+		}
+		fixes, ids, pre = append(fixes, f), append(ids, in.TerminalID), append(pre, err)
+		if len(fixes) == streamChunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return skyfence.Errorf(skyfence.EINVALID, "reading the stream after line %d: %v", line, err)
+	}
+	if len(fixes) > 0 {
+		return flush()
+	}
+	return nil
+}
+
+// appendResult writes one result as JSON, by hand: this is the hot path of
+// every gateway's response.
+func appendResult(b []byte, terminalID string, res control.Result) []byte {
+	b = append(b, `{"terminal_id":`...)
+	b = strconv.AppendQuote(b, terminalID)
+	if res.Err != nil {
+		d := detailOf(res.Err)
+		b = append(b, `,"error":{"code":`...)
+		b = strconv.AppendQuote(b, d.Code)
+		b = append(b, `,"message":`...)
+		b = strconv.AppendQuote(b, d.Message)
+		if d.Field != "" {
+			b = append(b, `,"field":`...)
+			b = strconv.AppendQuote(b, d.Field)
+		}
+		return append(b, "}}"...)
+	}
+	return appendDecision(b, &res.Decision)
+}
+
+func appendDecision(b []byte, d *policy.Decision) []byte {
+	b = append(b, `,"allow":`...)
+	b = strconv.AppendBool(b, d.Allow)
+	b = append(b, `,"reason":"`...)
+	b = append(b, d.Reason.String()...)
+	b = append(b, `","message":`...)
+	b = strconv.AppendQuote(b, d.Message())
+	b = append(b, `,"rule":`...)
+	b = strconv.AppendQuote(b, d.Rule)
+	b = append(b, `,"country":`...)
+	b = strconv.AppendQuote(b, d.Country)
+	b = append(b, `,"land":`...)
+	b = strconv.AppendBool(b, d.Land)
+	b = append(b, `,"zones":[`...)
+	for i, z := range d.Zones {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, z)
+	}
+	b = append(b, `],"speed_kmh":`...)
+	b = strconv.AppendFloat(b, d.SpeedKmh, 'f', -1, 64)
+	if d.ExemptRule != "" {
+		b = append(b, `,"exempt_rule":`...)
+		b = strconv.AppendQuote(b, d.ExemptRule)
+		b = append(b, `,"exempt_by":`...)
+		b = strconv.AppendQuote(b, d.ExemptBy)
+	}
+	b = append(b, `,"policy_version":`...)
+	b = strconv.AppendQuote(b, d.PolicyVersion)
+	return append(b, '}')
+}
