@@ -1,6 +1,7 @@
 package skyfence
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -85,7 +86,7 @@ type PolicyChange struct {
 	Emergency     bool            `json:"emergency,omitempty"`
 	ReviewBy      time.Time       `json:"review_by,omitzero"` // emergency: reviews due by then
 	Reviews       []Review        `json:"reviews,omitempty"`
-	Impact        []byte          `json:"impact,omitempty"` // the impact preview (JSON) at proposal
+	Impact        json.RawMessage `json:"impact,omitempty"` // the impact preview (policy.ImpactReport) at proposal
 	CreatedAt     time.Time       `json:"created_at"`
 	ProposedAt    time.Time       `json:"proposed_at,omitzero"`
 	ActivatedAt   time.Time       `json:"activated_at,omitzero"`

@@ -97,7 +97,7 @@ type Verification struct {
 	Authority  string            `json:"authority"` // e.g. "UA-MOD"
 	Class      VerificationClass `json:"class"`
 	VerifiedAt time.Time         `json:"verified_at"`
-	ExpiresAt  time.Time         `json:"expires_at"` // zero: does not expire
+	ExpiresAt  time.Time         `json:"expires_at,omitzero"` // zero: does not expire
 	Revoked    bool              `json:"revoked,omitempty"`
 	RevokedAt  time.Time         `json:"revoked_at,omitzero"`
 }

@@ -88,7 +88,10 @@ func (s *Service) Transparency(ctx context.Context) (*Transparency, error) {
 		for i := len(history) - 1; i >= 0 && measures[i][r.Rule] == r.Measure; i-- {
 			first = i
 		}
-		if first >= 0 {
+		if l := licenceOf(snap, r.Region); strings.HasPrefix(r.Rule, "licence:") && l != nil && !l.ValidUntil.IsZero() {
+			// A lapsed licence restricts by itself, from the day it ended.
+			r.Since = l.ValidUntil.Format(time.RFC3339)
+		} else if first >= 0 {
 			c := history[first]
 			r.Since, r.ChangeID, r.Title, r.Category = c.ActivatedAt.Format(time.RFC3339), c.ID, c.Title, string(c.Category)
 			r.TerminalsAffected = lossesBy(c, r.Rule)
@@ -122,6 +125,16 @@ func (s *Service) currentMeasures(snap *policy.Snapshot, t time.Time) []Restrict
 		out = append(out, Restriction{Region: r.Region, Name: names[r.Region], Measure: describeRule(&r), Rule: r.ID})
 	}
 	return out
+}
+
+// licenceOf returns the licence the policy records for a region, or nil.
+func licenceOf(snap *policy.Snapshot, region string) *policy.Licence {
+	for _, r := range snap.Source.Doc.Regions {
+		if r.Region == region {
+			return r.Licence
+		}
+	}
+	return nil
 }
 
 // listed reports whether the policy names the region (countries it does

@@ -80,11 +80,18 @@ func runChange(ctx context.Context, e env) error {
 		return errUsage
 	}
 	fs.Usage = func() { fmt.Fprint(e.stderr, changeUsage); fs.PrintDefaults() }
-	if err := parseFlags(fs, env{e.args[1:], e.stdin, e.stdout, e.stderr}); err != nil {
+	// The ID may come before the flags (skyfence change review ID --approve).
+	args, id := e.args[1:], ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, env{args, e.stdin, e.stdout, e.stderr}); err != nil {
 		return err
 	}
 	c := &apiClient{url: strings.TrimSuffix(*url, "/"), key: *key}
-	id := fs.Arg(0)
+	if id == "" {
+		id = fs.Arg(0)
+	}
 	needID := action != "draft" && action != "rollback" && action != "list"
 	if needID && id == "" {
 		fmt.Fprintf(e.stderr, "skyfence change %s: which change? give its ID\n", action)
