@@ -107,15 +107,9 @@ func notInForce(id, cur string) error {
 // checkpoint with the old key rather than sign for a key no longer in force.
 func Rotate(ctx context.Context, tx skyfence.Tx, prev, next *Signer) error {
 	if prev != nil {
-		head, err := findHead(ctx, tx)
+		cur, err := currentKey(ctx, tx)
 		if err != nil {
 			return err
-		}
-		var cur string
-		if head != nil {
-			if cur, err = keyInForce(ctx, tx, head.Seq); err != nil {
-				return err
-			}
 		}
 		if cur != prev.id {
 			return notInForce(prev.id, cur)
@@ -158,6 +152,16 @@ func findHead(ctx context.Context, r skyfence.Reader) (*skyfence.AuditEntry, err
 		return nil, skyfence.Errorf(skyfence.EINTERNAL, "the audit log's head, entry %d, is not as the store records it: run skyfence audit verify", seq)
 	}
 	return es[0], nil
+}
+
+// currentKey returns the id of the key in force at the chain's head ("" if
+// there is none).
+func currentKey(ctx context.Context, r skyfence.Reader) (string, error) {
+	head, err := findHead(ctx, r)
+	if err != nil || head == nil {
+		return "", err
+	}
+	return keyInForce(ctx, r, head.Seq)
 }
 
 // scanPage is how many entries keyInForce reads at a time.

@@ -74,15 +74,9 @@ func (c *Checkpointer) Run(ctx context.Context, interval time.Duration) error {
 // fails if it has another.
 func (c *Checkpointer) register(ctx context.Context, logger *slog.Logger) error {
 	return c.Store.Tx(ctx, func(tx skyfence.Tx) error {
-		head, err := findHead(ctx, tx)
+		cur, err := currentKey(ctx, tx)
 		if err != nil {
 			return err
-		}
-		var cur string
-		if head != nil {
-			if cur, err = keyInForce(ctx, tx, head.Seq); err != nil {
-				return err
-			}
 		}
 		switch cur {
 		case c.Signer.id:
