@@ -287,18 +287,16 @@ func (s *Service) ImportTerminals(ctx context.Context, ts []*skyfence.Terminal, 
 	err = s.store.Tx(ctx, func(tx skyfence.Tx) error {
 		for _, t := range ts {
 			t.CreatedAt, t.UpdatedAt = now, now
-			if err := tx.CreateTerminal(ctx, t); err != nil {
-				return err
-			}
 			for i := range t.Verifications {
 				v := &t.Verifications[i]
 				v.TerminalID = t.ID
 				if v.ID == "" {
 					v.ID = newID("ver-")
 				}
-				if err := tx.CreateVerification(ctx, v); err != nil {
-					return err
-				}
+			}
+			// The store creates the terminal's verifications with it.
+			if err := tx.CreateTerminal(ctx, t); err != nil {
+				return err
 			}
 		}
 		return audit(ctx, tx, p, "terminal.import", "", reason, map[string]int{"terminals": len(ts)})

@@ -18,6 +18,8 @@ const benchUsage = `usage: skyfence bench <suite> [flags]
 suites:
   locate    the point-in-region index against tidwall/geojson (Tile38's
             engine), golang/geo S2 and a flat table, on the same points
+  serve     a server on loopback with a fleet of terminals, driven over HTTP
+            with batches of fixes: decisions/s and batch latency
 
 Results go to standard output as a Markdown table (and JSON with --json).
 
@@ -32,6 +34,8 @@ func runBench(ctx context.Context, e env) error {
 	switch e.args[0] {
 	case "locate":
 		return runBenchLocate(ctx, env{e.args[1:], e.stdin, e.stdout, e.stderr})
+	case "serve":
+		return runBenchServe(ctx, env{e.args[1:], e.stdin, e.stdout, e.stderr})
 	}
 	fmt.Fprintf(e.stderr, "skyfence bench: unknown suite %q\n", e.args[0])
 	return errUsage
@@ -62,12 +66,38 @@ func runBenchLocate(ctx context.Context, e env) error {
 		return err
 	}
 	fmt.Fprint(e.stdout, result.Markdown())
-	if *jsonOut != "" {
-		b, err := json.MarshalIndent(result, "", "  ")
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(*jsonOut, append(b, '\n'), 0o644)
+	return writeJSONFile(*jsonOut, result)
+}
+
+func runBenchServe(ctx context.Context, e env) error {
+	fs := flag.NewFlagSet("bench serve", flag.ContinueOnError)
+	var cfg bench.ServeConfig
+	fs.IntVar(&cfg.Terminals, "terminals", 1_000_000, "fleet size")
+	fs.IntVar(&cfg.Batch, "batch", 1000, "fixes per request")
+	fs.IntVar(&cfg.Connections, "connections", 4, "concurrent client connections")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to drive the server")
+	fs.StringVar(&cfg.Policy, "policy", "examples/policy/policy.yaml", "policy `file`")
+	jsonOut := fs.String("json", "", "also write the result as JSON to `file`")
+	fs.Usage = func() { fmt.Fprint(e.stderr, benchUsage); fs.PrintDefaults() }
+	if err := parseFlags(fs, e); err != nil {
+		return err
 	}
-	return nil
+	result, err := bench.Serve(ctx, cfg, e.stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(e.stdout, result.Markdown())
+	return writeJSONFile(*jsonOut, result)
+}
+
+// writeJSONFile writes v as indented JSON to file, if file is not "".
+func writeJSONFile(file string, v any) error {
+	if file == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, append(b, '\n'), 0o644)
 }

@@ -196,7 +196,9 @@ func (s *Server) Run(ctx context.Context) error {
 	bg, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
 	cp := &audit.Checkpointer{Store: s.store, Signer: s.signer, Logger: s.log}
+	cpDone := make(chan struct{})
 	go func() {
+		defer close(cpDone)
 		if err := cp.Run(bg, s.cfg.Checkpoint); err != nil && bg.Err() == nil {
 			s.log.Error("serve: audit checkpoints stopped", "err", err)
 		}
@@ -204,12 +206,15 @@ func (s *Server) Run(ctx context.Context) error {
 	go s.tick(bg)
 	select {
 	case err := <-errc:
+		stopBg()
+		<-cpDone
 		s.close()
 		return err
 	case <-ctx.Done():
 	}
 	s.log.Info("serve: shutting down")
 	stopBg()
+	<-cpDone // the last checkpoint signs the head before the store closes
 	drain, cancel := context.WithTimeout(context.Background(), s.cfg.Drain)
 	defer cancel()
 	err := s.http.Shutdown(drain)
