@@ -80,8 +80,11 @@ func (s *Service) ingestOne(snap *policy.Snapshot, f *skyfence.Fix, loc policy.L
 		return Result{Decision: d}
 	}
 	sl.track.Observe(*f, &d, t.Country)
+	changed := sl.decision.Reason != d.Reason || sl.decision.Country != d.Country || sl.decision.Rule != d.Rule
 	sl.lastFix, sl.decision, sl.decided = *f, d, now
-	s.markDirty(sl)
+	if changed || sl.worthSaving(f) {
+		s.markDirty(sl)
+	}
 	return Result{Decision: d}
 }
 

@@ -31,7 +31,11 @@ type Config struct {
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 	// FlushInterval is how often terminals' last states are written to the
-	// store; 1 s if zero.
+	// store; 30 s if zero. A terminal's state is written at most once per
+	// interval however many fixes it sends, and only when it matters: the
+	// decision changed, or the terminal moved more than 1 km or 10 minutes
+	// from the state last written. A crash (not a clean shutdown, which
+	// writes every state) loses at most that much.
 	FlushInterval time.Duration
 	// Rules are the governance settings (approvals needed, emergency
 	// review window).
@@ -107,7 +111,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s.log.Info("control: loaded", "terminals", n, "policy", s.snap.Load().Version)
 	interval := cfg.FlushInterval
 	if interval == 0 {
-		interval = time.Second
+		interval = 30 * time.Second
 	}
 	go s.flushLoop(interval)
 	return s, nil

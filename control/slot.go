@@ -24,10 +24,29 @@ type slot struct {
 	decision policy.Decision
 	decided  time.Time
 	dirty    bool
+	// saved is the fix of the state last written to the store.
+	saved skyfence.Fix
+}
+
+// Thresholds below which a new fix is not worth writing to the store on its
+// own: the state is written when the decision changes, when the terminal
+// has moved farther than saveMoveKm from the position last written, or when
+// that position is older than saveAge.
+const (
+	saveMoveKm = 1.0
+	saveAge    = 10 * time.Minute
+)
+
+// worthSaving reports whether fix f moves the terminal's stored state far
+// or long enough to be written; mu held.
+func (sl *slot) worthSaving(f *skyfence.Fix) bool {
+	return sl.saved.Time.IsZero() || f.Time.Sub(sl.saved.Time) >= saveAge ||
+		policy.HaversineKm(sl.saved.Lat, sl.saved.Lon, f.Lat, f.Lon) > saveMoveKm
 }
 
 // snapshotState returns the slot's last state for the store; mu held.
 func (sl *slot) snapshotState() *skyfence.TerminalState {
+	sl.saved = sl.lastFix
 	d := &sl.decision
 	return &skyfence.TerminalState{
 		TerminalID: sl.id,
@@ -46,7 +65,7 @@ func (sl *slot) snapshotState() *skyfence.TerminalState {
 func (sl *slot) restore(st *skyfence.TerminalState) {
 	sl.mu.Lock()
 	defer sl.mu.Unlock()
-	sl.lastFix = st.Fix
+	sl.lastFix, sl.saved = st.Fix, st.Fix
 	sl.decided = st.DecidedAt
 	r, _ := policy.ParseReason(st.Reason)
 	sl.decision = policy.Decision{Allow: st.Allow, Reason: r, Rule: st.Rule, Country: st.Country, PolicyVersion: st.Policy}

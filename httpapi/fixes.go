@@ -5,10 +5,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/skyfence/skyfence"
@@ -64,10 +64,14 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		BatchID string     `json:"batch_id"`
 		Fixes   []fixInput `json:"fixes"`
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer putBuf(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(r.Body); err != nil {
 		return jsonError(err)
 	}
+	body := buf.Bytes()
+	var err error
 	if in.BatchID, in.Fixes, err = parseFixBatch(body, nil); err != nil {
 		if err := decodeBytes(body, &in); err != nil {
 			return err
@@ -92,7 +96,14 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	if err := s.svc.Ingest(r.Context(), fixes, results); err != nil {
 		return err
 	}
-	b := make([]byte, 0, 64+300*len(in.Fixes))
+	bp := slicePool.Get().(*[]byte)
+	b := (*bp)[:0]
+	defer func() {
+		if cap(b) <= 4<<20 {
+			*bp = b[:0]
+			slicePool.Put(bp)
+		}
+	}()
 	b = append(b, `{"batch_id":`...)
 	b = strconv.AppendQuote(b, in.BatchID)
 	b = append(b, `,"results":[`...)
@@ -201,7 +212,7 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 // every gateway's response.
 func appendResult(b []byte, terminalID string, res control.Result) []byte {
 	b = append(b, `{"terminal_id":`...)
-	b = strconv.AppendQuote(b, terminalID)
+	b = appendString(b, terminalID)
 	if res.Err != nil {
 		d := detailOf(res.Err)
 		b = append(b, `,"error":{"code":`...)
@@ -225,9 +236,9 @@ func appendDecision(b []byte, d *policy.Decision) []byte {
 	b = append(b, `","message":`...)
 	b = strconv.AppendQuote(b, d.Message())
 	b = append(b, `,"rule":`...)
-	b = strconv.AppendQuote(b, d.Rule)
+	b = appendString(b, d.Rule)
 	b = append(b, `,"country":`...)
-	b = strconv.AppendQuote(b, d.Country)
+	b = appendString(b, d.Country)
 	b = append(b, `,"land":`...)
 	b = strconv.AppendBool(b, d.Land)
 	b = append(b, `,"zones":[`...)
@@ -235,17 +246,54 @@ func appendDecision(b []byte, d *policy.Decision) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendQuote(b, z)
+		b = appendString(b, z)
 	}
 	b = append(b, `],"speed_kmh":`...)
 	b = strconv.AppendFloat(b, d.SpeedKmh, 'f', -1, 64)
 	if d.ExemptRule != "" {
 		b = append(b, `,"exempt_rule":`...)
-		b = strconv.AppendQuote(b, d.ExemptRule)
+		b = appendString(b, d.ExemptRule)
 		b = append(b, `,"exempt_by":`...)
-		b = strconv.AppendQuote(b, d.ExemptBy)
+		b = appendString(b, d.ExemptBy)
 	}
 	b = append(b, `,"policy_version":`...)
-	b = strconv.AppendQuote(b, d.PolicyVersion)
+	b = appendString(b, d.PolicyVersion)
 	return append(b, '}')
+}
+
+// quotedMessages are the reasons' messages as JSON strings.
+var quotedMessages = func() [policy.NumReasons][]byte {
+	var q [policy.NumReasons][]byte
+	for _, r := range policy.Reasons() {
+		q[r] = strconv.AppendQuote(nil, r.Message())
+	}
+	return q
+}()
+
+// appendString appends s as a JSON string: directly if it needs no
+// escaping (ids, codes, versions almost always), else through
+// strconv.AppendQuote.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// bufPool holds request bodies, and slicePool responses, of the ingest
+// path.
+var (
+	bufPool   = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	slicePool = sync.Pool{New: func() any { return new([]byte) }}
+)
+
+// putBuf returns a buffer to the pool unless it grew too large to keep.
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 4<<20 {
+		bufPool.Put(b)
+	}
 }
