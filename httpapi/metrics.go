@@ -75,6 +75,10 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
 	fmt.Fprintf(&b, "skyfence_fixes_rejected_total %d\n", st.Rejected.Load())
 	b.WriteString("# HELP skyfence_store_errors_total Failed writes of terminal states to the store.\n# TYPE skyfence_store_errors_total counter\n")
 	fmt.Fprintf(&b, "skyfence_store_errors_total %d\n", st.StoreErrors.Load())
+	if n, err := s.svc.Overdue(r.Context()); err == nil {
+		b.WriteString("# HELP skyfence_policy_reviews_overdue Emergency policy changes in force whose reviews are late.\n# TYPE skyfence_policy_reviews_overdue gauge\n")
+		fmt.Fprintf(&b, "skyfence_policy_reviews_overdue %d\n", n)
+	}
 	m.mu.Lock()
 	names := make([]string, 0, len(m.routes))
 	for n := range m.routes {

@@ -3,19 +3,13 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 
-	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/audit"
-	"github.com/skyfence/skyfence/postgres"
-	"github.com/skyfence/skyfence/sqlite"
 )
 
 const auditUsage = `usage: skyfence audit verify [flags]
@@ -61,46 +55,9 @@ func runAudit(ctx context.Context, e env) error {
 	return errUsage
 }
 
-// auditStore is where the audit commands read the log: flags and
-// environment as for skyfence serve.
-type auditStore struct {
-	store, data, postgresURL string
-}
-
-func (s *auditStore) flags(fs *flag.FlagSet) {
-	env := func(name, def string) string {
-		if v, ok := os.LookupEnv(name); ok {
-			return v
-		}
-		return def
-	}
-	fs.StringVar(&s.store, "store", env("SKYFENCE_STORE", "sqlite"), "`store`: sqlite or postgres [SKYFENCE_STORE]")
-	fs.StringVar(&s.data, "data", env("SKYFENCE_DATA", "data"), "`directory` of the SQLite database, skyfence.db [SKYFENCE_DATA]")
-	fs.StringVar(&s.postgresURL, "postgres-url", env("SKYFENCE_POSTGRES_URL", ""), "PostgreSQL `URL` for --store postgres [SKYFENCE_POSTGRES_URL]")
-}
-
-// open opens the store. It refuses an SQLite file that does not exist
-// rather than create an empty log, which would verify.
-func (s *auditStore) open(ctx context.Context, logger *slog.Logger) (skyfence.Store, error) {
-	switch s.store {
-	case "sqlite":
-		path := filepath.Join(s.data, "skyfence.db")
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no database at %s (set --data or SKYFENCE_DATA)", path)
-		}
-		return sqlite.Open(ctx, path, logger)
-	case "postgres":
-		if s.postgresURL == "" {
-			return nil, errors.New("--store postgres needs --postgres-url or SKYFENCE_POSTGRES_URL")
-		}
-		return postgres.Open(ctx, s.postgresURL, logger)
-	}
-	return nil, fmt.Errorf("--store: unknown store %q (want sqlite or postgres)", s.store)
-}
-
 func runAuditVerify(ctx context.Context, e env) error {
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	var st auditStore
+	var st StoreConfig
 	st.flags(fs)
 	var opts audit.VerifyOptions
 	fs.Func("public-key", "pin the log's first key to the one in `FILE` (PEM or base64; may repeat)", func(path string) error {
@@ -140,10 +97,10 @@ func runAuditVerify(ctx context.Context, e env) error {
 }
 
 // verifyAudit verifies the export at path if there is one, else the store.
-func verifyAudit(ctx context.Context, e env, st *auditStore, path string, opts audit.VerifyOptions) (*audit.Report, error) {
+func verifyAudit(ctx context.Context, e env, st *StoreConfig, path string, opts audit.VerifyOptions) (*audit.Report, error) {
 	switch path {
 	case "":
-		s, err := st.open(ctx, slog.New(slog.DiscardHandler))
+		s, err := st.open(ctx, slog.New(slog.DiscardHandler), true)
 		if err != nil {
 			return nil, err
 		}
@@ -188,13 +145,13 @@ func printReport(w io.Writer, rep *audit.Report) {
 
 func runAuditExport(ctx context.Context, e env) error {
 	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
-	var st auditStore
+	var st StoreConfig
 	st.flags(fs)
 	fs.Usage = func() { fmt.Fprint(e.stderr, auditUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, e); err != nil {
 		return err
 	}
-	s, err := st.open(ctx, slog.New(slog.DiscardHandler))
+	s, err := st.open(ctx, slog.New(slog.DiscardHandler), true)
 	if err != nil {
 		return err
 	}

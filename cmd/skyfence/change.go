@@ -277,13 +277,6 @@ func (c *apiClient) do(ctx context.Context, method, path string, body any) (json
 	return out, nil
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }

@@ -39,6 +39,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the skyfence server (the embedded default: SQLite, built-in policy)", runServe},
 		{"change", "draft, propose, review, activate or roll back policy changes on a server", runChange},
+		{"transparency", "write the public transparency report (HTML and JSON) from a store", runTransparency},
 		{"locate", "answer the country (and zones) of lat,lon lines", runLocate},
 		{"bench", "measure skyfence against its peers (bench locate)", runBench},
 		{"policy", "check a policy file, or say what changes between two (policy validate|diff)", runPolicy},

@@ -21,8 +21,6 @@ import (
 	"github.com/skyfence/skyfence/geoindex"
 	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/policy"
-	"github.com/skyfence/skyfence/postgres"
-	"github.com/skyfence/skyfence/sqlite"
 	"github.com/skyfence/skyfence/world"
 )
 
@@ -44,23 +42,19 @@ flags:
 // ServeConfig is the server's configuration: flags and environment
 // variables, documented in one place (serveFlags).
 type ServeConfig struct {
-	Addr        string
-	DataDir     string
-	Store       string
-	PostgresURL string
-	Policy      string
-	LogLevel    string
-	Drain       time.Duration
-	Approvals   int
-	Checkpoint  time.Duration
+	StoreConfig
+	Addr       string
+	Policy     string
+	LogLevel   string
+	Drain      time.Duration
+	Approvals  int
+	Checkpoint time.Duration
 }
 
 // DefaultServeConfig is the embedded default.
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{
 		Addr:       "127.0.0.1:8080",
-		DataDir:    "data",
-		Store:      "sqlite",
 		LogLevel:   "info",
 		Drain:      20 * time.Second,
 		Approvals:  2,
@@ -71,18 +65,10 @@ func DefaultServeConfig() ServeConfig {
 // serveFlags binds the configuration to flags, with environment variables
 // as defaults.
 func serveFlags(fs *flag.FlagSet, c *ServeConfig) {
-	env := func(name, def string) string {
-		if v, ok := os.LookupEnv(name); ok {
-			return v
-		}
-		return def
-	}
-	fs.StringVar(&c.Addr, "addr", env("SKYFENCE_ADDR", c.Addr), "listen `address` [SKYFENCE_ADDR]")
-	fs.StringVar(&c.DataDir, "data", env("SKYFENCE_DATA", c.DataDir), "`directory` of the SQLite database [SKYFENCE_DATA]")
-	fs.StringVar(&c.Store, "store", env("SKYFENCE_STORE", c.Store), "`store`: sqlite or postgres [SKYFENCE_STORE]")
-	fs.StringVar(&c.PostgresURL, "postgres-url", env("SKYFENCE_POSTGRES_URL", c.PostgresURL), "PostgreSQL `URL` for --store postgres [SKYFENCE_POSTGRES_URL]")
-	fs.StringVar(&c.Policy, "policy", env("SKYFENCE_POLICY", c.Policy), "policy `file` to start with on a first start (default: the built-in example) [SKYFENCE_POLICY]")
-	fs.StringVar(&c.LogLevel, "log-level", env("SKYFENCE_LOG_LEVEL", c.LogLevel), "`level`: debug, info, warn or error [SKYFENCE_LOG_LEVEL]")
+	fs.StringVar(&c.Addr, "addr", envOr("SKYFENCE_ADDR", c.Addr), "listen `address` [SKYFENCE_ADDR]")
+	c.StoreConfig.flags(fs)
+	fs.StringVar(&c.Policy, "policy", envOr("SKYFENCE_POLICY", c.Policy), "policy `file` to start with on a first start (default: the built-in example) [SKYFENCE_POLICY]")
+	fs.StringVar(&c.LogLevel, "log-level", envOr("SKYFENCE_LOG_LEVEL", c.LogLevel), "`level`: debug, info, warn or error [SKYFENCE_LOG_LEVEL]")
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "how long shutdown waits for requests in flight")
 	fs.IntVar(&c.Approvals, "approvals", c.Approvals, "approvals a policy change needs from persons other than its author")
 	fs.DurationVar(&c.Checkpoint, "checkpoint", c.Checkpoint, "how often the audit log's head is signed")
@@ -145,17 +131,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	if err != nil {
 		return nil, fmt.Errorf("policy %s:\n%w", src.File, err)
 	}
-	switch cfg.Store {
-	case "sqlite":
-		s.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "skyfence.db"), log)
-	case "postgres":
-		if cfg.PostgresURL == "" {
-			return nil, errors.New("--store postgres needs --postgres-url or SKYFENCE_POSTGRES_URL")
-		}
-		s.store, err = postgres.Open(ctx, cfg.PostgresURL, log)
-	default:
-		return nil, fmt.Errorf("--store: unknown store %q (want sqlite or postgres)", cfg.Store)
-	}
+	s.store, err = cfg.StoreConfig.open(ctx, log, false)
 	if err != nil {
 		return nil, err
 	}
