@@ -1,21 +1,18 @@
 package audit_test
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/audit"
+	"github.com/skyfence/skyfence/internal/teststore"
 	"github.com/skyfence/skyfence/postgres"
 	"github.com/skyfence/skyfence/sqlite"
 )
@@ -37,53 +34,20 @@ func logger(t testing.TB) *slog.Logger { return slog.New(slog.NewTextHandler(t.O
 func sqliteFile(t testing.TB) string { return filepath.Join(t.TempDir(), "data", "skyfence.db") }
 
 // openSQLite opens the database at path, closed at the test's cleanup.
-func openSQLite(t testing.TB, path string) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(t.Context(), path, logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func openSQLite(t testing.TB, path string) *sqlite.DB { return teststore.SQLite(t, path) }
 
 // postgresURL returns the server the PostgreSQL tests use, or skips.
 func postgresURL(t testing.TB) string {
-	u := os.Getenv("SKYFENCE_TEST_POSTGRES_URL")
+	u := os.Getenv(teststore.EnvPostgres)
 	if u == "" {
-		t.Skip("SKYFENCE_TEST_POSTGRES_URL is not set (CI sets it to postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+		t.Skipf("%s is not set (CI sets it to postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", teststore.EnvPostgres)
 	}
 	return u
 }
 
-var schemas atomic.Int64
-
 // openPostgres opens a store in a schema of its own, dropped at the test's
 // cleanup, and returns it with the schema's name.
-func openPostgres(t testing.TB) (*postgres.DB, string) {
-	t.Helper()
-	u := postgresURL(t)
-	name := fmt.Sprintf("skyfence_audit_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano(), schemas.Add(1))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, u)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{name}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	db, err := postgres.Open(t.Context(), u, logger(t), postgres.WithSchema(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db, name
-}
+func openPostgres(t testing.TB) (*postgres.DB, string) { return teststore.Postgres(t) }
 
 // epoch is the time of the first entry appendEntries writes; the others
 // follow a second and a nanosecond apart, so that every time has nine

@@ -37,32 +37,49 @@ var schemas atomic.Int64
 // dropped) at the test's cleanup.
 func Open(t testing.TB, kind string) skyfence.Store {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx := context.Background()
 	switch kind {
 	case "sqlite":
-		db, err := sqlite.Open(ctx, t.TempDir()+"/skyfence.db", log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
+		return SQLite(t, t.TempDir()+"/skyfence.db")
 	case "postgres":
-		url := os.Getenv(EnvPostgres)
-		if url == "" {
-			t.Skipf("%s is not set", EnvPostgres)
-		}
-		schema := fmt.Sprintf("skyfence_t_%d_%d_%d", os.Getpid(), time.Now().UnixNano(), schemas.Add(1))
-		t.Cleanup(func() { dropSchema(t, url, schema) })
-		db, err := postgres.Open(ctx, url, log, postgres.WithSchema(schema))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+		db, _ := Postgres(t)
 		return db
 	}
 	t.Fatalf("unknown store kind %q", kind)
 	return nil
+}
+
+func logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// SQLite opens the SQLite database at path, closed at the test's cleanup.
+func SQLite(t testing.TB, path string) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path, logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Postgres opens a store in a fresh schema of its own, closed and dropped at
+// the test's cleanup, and returns it with the schema's name (for tests that
+// reach into the tables). It skips the test if EnvPostgres is not set.
+func Postgres(t testing.TB) (*postgres.DB, string) {
+	t.Helper()
+	url := os.Getenv(EnvPostgres)
+	if url == "" {
+		t.Skipf("%s is not set (CI sets it to postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", EnvPostgres)
+	}
+	schema := fmt.Sprintf("skyfence_t_%d_%d_%d", os.Getpid(), time.Now().UnixNano(), schemas.Add(1))
+	t.Cleanup(func() { dropSchema(t, url, schema) })
+	db, err := postgres.Open(context.Background(), url, logger(t), postgres.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, schema
 }
 
 func dropSchema(t testing.TB, url, schema string) {
