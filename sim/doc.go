@@ -1,0 +1,78 @@
+// Package sim makes up fleets of terminals and the fixes they send: a load
+// generator for skyfence and a test bed for detection, since every
+// terminal carries a label saying what it really is.
+//
+// Generate makes a fleet from a Config, deterministically from its seed:
+// the same seed gives the same terminals and the same fixes, and no clock
+// or global source of randomness is read. A terminal is a few numbers (56
+// bytes, plus its id), and its fix at any time is computed from them, so a
+// fleet of ten million fits in about 700 MB and fixes can be asked for in
+// any order (FixAt) or in time order (AppendFixes). Each terminal reports
+// every Config.Interval (15 s), at a phase of its own, with its true
+// ground speed (spoofers excepted).
+//
+// Terminals are placed at the cities of the SimpleMaps World Cities
+// Database (CC BY 4.0; see data/README.md), located with the policy's
+// atlas (so Crimea's cities count as Russia's, as the boundaries say), and
+// only where the policy gives a terminal of their kind service at
+// Config.Start when the profile says so. Registered countries with a
+// verifying authority (Config.Authorities: UA-MOD for Ukraine) give their
+// terminals a verification, civil unless said otherwise.
+//
+// # Profiles
+//
+// Honest terminals:
+//
+//   - residential: fixed, within a few kilometres of a city drawn by
+//     population (2 km for a town of 1,000, 14 km for a city of a million),
+//     on a spot where a residential terminal registered in that country has
+//     service; it never moves and reports 0 km/h.
+//   - sponsored: as residential, in Config.SponsorCountry (Ukraine), on the
+//     sponsored plan.
+//   - roamer: a traveller on the roam plan driving between a town (20,000
+//     inhabitants or more) with service at home and a town of a
+//     neighbouring country 80-500 km away, along a straight road that runs
+//     on land, at 60-130 km/h, staying 30 minutes to 3 hours at each end.
+//   - vehicle: a land vehicle on the roam plan between two towns of one
+//     country 10-150 km apart, at 30-130 km/h, stopping 5-45 minutes at
+//     each end; a quarter of those registered in Ukraine hold a military
+//     verification.
+//   - ship: on the maritime plan, sailing one of a few sea lanes (waypoints
+//     at sea: the North Atlantic, the Mediterranean, the Black Sea, the
+//     Pacific, the Indian Ocean, the Gulf of Mexico, the Baltic) at 20-40
+//     km/h, lying 2-12 hours at anchor at each end.
+//   - airliner: on the aviation plan, flying the great circle between a
+//     city of a million with service and another city of a million
+//     300-12,000 km away at 850-950 km/h, cruising at 10-12 km and
+//     climbing and descending over the 200 km nearest each airport, 45
+//     minutes to 3 hours on the ground at each end.
+//
+// Bad actors behave like honest terminals until their bad behaviour starts,
+// at a time drawn between a tenth and a half of Config.Duration after
+// Start:
+//
+//   - smuggled: bought and registered in a third country
+//     (Config.SmuggleFrom: Poland, Kazakhstan, the Emirates) and sitting in
+//     one of its towns; off for two hours while it is carried, then
+//     switched on within 40 km of the front line (Config.Front), on either
+//     side of it: in occupied territory or just behind the front.
+//   - drone: registered and verified in the front's country, sitting at a
+//     base 10-60 km behind the front; then flown on sorties of 20-40
+//     minutes, off for 10-30 minutes between them, at 80-250 km/h and 50 to
+//     250 m up, turning sharply all the time within a few kilometres of its
+//     base.
+//   - spoof-jump: sits at home like a residential terminal (on the roam
+//     plan), then reports, at every other fix on average, the position of
+//     a city of a million somewhere in the world: jumps no vehicle can
+//     make, each at a reported 0 km/h.
+//   - spoof-clone: groups of Config.CloneGroup (25) terminals really in
+//     towns of an embargoed country, registered in a town with service
+//     30-400 km away across the border; then all of a group report that
+//     town's exact position, bit for bit, at 0 km/h.
+//
+// Labels (Label, WriteLabels) give each terminal's behaviour, whether it is
+// a bad actor and when its bad behaviour starts, for scoring a detector.
+//
+// Package sim/replay sends a fleet's fixes to skyfence, in process or over
+// HTTP, in simulated time.
+package sim
