@@ -53,9 +53,10 @@
 //
 //   - smuggled: bought and registered in a third country
 //     (Config.SmuggleFrom: Poland, Kazakhstan, the Emirates) and sitting in
-//     one of its towns; off for two hours while it is carried, then
-//     switched on within 40 km of the front line (Config.Front), on either
-//     side of it: in occupied territory or just behind the front.
+//     one of its towns; off while it is carried (two hours, or half the
+//     time before it turns bad if shorter), then switched on within 40 km
+//     of the front line (Config.Front), on either side of it: in occupied
+//     territory or just behind the front.
 //   - drone: registered and verified in the front's country, sitting at a
 //     base 10-60 km behind the front; then flown on sorties of 20-40
 //     minutes, off for 10-30 minutes between them, at 80-250 km/h and 50 to

@@ -335,3 +335,24 @@ func hash01(seed uint32, k uint64) float64 {
 
 // uniform returns a number drawn uniformly in [lo, hi).
 func uniform(r *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*r.Float64() }
+
+// Home returns terminal i's home, as (lat, lon): where a fixed terminal
+// is, where a traveller, vehicle or airliner sets out from, the anchorage a
+// ship's lane starts at, a drone's base, a bad actor's place before it
+// turns bad.
+func (f *Fleet) Home(i int) [2]float64 {
+	lat, lon := f.units[i].a.f64()
+	return [2]float64{lat, lon}
+}
+
+// At returns the fleet with its simulated clock started at start instead:
+// the same terminals making the same motions, each bad actor turning bad as
+// long after start as before. (Where terminals were placed was decided
+// with the policy at the original start.) A replay into a server whose
+// verifications are dated as they are recorded starts the fleet after it
+// has registered it.
+func (f *Fleet) At(start time.Time) *Fleet {
+	g := *f
+	g.start = start
+	return &g
+}

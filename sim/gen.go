@@ -19,7 +19,7 @@ type gen struct {
 	homes   []string
 	homeIdx map[string]uint16
 
-	frontHome string // the country the front's first point is in
+	frontHome string // the country most of the front is in
 
 	sponsor picker // service cities in the sponsor country
 	smuggle picker // towns of the countries smuggled terminals come from
@@ -48,8 +48,7 @@ func newGen(f *Fleet, pl *placer, cfg *Config, counts [NumBehaviours]int) (*gen,
 		return pl.country[a] != pl.country[b] && pl.country[b] != policy.International && pl.country[b] != ""
 	}}
 	g.toEmbargoed = trips{minKm: 30, maxKm: 400, keep: func(_, b int32) bool { return g.embargoed(b) }}
-	flat, flon := f.front[0].f64()
-	g.frontHome, _, _ = pl.where(flat, flon)
+	g.frontHome = g.frontCountry()
 	codes := slices.Clone(pl.country)
 	codes = append(codes, g.frontHome)
 	for _, l := range f.lanes {
@@ -97,6 +96,19 @@ func newGen(f *Fleet, pl *placer, cfg *Config, counts [NumBehaviours]int) (*gen,
 		}
 	}
 	return g, nil
+}
+
+// frontCountry returns the country most of the front's points are in.
+func (g *gen) frontCountry() string {
+	votes := map[string]int{}
+	best := ""
+	for _, p := range g.f.front {
+		c, _, _ := g.pl.where(p.f64())
+		if votes[c]++; votes[c] > votes[best] || votes[c] == votes[best] && c < best {
+			best = c
+		}
+	}
+	return best
 }
 
 // embargoed reports whether city j lies in a country the policy embargoes.

@@ -19,8 +19,9 @@ import (
 const (
 	droneFast = 165.0 // km/h
 	droneSlow = 85.0  // km/h
-	// smuggleGap is how long a smuggled terminal is off, being carried,
-	// before it turns up near the front.
+	// smuggleGap is the longest a smuggled terminal is off, being carried,
+	// before it turns up near the front: two hours, or half the time
+	// before its bad behaviour starts if that is shorter.
 	smuggleGap = 2 * 3600
 	// climbKm is how far from each end an airliner climbs to or descends
 	// from its cruising altitude.
@@ -94,7 +95,7 @@ func (f *Fleet) fixAt(i int, s int64) (skyfence.Fix, bool) {
 		switch {
 		case bad:
 			fx.Lat, fx.Lon = u.b.f64()
-		case s >= int64(u.bad)-smuggleGap:
+		case s >= int64(u.bad)-min(smuggleGap, int64(u.bad)/2):
 			return fx, false
 		default:
 			fx.Lat, fx.Lon = u.a.f64()

@@ -82,8 +82,8 @@ func newPlacer(snap *policy.Snapshot, cities []City, at time.Time, auth map[stri
 		if c.Population >= bigPop {
 			pl.big = append(pl.big, int32(i))
 		}
-		if !pl.allows(Residential, d.Country, c.Lat, c.Lon, 0) {
-			continue
+		if d.Country == policy.International || !pl.allows(Residential, d.Country, c.Lat, c.Lon, 0) {
+			continue // a terminal cannot be registered on the high seas
 		}
 		w := float64(c.Population)
 		pl.service.add(int32(i), w)
