@@ -42,6 +42,7 @@ func commands() []command {
 		{"transparency", "write the public transparency report (HTML and JSON) from a store", runTransparency},
 		{"locate", "answer the country (and zones) of lat,lon lines", runLocate},
 		{"bench", "measure skyfence against its peers (bench locate)", runBench},
+		{"sim", "simulate a fleet of terminals and replay its fixes, in process or into a server", runSim},
 		{"policy", "check a policy file, or say what changes between two (policy validate|diff)", runPolicy},
 		{"decide", "decide whether terminals may have service at their fixes", runDecide},
 		{"audit", "verify the audit log, or export it for verification without skyfence (audit verify|export)", runAudit},

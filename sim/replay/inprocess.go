@@ -1,0 +1,99 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/policy"
+	"github.com/skyfence/skyfence/sim"
+	"github.com/skyfence/skyfence/sqlite"
+)
+
+// InProcess is a control.Service in this process over an SQLite database,
+// deciding fixes as a server's ingest does, without HTTP.
+type InProcess struct {
+	Service *control.Service
+	store   *sqlite.DB
+	results sync.Pool // of *[]control.Result
+}
+
+// NewInProcess starts a control.Service with the policy over a new SQLite
+// database in dir. Close stops it.
+func NewInProcess(ctx context.Context, snap *policy.Snapshot, dir string, log *slog.Logger) (*InProcess, error) {
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "skyfence.db"), log)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := control.New(ctx, control.Config{Store: store, Atlas: snap.Atlas(), Policy: snap, Logger: log})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &InProcess{Service: svc, store: store}, nil
+}
+
+// importChunk is how many terminals one ImportTerminals call (one
+// transaction) registers.
+const importChunk = 50_000
+
+// Register imports the fleet's terminals as they are (active, verified),
+// as a migration would, in transactions of importChunk terminals.
+func (p *InProcess) Register(ctx context.Context, f *sim.Fleet, log io.Writer) error {
+	ctx = control.WithPrincipal(ctx, control.System)
+	if err := p.Service.CreateAccount(ctx, &skyfence.Account{ID: sim.Account, Name: "simulated fleet"}); err != nil {
+		return err
+	}
+	start, last := time.Now(), time.Now()
+	for base := 0; base < f.Len(); base += importChunk {
+		ts := make([]*skyfence.Terminal, 0, importChunk)
+		for i := base; i < min(base+importChunk, f.Len()); i++ {
+			ts = append(ts, f.Terminal(i))
+		}
+		if err := p.Service.ImportTerminals(ctx, ts, "simulated fleet"); err != nil {
+			return err
+		}
+		if now := time.Now(); now.Sub(last) >= time.Second && log != nil {
+			fmt.Fprintf(log, "registered %d of %d terminals\n", base+len(ts), f.Len())
+			last = now
+		}
+	}
+	if log != nil {
+		fmt.Fprintf(log, "registered %d terminals in %.1f s\n", f.Len(), time.Since(start).Seconds())
+	}
+	return nil
+}
+
+// Send ingests the fixes with control.Service.Ingest.
+func (p *InProcess) Send(ctx context.Context, fixes []skyfence.Fix, out []Outcome) error {
+	rp, _ := p.results.Get().(*[]control.Result)
+	if rp == nil {
+		rp = new([]control.Result)
+	}
+	defer p.results.Put(rp)
+	res := slices.Grow((*rp)[:0], len(fixes))[:len(fixes)]
+	*rp = res
+	if err := p.Service.Ingest(control.WithPrincipal(ctx, control.System), fixes, res); err != nil {
+		return err
+	}
+	for i := range res {
+		out[i] = Outcome{Reason: res[i].Decision.Reason, Refused: res[i].Err != nil}
+	}
+	return nil
+}
+
+// Close writes the last states and closes the service and the database.
+func (p *InProcess) Close(ctx context.Context) error {
+	err := p.Service.Close(ctx)
+	if cerr := p.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
