@@ -1,0 +1,166 @@
+package detect
+
+import (
+	"math"
+	"slices"
+
+	"github.com/skyfence/skyfence/policy"
+)
+
+// minMoveKm is the least distance between two samples of a terminal's
+// track: a fix closer than that to the newest sample is jitter (or a
+// terminal standing still) and only updates when it was last seen there.
+// 100 m is three times the usual GPS error, so that jitter never makes a
+// move, and long enough that the heading of a move is known to within
+// about 35 degrees.
+const minMoveKm = 0.1
+
+// record adds the observation's fix to the terminal's track and reports
+// whether it made a new move.
+func (e *Engine) record(st *termState, o *Observation, at int64) bool {
+	f, d := &o.Fix, &o.Decision
+	var flags uint8
+	if d.Allow {
+		flags |= flagAllow
+	}
+	if d.Land {
+		flags |= flagLand
+	}
+	country := e.countries.id(d.Country)
+	speed, heading := float32(-1), float32(math.NaN())
+	if st.n > 0 {
+		p := st.at(0)
+		dist := policy.HaversineKm(p.lat, p.lon, f.Lat, f.Lon)
+		if dist < minMoveKm {
+			p.t, p.alt, p.country, p.reason, p.flags = at, float32(f.AltM), country, d.Reason, flags
+			return false
+		}
+		speed = float32(dist / (float64(at-p.t) / 3.6e12))
+		heading = float32(bearing(p.lat, p.lon, f.Lat, f.Lon))
+	}
+	st.head = (st.head + 1) % ringSize
+	st.n = min(st.n+1, ringSize)
+	*st.at(0) = sample{
+		t: at, lat: f.Lat, lon: f.Lon, alt: float32(f.AltM), speed: speed, heading: heading,
+		country: country, reason: d.Reason, flags: flags,
+	}
+	return true
+}
+
+// motion runs the detectors of a terminal's moves after a new one:
+// impossible_travel, position_jump and drone_motion.
+func (e *Engine) motion(si int32, at int64, tr *trigger) {
+	st := &e.states[si]
+	if st.n < 2 {
+		return
+	}
+	c, p := st.at(0), st.at(1)
+	dt := float64(c.t-p.t) / 3.6e12 // hours
+	dist := float64(c.speed) * dt
+	// The speed of the move, taken to last at least MinGap.
+	v := dist / max(dt, e.lim.minGapH)
+	if dist >= e.lim.minDistKm && v > st.planMax {
+		e.fire(si, finding{det: ImpossibleTravel, score: v / (2 * st.planMax), value: v, limit: st.planMax}, at, tr)
+	}
+	if st.n >= 3 && dist >= e.lim.jumpKm && v > st.planMax {
+		e.jump(si, at, tr)
+	}
+	if !st.droneExempt && int(st.n) >= e.lim.droneWindow {
+		e.drone(si, at, tr)
+	}
+}
+
+// jump fires position_jump if the terminal's last move came back from a
+// point it could not have reached: q -> p -> c with p far from both, c near
+// q, both legs faster than the plan's ceiling and all within JumpWindow.
+// The move p -> c is known to be long and too fast.
+func (e *Engine) jump(si int32, at int64, tr *trigger) {
+	st := &e.states[si]
+	c, p, q := st.at(0), st.at(1), st.at(2)
+	if c.t-q.t > e.lim.jumpWindow {
+		return
+	}
+	out := policy.HaversineKm(q.lat, q.lon, p.lat, p.lon)
+	// The outbound leg's speed, its time floored at MinGap as for travel.
+	v := out / max(out/float64(p.speed), e.lim.minGapH)
+	if out < e.lim.jumpKm || v <= st.planMax || policy.HaversineKm(q.lat, q.lon, c.lat, c.lon) > e.lim.returnKm {
+		return
+	}
+	e.fire(si, finding{det: PositionJump, score: 0.6 + 0.4*min(1, out/(10*e.lim.jumpKm)), value: out, limit: e.lim.jumpKm}, at, tr)
+}
+
+// drone fires drone_motion if the last Window samples follow each other
+// closely, stay low, move at drone speed (their median) and turn sharply
+// at least MinSharpTurns times.
+func (e *Engine) drone(si int32, at int64, tr *trigger) {
+	st := &e.states[si]
+	w := e.lim.droneWindow
+	var speeds [ringSize]float64
+	for k := 0; k < w; k++ {
+		s := st.at(k)
+		if s.alt >= e.lim.droneAlt {
+			return
+		}
+		if k < w-1 {
+			if s.t-st.at(k+1).t > e.lim.droneMaxGap {
+				return
+			}
+			speeds[k] = float64(s.speed)
+		}
+	}
+	med := median(speeds[:w-1])
+	if med < e.lim.droneMin || med > e.lim.droneMax {
+		return
+	}
+	turns, reversal := 0, false
+	for k := 0; k+2 < w; k++ {
+		a, b := st.at(k+1), st.at(k) // two moves in a row: into a, then into b
+		if float64(a.speed) < e.lim.droneMin/2 || float64(b.speed) < e.lim.droneMin/2 {
+			continue
+		}
+		turn := turnDeg(float64(a.heading), float64(b.heading))
+		// From the middle of the first move to the middle of the second.
+		secs := float64(b.t-st.at(k+2).t) / 2e9
+		if turn >= e.lim.turnDeg && turn/secs >= e.lim.turnRate {
+			turns++
+			reversal = reversal || turn >= 150
+		}
+	}
+	if turns < e.lim.minSharpTurns {
+		return
+	}
+	score := 0.6 + 0.1*float64(turns-e.lim.minSharpTurns)
+	if reversal {
+		score += 0.1
+	}
+	e.fire(si, finding{det: DroneMotion, score: score, value: float64(turns), limit: float64(e.lim.minSharpTurns)}, at, tr)
+}
+
+// median of a few values; it reorders them.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+// bearing is the initial great-circle heading from one position to
+// another, in degrees clockwise from north, in [0, 360).
+func bearing(lat1, lon1, lat2, lon2 float64) float64 {
+	const r = math.Pi / 180
+	p1, p2, dl := lat1*r, lat2*r, (lon2-lon1)*r
+	y := math.Sin(dl) * math.Cos(p2)
+	x := math.Cos(p1)*math.Sin(p2) - math.Sin(p1)*math.Cos(p2)*math.Cos(dl)
+	return math.Mod(math.Atan2(y, x)/r+360, 360)
+}
+
+// turnDeg is the change of heading from h1 to h2, in [0, 180].
+func turnDeg(h1, h2 float64) float64 {
+	d := math.Abs(h2 - h1)
+	if d > 180 {
+		d = 360 - d
+	}
+	return d
+}
