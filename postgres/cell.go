@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -21,6 +22,45 @@ func (r reader) FindCell(ctx context.Context, id string) (*skyfence.Cell, error)
 		return nil, notFound(err, "cell", id)
 	}
 	return &c, nil
+}
+
+// FindCells returns a page of the cells f selects, in id order: at most
+// f.Limit of them (0: 100; over 1000: 1000), those after f.After, and with
+// f.Full only the sold-out ones, whose capacity is set and whose active
+// terminals number at least the capacity (more, if it was lowered).
+// EINVALID for a negative limit.
+func (r reader) FindCells(ctx context.Context, f skyfence.CellFilter) ([]*skyfence.Cell, error) {
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	var w conds
+	if f.After != "" {
+		w.add("id > ", f.After)
+	}
+	if f.Full {
+		w.list = append(w.list, "capacity > 0 AND active >= capacity")
+	}
+	w.args = append(w.args, limit)
+	rows, err := r.q.Query(ctx, `SELECT id, capacity, active,
+		(SELECT count(*) FROM cell_members m WHERE m.cell_id = cells.id AND m.state = 'waiting')
+		FROM cells`+w.where()+` ORDER BY id LIMIT $`+strconv.Itoa(len(w.args)), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find cells: %w", err)
+	}
+	defer rows.Close()
+	var cs []*skyfence.Cell
+	for rows.Next() {
+		var c skyfence.Cell
+		if err := rows.Scan(&c.ID, &c.Capacity, &c.Active, &c.Waiting); err != nil {
+			return nil, fmt.Errorf("postgres: find cells: %w", err)
+		}
+		cs = append(cs, &c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: find cells: %w", err)
+	}
+	return cs, nil
 }
 
 // SetCellCapacity sets how many terminals the cell may hold active (0:

@@ -22,6 +22,45 @@ func (r reader) FindCell(ctx context.Context, id string) (*skyfence.Cell, error)
 	return &c, nil
 }
 
+// FindCells returns a page of the cells f selects, in id order: at most
+// f.Limit of them (0: 100; over 1000: 1000), those after f.After, and with
+// f.Full only the sold-out ones, whose capacity is set and whose active
+// terminals number at least the capacity (more, if it was lowered).
+// EINVALID for a negative limit.
+func (r reader) FindCells(ctx context.Context, f skyfence.CellFilter) ([]*skyfence.Cell, error) {
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	var conds []string
+	var args []any
+	if f.After != "" {
+		conds, args = append(conds, "id > ?"), append(args, f.After)
+	}
+	if f.Full {
+		conds = append(conds, "capacity > 0 AND active >= capacity")
+	}
+	rows, err := r.q.QueryContext(ctx, `SELECT id, capacity, active,
+		(SELECT count(*) FROM cell_members m WHERE m.cell_id = cells.id AND m.state = 'waiting')
+		FROM cells`+where(conds)+` ORDER BY id LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find cells: %w", err)
+	}
+	defer rows.Close()
+	var cs []*skyfence.Cell
+	for rows.Next() {
+		var c skyfence.Cell
+		if err := rows.Scan(&c.ID, &c.Capacity, &c.Active, &c.Waiting); err != nil {
+			return nil, fmt.Errorf("sqlite: find cells: %w", err)
+		}
+		cs = append(cs, &c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: find cells: %w", err)
+	}
+	return cs, nil
+}
+
 // SetCellCapacity sets how many terminals the cell may hold active (0:
 // unlimited). Lowering it evicts no one; it only makes newcomers wait.
 // EINVALID for an empty id or a negative capacity.

@@ -43,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) skyfence.Store) {
 		{"CellFIFO", testCellFIFO},
 		{"CellCapacityChange", testCellCapacityChange},
 		{"CellErrors", testCellErrors},
+		{"FindCells", testFindCells},
+		{"FindCellsPaging", testFindCellsPaging},
 		{"TxRollback", testTxRollback},
 		{"TxPanic", testTxPanic},
 		{"TxIsolation", testTxIsolation},
