@@ -37,6 +37,16 @@ type TerminalUpdate struct {
 	IfStatus *TerminalStatus
 }
 
+// CellFilter selects capacity cells. Results are ordered by id; After is
+// the cursor (the last id of the previous page).
+type CellFilter struct {
+	// Full selects only cells with a capacity that hold as many active
+	// terminals as it allows (sold out).
+	Full  bool
+	After string
+	Limit int // 0 means 100; at most 1000
+}
+
 // ChangeFilter selects policy changes; the zero value selects all.
 type ChangeFilter struct {
 	State ChangeState
@@ -96,6 +106,9 @@ type Reader interface {
 	FindKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
 	FindKeys(ctx context.Context) ([]*APIKey, error)
 	FindCell(ctx context.Context, id string) (*Cell, error)
+	// FindCells returns a page of cells that have a row (a capacity set,
+	// or a terminal counted or waiting), ordered by id.
+	FindCells(ctx context.Context, f CellFilter) ([]*Cell, error)
 	// ForEachState calls fn for every terminal's last state.
 	ForEachState(ctx context.Context, fn func(*TerminalState) error) error
 	FindState(ctx context.Context, terminalID string) (*TerminalState, error)

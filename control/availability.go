@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/geoindex"
 	"github.com/skyfence/skyfence/policy"
 	"github.com/skyfence/skyfence/world"
@@ -40,11 +41,14 @@ type mapShape struct {
 // Availability returns the public availability map for today. It needs no
 // permission: the map is public. Shapes are Natural Earth 1:110m, with the
 // 1:10m shape of any country too small for 1:110m, coordinates rounded to
-// 4 decimals (about 10 m); statuses are those of the active policy.
-func (s *Service) Availability() (*AvailabilityMap, error) {
+// 4 decimals (about 10 m); statuses are those of the active policy. Capacity
+// cells that are full show as features of kind "cell" with status
+// "sold_out". The map is rebuilt at most once a minute.
+func (s *Service) Availability(ctx context.Context) (*AvailabilityMap, error) {
 	snap := s.snap.Load()
-	day := s.now().UTC().Format(time.DateOnly)
-	key := snap.Version + " " + day
+	now := s.now().UTC()
+	day := now.Format(time.DateOnly)
+	key := snap.Version + " " + now.Truncate(time.Minute).Format(time.RFC3339)
 	s.maps.mu.Lock()
 	defer s.maps.mu.Unlock()
 	if s.maps.key == key {
@@ -57,8 +61,12 @@ func (s *Service) Availability() (*AvailabilityMap, error) {
 		}
 		s.maps.shapes = shapes
 	}
+	full, err := s.fullCells(ctx)
+	if err != nil {
+		return nil, err
+	}
 	at, _ := time.Parse(time.DateOnly, day)
-	b := encodeMap(snap, s.maps.shapes, at.Add(12*time.Hour))
+	b := encodeMap(snap, s.maps.shapes, full, at.Add(12*time.Hour))
 	sum := sha256.Sum256(b)
 	m := &AvailabilityMap{GeoJSON: b, ETag: `"` + hex.EncodeToString(sum[:12]) + `"`, Policy: snap.Version, Date: day}
 	s.maps.key, s.maps.m = key, m
@@ -98,7 +106,7 @@ func (s *Service) mapShapes() ([]mapShape, error) {
 
 // encodeMap writes the FeatureCollection by hand: the rings are long and
 // their numbers short, which encoding/json would make slow and large.
-func encodeMap(snap *policy.Snapshot, shapes []mapShape, at time.Time) []byte {
+func encodeMap(snap *policy.Snapshot, shapes []mapShape, full []string, at time.Time) []byte {
 	b := []byte(`{"type":"FeatureCollection","policy":`)
 	b = strconv.AppendQuote(b, snap.Version)
 	b = append(b, `,"features":[`...)
@@ -147,7 +155,34 @@ func encodeMap(snap *policy.Snapshot, shapes []mapShape, at time.Time) []byte {
 			}
 		}
 	}
+	for _, id := range full {
+		minLat, minLon, maxLat, maxLon, ok := skyfence.CellBounds(id)
+		if !ok {
+			continue
+		}
+		ring := geoindex.Ring{{Lon: minLon, Lat: minLat}, {Lon: maxLon, Lat: minLat}, {Lon: maxLon, Lat: maxLat}, {Lon: minLon, Lat: maxLat}}
+		feature(id, "capacity cell "+id, "cell", policy.RegionStatus{Status: "sold_out", Note: "Every place in this area is taken; new orders wait in line."}, []geoindex.Ring{ring})
+	}
 	return append(b, "]}"...)
+}
+
+// fullCells lists the capacity cells that are sold out.
+func (s *Service) fullCells(ctx context.Context) ([]string, error) {
+	var ids []string
+	after := ""
+	for {
+		cells, err := s.store.FindCells(ctx, skyfence.CellFilter{Full: true, After: after, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cells {
+			ids = append(ids, c.ID)
+		}
+		if len(cells) < 1000 {
+			return ids, nil
+		}
+		after = cells[len(cells)-1].ID
+	}
 }
 
 func appendCoord(b []byte, v float64) []byte {

@@ -279,6 +279,11 @@ func TestActivationRules(t *testing.T) {
 	if term.Status != skyfence.Active {
 		t.Errorf("waiting terminal after a place was freed: %v", term.Status)
 	}
+	// The cell is full again: the public map shows it sold out.
+	code, b := e.do("", "GET", "/v1/map", nil)
+	if code != 200 || !bytes.Contains(b, []byte(`"id":"`+cell+`","properties":{"code":"`+cell+`","kind":"cell"`)) || !bytes.Contains(b, []byte(`"status":"sold_out"`)) {
+		t.Errorf("map does not show cell %s sold out (%d)", cell, code)
+	}
 }
 
 func TestBadInput(t *testing.T) {

@@ -237,7 +237,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) availability(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.svc.Availability()
+	m, err := s.svc.Availability(r.Context())
 	if err != nil {
 		return err
 	}
