@@ -52,7 +52,7 @@ var detectorNames = [numDetectors]string{
 }
 
 // summaries say what Alert.Value and Alert.Limit measure, detector by
-// detector.
+// detector, unless the firing says otherwise (finding.format).
 var summaries = [numDetectors]string{
 	"%.0f denied attempts within the window (limit %.0f)",
 	"%.1f h in a restricted region away from home, unverified (limit %.1f h)",
@@ -209,6 +209,7 @@ func alertID(d Detector, terminal string, first int64) string {
 // openAlert is an alert while it may still be updated.
 type openAlert struct {
 	Alert
+	format   string   // of Summary, for Value and Limit
 	last     int64    // LastSeen, unix ns
 	emitted  int64    // when last emitted, unix ns
 	severity Severity // as last emitted
@@ -226,6 +227,7 @@ type finding struct {
 	score        float64 // clipped to [0, 1]
 	value, limit float64
 	group        *group // for cloned_position and cluster
+	format       string // of the summary; summaries[det] if ""
 }
 
 // fire opens or updates the alert of slot si for f at time at, and emits
@@ -284,7 +286,10 @@ func (e *Engine) fire(si int32, f finding, at int64, tr *trigger) {
 	oa.LastSeen = time.Unix(0, oa.last).UTC()
 	oa.Score = max(oa.Score, score)
 	oa.Severity = severityOf(oa.Score)
-	oa.Value, oa.Limit = f.value, f.limit
+	oa.Value, oa.Limit, oa.format = f.value, f.limit, f.format
+	if oa.format == "" {
+		oa.format = summaries[f.det]
+	}
 	if ev != nil {
 		oa.Region, oa.Rule = ev.Region, ev.Rule
 		if oa.Region == "" {
@@ -305,7 +310,7 @@ func (e *Engine) fire(si int32, f finding, at int64, tr *trigger) {
 func (oa *openAlert) emit() Alert {
 	oa.emitted, oa.severity = oa.last, oa.Severity
 	a := oa.Alert
-	a.Summary = fmt.Sprintf(summaries[a.Detector], a.Value, a.Limit)
+	a.Summary = fmt.Sprintf(oa.format, a.Value, a.Limit)
 	a.Related = slices.Clone(a.Related)
 	a.Evidence = slices.Clone(a.Evidence)
 	return a

@@ -57,6 +57,10 @@ type OriginConfig struct {
 	// presence.
 	PresenceMin Duration `json:"presence_min"`
 	PresenceGap Duration `json:"presence_gap"`
+	// MaxAltM: fixes higher than this (above sea level) are flights over a
+	// region, not use in it, and count for none of origin_denied,
+	// origin_presence and cluster.
+	MaxAltM float64 `json:"max_alt_m"`
 }
 
 // TravelConfig sets impossible_travel, and the speeds position_jump uses.
@@ -94,6 +98,13 @@ type DroneConfig struct {
 	TurnDeg       float64 `json:"turn_deg"`
 	TurnRateDegS  float64 `json:"turn_rate_deg_s"`
 	MinSharpTurns int     `json:"min_sharp_turns"`
+	// A loiter is a run of moves without a stop, each at least MinKmh/2,
+	// low and at most MaxGap apart, averaging MinKmh to MaxKmh: LoiterKm or more of it that
+	// never strayed farther than 1/LoiterRatio of its length from where it
+	// began raise the alert. It sees what sharp turns cannot when fixes
+	// are sparse.
+	LoiterKm    float64 `json:"loiter_km"`
+	LoiterRatio float64 `json:"loiter_ratio"`
 }
 
 // IntegrityConfig sets the detectors of positions that cannot be true:
@@ -146,6 +157,7 @@ func DefaultConfig() Config {
 			DeniedWindow:   Duration(time.Hour),
 			PresenceMin:    Duration(6 * time.Hour),
 			PresenceGap:    Duration(2 * time.Hour),
+			MaxAltM:        3000,
 		},
 		Travel: TravelConfig{
 			MaxKmh:        1200,
@@ -163,6 +175,8 @@ func DefaultConfig() Config {
 			TurnDeg:       90,
 			TurnRateDegS:  8,
 			MinSharpTurns: 2,
+			LoiterKm:      10,
+			LoiterRatio:   3,
 		},
 		Integrity: IntegrityConfig{
 			JumpKm:          10,
@@ -207,6 +221,7 @@ func (c *Config) Validate() error {
 		{c.Origin.DeniedWindow > 0, "origin.denied_window", "> 0"},
 		{c.Origin.PresenceMin > 0, "origin.presence_min", "> 0"},
 		{c.Origin.PresenceGap > 0, "origin.presence_gap", "> 0"},
+		{positive(c.Origin.MaxAltM), "origin.max_alt_m", "> 0"},
 		{positive(c.Travel.MaxKmh), "travel.max_kmh", "> 0"},
 		{c.Travel.MinDistanceKm >= 0, "travel.min_distance_km", ">= 0"},
 		{c.Travel.MinGap > 0, "travel.min_gap", "> 0"},
@@ -216,6 +231,8 @@ func (c *Config) Validate() error {
 		{c.Drone.TurnDeg > 0 && c.Drone.TurnDeg <= 180, "drone.turn_deg", "in (0, 180]"},
 		{c.Drone.TurnRateDegS >= 0, "drone.turn_rate_deg_s", ">= 0"},
 		{c.Drone.MinSharpTurns >= 1 && c.Drone.MinSharpTurns <= c.Drone.Window-2, "drone.min_sharp_turns", "1 to drone.window-2"},
+		{positive(c.Drone.LoiterKm), "drone.loiter_km", "> 0"},
+		{c.Drone.LoiterRatio > 1 && !math.IsInf(c.Drone.LoiterRatio, 0), "drone.loiter_ratio", "> 1"},
 		{positive(c.Integrity.JumpKm), "integrity.jump_km", "> 0"},
 		{c.Integrity.ReturnKm >= 0 && c.Integrity.ReturnKm < c.Integrity.JumpKm, "integrity.return_km", "in [0, jump_km)"},
 		{c.Integrity.JumpWindow > 0, "integrity.jump_window", "> 0"},
@@ -281,6 +298,7 @@ type limits struct {
 	deniedAttempts         int
 	deniedWindow           int64 // s
 	presenceMin, presGap   int64 // ns
+	originAlt              float64
 	maxKmh                 float64
 	planMaxKmh             map[string]float64
 	minDistKm              float64
@@ -292,6 +310,7 @@ type limits struct {
 	droneMaxGap            int64 // ns
 	turnDeg, turnRate      float64
 	minSharpTurns          int
+	loiterKm, loiterRatio  float64
 	jumpKm, returnKm       float64
 	jumpWindow, futureSkew int64 // ns
 	cellMaxKm              float64
@@ -307,12 +326,13 @@ func (c *Config) limits() *limits {
 		cooldown: int64(c.Cooldown), updateEvery: int64(c.UpdateEvery),
 		restrictedCountries: map[string]bool{}, restrictedZones: map[string]bool{},
 		deniedAttempts: c.Origin.DeniedAttempts, deniedWindow: int64(c.Origin.DeniedWindow.D().Seconds()),
-		presenceMin: int64(c.Origin.PresenceMin), presGap: int64(c.Origin.PresenceGap),
+		presenceMin: int64(c.Origin.PresenceMin), presGap: int64(c.Origin.PresenceGap), originAlt: c.Origin.MaxAltM,
 		maxKmh: c.Travel.MaxKmh, planMaxKmh: c.Travel.PlanMaxKmh, minDistKm: c.Travel.MinDistanceKm,
 		minGapH:     c.Travel.MinGap.D().Hours(),
 		droneExempt: map[string]bool{}, droneMin: c.Drone.MinKmh, droneMax: c.Drone.MaxKmh,
 		droneAlt: float32(c.Drone.MaxAltM), droneWindow: c.Drone.Window, droneMaxGap: int64(c.Drone.MaxGap),
 		turnDeg: c.Drone.TurnDeg, turnRate: c.Drone.TurnRateDegS, minSharpTurns: c.Drone.MinSharpTurns,
+		loiterKm: c.Drone.LoiterKm, loiterRatio: c.Drone.LoiterRatio,
 		jumpKm: c.Integrity.JumpKm, returnKm: c.Integrity.ReturnKm, jumpWindow: int64(c.Integrity.JumpWindow),
 		futureSkew: int64(c.Integrity.FutureSkew), cellMaxKm: c.Integrity.CellMaxKm,
 		cloneTerminals: c.Integrity.CloneTerminals, cloneWindow: int64(c.Integrity.CloneWindow),

@@ -152,7 +152,7 @@ func (e *Engine) Process(o *Observation) []Alert {
 		e.motion(si, at, &tr)
 	}
 	e.integrity(si, o, at, &tr)
-	if o.Decision.Located {
+	if o.Decision.Located && o.Fix.AltM <= e.lim.originAlt {
 		e.origin(si, o, at, &tr)
 	}
 	return e.out
@@ -252,6 +252,7 @@ type termState struct {
 	denied    [deniedRing]uint32 // unix seconds of the last denied attempts; denied[dhead] is the newest
 	presSince int64              // start of the current restricted presence (unix ns); 0 if none
 	presLast  int64              // last fix of it
+	loiter    loiter
 
 	head, n     int8
 	dhead, dn   int8

@@ -33,6 +33,7 @@ func (e *Engine) record(st *termState, o *Observation, at int64) bool {
 		dist := policy.HaversineKm(p.lat, p.lon, f.Lat, f.Lon)
 		if dist < minMoveKm {
 			p.t, p.alt, p.country, p.reason, p.flags = at, float32(f.AltM), country, d.Reason, flags
+			st.loiter.km = 0 // it stopped
 			return false
 		}
 		speed = float32(dist / (float64(at-p.t) / 3.6e12))
@@ -65,10 +66,49 @@ func (e *Engine) motion(si int32, at int64, tr *trigger) {
 	if st.n >= 3 && dist >= e.lim.jumpKm && v > st.planMax {
 		e.jump(si, at, tr)
 	}
-	if !st.droneExempt && int(st.n) >= e.lim.droneWindow {
-		e.drone(si, at, tr)
+	if !st.droneExempt {
+		e.loiter(si, dist, at, tr)
+		if int(st.n) >= e.lim.droneWindow {
+			e.drone(si, at, tr)
+		}
 	}
 }
+
+// loiter is a run of fast, low moves: where and when it began, how far it
+// went and how far from its start it strayed. km == 0: no run.
+type loiter struct {
+	lat, lon float32
+	km, far  float32
+	since    int64 // unix ns
+}
+
+// loiter follows the terminal's run of drone-like moves, given the newest
+// (dist km long), and fires drone_motion when a long run stayed close to
+// where it began: a drone circling at speed, which no road vehicle does.
+func (e *Engine) loiter(si int32, dist float64, at int64, tr *trigger) {
+	st := &e.states[si]
+	c, p := st.at(0), st.at(1)
+	l := &st.loiter
+	if float64(c.speed) < e.lim.droneMin/2 || c.alt >= e.lim.droneAlt || p.alt >= e.lim.droneAlt || c.t-p.t > e.lim.droneMaxGap {
+		l.km = 0
+		return
+	}
+	if l.km == 0 {
+		*l = loiter{lat: float32(p.lat), lon: float32(p.lon), since: p.t}
+	}
+	l.km += float32(dist)
+	l.far = max(l.far, float32(policy.HaversineKm(float64(l.lat), float64(l.lon), c.lat, c.lon)))
+	km, far := float64(l.km), max(float64(l.far), minMoveKm)
+	avg := km / (float64(at-l.since) / 3.6e12)
+	if km < e.lim.loiterKm || km < e.lim.loiterRatio*far || avg < e.lim.droneMin || avg > e.lim.droneMax {
+		return
+	}
+	ratio := km / far
+	score := 0.6 + 0.4*min(1, (ratio-e.lim.loiterRatio)/(2*e.lim.loiterRatio))
+	e.fire(si, finding{det: DroneMotion, score: score, value: ratio, limit: e.lim.loiterRatio, format: loiterSummary}, at, tr)
+}
+
+const loiterSummary = "loitered at drone speed, low: %.1f km flown per km strayed from its start (limit %.1f)"
 
 // jump fires position_jump if the terminal's last move came back from a
 // point it could not have reached: q -> p -> c with p far from both, c near

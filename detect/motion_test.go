@@ -3,8 +3,11 @@ package detect
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/skyfence/skyfence"
 )
 
 func TestImpossibleTravel(t *testing.T) {
@@ -204,5 +207,95 @@ func TestDroneMotion(t *testing.T) {
 				t.Errorf("a drone at 120 km/h raised %d impossible_travel alerts", n)
 			}
 		})
+	}
+}
+
+// circle is a track of term flying round a circle of radiusKm centred
+// north of (lat, lon), from (lat, lon), at kmh and altM, one fix per
+// step.
+func circle(term *skyfence.Terminal, start time.Time, lat, lon, radiusKm, kmh, altM float64, step time.Duration, n int) []Observation {
+	var out []Observation
+	for i := range n {
+		h := step.Hours() * float64(i)
+		angle := kmh * h / radiusKm // radians
+		clat, clon := dest(lat, lon, 0, radiusKm)
+		plat, plon := dest(clat, clon, 180+angle*180/math.Pi, radiusKm)
+		out = append(out, obs(term, start.Add(time.Duration(i)*step), plat, plon).alt(altM))
+	}
+	return out
+}
+
+func TestDroneLoiter(t *testing.T) {
+	roam := terminal("T-ROAM", "roam", "UA")
+	avi := terminal("T-AVI", "aviation", "UA")
+	// A drone circling 2 km round at 150 km/h, seen every 15 s: it turns
+	// 10 degrees a fix, never sharply, but flies 10 km without leaving a
+	// 4 km circle.
+	cases := []struct {
+		name  string
+		track []Observation
+		want  bool
+	}{
+		{"drone circling at 150 km/h, 150 m, every 15 s", circle(roam, t0, zaporizhLat, zaporizhLon, 2, 150, 150, 15*time.Second, 40), true},
+		{"car on a motorway at 130 km/h for 10 minutes", path(roam, t0, kyivLat, kyivLon, 15*time.Second, 130, 150, repeat(80, 40)), false},
+		{"car on a winding road, 100 km/h", path(roam, t0, kyivLat, kyivLon, 15*time.Second, 100, 150, winding(40)), false},
+		{"the same circling on an aviation plan", circle(avi, t0, zaporizhLat, zaporizhLon, 2, 150, 150, 15*time.Second, 40), false},
+		{"the same circling 2 km up", circle(roam, t0, zaporizhLat, zaporizhLon, 2, 150, 2000, 15*time.Second, 40), false},
+		{"a taxi circling the city at 40 km/h", circle(roam, t0, kyivLat, kyivLon, 1, 40, 150, 15*time.Second, 80), false},
+		{"the drone seen every 2 minutes", circle(roam, t0, zaporizhLat, zaporizhLon, 2, 150, 150, 2*time.Minute, 10), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := feed(newEngine(t, nil), c.track)
+			drones := of(got, DroneMotion)
+			if (len(drones) > 0) != c.want {
+				t.Fatalf("drone_motion alerts: %d, want any: %v (all: %v)", len(drones), c.want, detectors(got))
+			}
+			if !c.want {
+				return
+			}
+			a := drones[0]
+			if a.Value < 3 || a.Limit != 3 || !strings.HasPrefix(a.Summary, "loitered at drone speed") {
+				t.Errorf("value %v limit %v summary %q, want a loiter of more than 3 km per km", a.Value, a.Limit, a.Summary)
+			}
+			// 10 km at 150 km/h is 4 minutes: the 17th fix, give or take.
+			if d := a.FirstSeen.Sub(t0); d < 4*time.Minute || d > 5*time.Minute {
+				t.Errorf("first seen %v after take-off, want 4 to 5 minutes", d)
+			}
+		})
+	}
+}
+
+// winding is n headings of a road that swings 30 degrees either side of
+// east every few fixes.
+func winding(n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = 90 + 30*math.Sin(float64(i)/3)
+	}
+	return out
+}
+
+func TestShuttleIsNotALoiter(t *testing.T) {
+	// A van at 130 km/h between two depots 8 km apart, stopping a minute
+	// at each end: it covers 40 km within 8 km of its start, but stops.
+	van := terminal("T-VAN", "roam", "UA")
+	var track []Observation
+	at := t0
+	lat, lon := kyivLat, kyivLon
+	for leg := range 5 {
+		h := 90.0 + 180*float64(leg%2)
+		for range 16 { // 8 km at 130 km/h is 16 fixes of 15 s, near enough
+			at = at.Add(15 * time.Second)
+			lat, lon = dest(lat, lon, h, 130*(15*time.Second).Hours())
+			track = append(track, obs(van, at, lat, lon))
+		}
+		for range 4 {
+			at = at.Add(15 * time.Second)
+			track = append(track, obs(van, at, lat, lon))
+		}
+	}
+	if got := of(feed(newEngine(t, nil), track), DroneMotion); len(got) != 0 {
+		t.Errorf("a van shuttling between depots raised %d drone_motion alerts", len(got))
 	}
 }

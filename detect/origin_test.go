@@ -203,3 +203,20 @@ func TestCluster(t *testing.T) {
 		})
 	}
 }
+
+func TestOverflightIsNotUse(t *testing.T) {
+	// An airliner crossing Russia at 11 km is denied at every fix, but is
+	// not using service in Russia; the same terminal at 500 m is.
+	avi := terminal("T-AVI", "aviation", "US")
+	over := func(altM float64) []Observation {
+		return every(avi, t0, time.Minute, 10, moscowLat, moscowLon, func(o Observation) Observation {
+			return o.alt(altM).deny(policy.RegionEmbargoed, "status:RU", "RU", "RU")
+		})
+	}
+	if got := feed(newEngine(t, nil), over(11000)); len(got) != 0 {
+		t.Errorf("an overflight at 11 km raised %v", detectors(got))
+	}
+	if got := of(feed(newEngine(t, nil), over(500)), OriginDenied); len(got) == 0 {
+		t.Error("denied attempts at 500 m raised no origin_denied")
+	}
+}
