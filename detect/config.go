@@ -99,11 +99,13 @@ type DroneConfig struct {
 	TurnRateDegS  float64 `json:"turn_rate_deg_s"`
 	MinSharpTurns int     `json:"min_sharp_turns"`
 	// A loiter is a run of moves without a stop, each at least MinKmh/2,
-	// low and at most MaxGap apart, averaging MinKmh to MaxKmh: LoiterKm or more of it that
-	// never strayed farther than 1/LoiterRatio of its length from where it
-	// began raise the alert. It sees what sharp turns cannot when fixes
-	// are sparse.
+	// low and at most MaxGap apart, averaging MinKmh to MaxKmh, that never
+	// strays more than LoiterMaxKm from where it began (a run that does
+	// begins again there). LoiterKm or more of it, LoiterRatio times its
+	// farthest point from its start, raise the alert. It sees what sharp
+	// turns cannot when fixes are sparse.
 	LoiterKm    float64 `json:"loiter_km"`
+	LoiterMaxKm float64 `json:"loiter_max_km"`
 	LoiterRatio float64 `json:"loiter_ratio"`
 }
 
@@ -176,7 +178,8 @@ func DefaultConfig() Config {
 			TurnRateDegS:  8,
 			MinSharpTurns: 2,
 			LoiterKm:      10,
-			LoiterRatio:   3,
+			LoiterMaxKm:   10,
+			LoiterRatio:   4,
 		},
 		Integrity: IntegrityConfig{
 			JumpKm:          10,
@@ -232,6 +235,7 @@ func (c *Config) Validate() error {
 		{c.Drone.TurnRateDegS >= 0, "drone.turn_rate_deg_s", ">= 0"},
 		{c.Drone.MinSharpTurns >= 1 && c.Drone.MinSharpTurns <= c.Drone.Window-2, "drone.min_sharp_turns", "1 to drone.window-2"},
 		{positive(c.Drone.LoiterKm), "drone.loiter_km", "> 0"},
+		{positive(c.Drone.LoiterMaxKm), "drone.loiter_max_km", "> 0"},
 		{c.Drone.LoiterRatio > 1 && !math.IsInf(c.Drone.LoiterRatio, 0), "drone.loiter_ratio", "> 1"},
 		{positive(c.Integrity.JumpKm), "integrity.jump_km", "> 0"},
 		{c.Integrity.ReturnKm >= 0 && c.Integrity.ReturnKm < c.Integrity.JumpKm, "integrity.return_km", "in [0, jump_km)"},
@@ -311,6 +315,7 @@ type limits struct {
 	turnDeg, turnRate      float64
 	minSharpTurns          int
 	loiterKm, loiterRatio  float64
+	loiterMaxKm            float64
 	jumpKm, returnKm       float64
 	jumpWindow, futureSkew int64 // ns
 	cellMaxKm              float64
@@ -332,7 +337,7 @@ func (c *Config) limits() *limits {
 		droneExempt: map[string]bool{}, droneMin: c.Drone.MinKmh, droneMax: c.Drone.MaxKmh,
 		droneAlt: float32(c.Drone.MaxAltM), droneWindow: c.Drone.Window, droneMaxGap: int64(c.Drone.MaxGap),
 		turnDeg: c.Drone.TurnDeg, turnRate: c.Drone.TurnRateDegS, minSharpTurns: c.Drone.MinSharpTurns,
-		loiterKm: c.Drone.LoiterKm, loiterRatio: c.Drone.LoiterRatio,
+		loiterKm: c.Drone.LoiterKm, loiterRatio: c.Drone.LoiterRatio, loiterMaxKm: c.Drone.LoiterMaxKm,
 		jumpKm: c.Integrity.JumpKm, returnKm: c.Integrity.ReturnKm, jumpWindow: int64(c.Integrity.JumpWindow),
 		futureSkew: int64(c.Integrity.FutureSkew), cellMaxKm: c.Integrity.CellMaxKm,
 		cloneTerminals: c.Integrity.CloneTerminals, cloneWindow: int64(c.Integrity.CloneWindow),

@@ -96,8 +96,13 @@ func (e *Engine) loiter(si int32, dist float64, at int64, tr *trigger) {
 	if l.km == 0 {
 		*l = loiter{lat: float32(p.lat), lon: float32(p.lon), since: p.t}
 	}
+	from := policy.HaversineKm(float64(l.lat), float64(l.lon), c.lat, c.lon)
+	if from > e.lim.loiterMaxKm {
+		l.km = 0 // going somewhere: a loiter may begin here
+		return
+	}
 	l.km += float32(dist)
-	l.far = max(l.far, float32(policy.HaversineKm(float64(l.lat), float64(l.lon), c.lat, c.lon)))
+	l.far = max(l.far, float32(from))
 	km, far := float64(l.km), max(float64(l.far), minMoveKm)
 	avg := km / (float64(at-l.since) / 3.6e12)
 	if km < e.lim.loiterKm || km < e.lim.loiterRatio*far || avg < e.lim.droneMin || avg > e.lim.droneMax {
