@@ -13,9 +13,13 @@ import (
 	"github.com/skyfence/skyfence/world"
 )
 
-const benchUsage = `usage: skyfence bench <suite> [flags]
+const benchUsage = `usage: skyfence bench [suite] [flags]
 
 suites:
+  all       every part below, then decisions, impact previews at 1 M and
+            10 M terminals, memory per terminal and the moonshot, in about
+            five minutes (the default); --write-doc updates docs/BENCHMARKS.md
+  moonshot  memory per terminal, then 670,000 fixes/s offered to the API
   locate    the point-in-region index against tidwall/geojson (Tile38's
             engine), golang/geo S2 and a flat table, on the same points
   serve     a server on loopback with a fleet of terminals, driven over HTTP
@@ -28,10 +32,13 @@ flags:
 
 func runBench(ctx context.Context, e env) error {
 	if len(e.args) == 0 || strings.HasPrefix(e.args[0], "-") {
-		fmt.Fprint(e.stderr, benchUsage)
-		return errUsage
+		return runBenchAll(ctx, e)
 	}
 	switch e.args[0] {
+	case "all":
+		return runBenchAll(ctx, env{e.args[1:], e.stdin, e.stdout, e.stderr})
+	case "moonshot":
+		return runBenchMoonshot(ctx, env{e.args[1:], e.stdin, e.stdout, e.stderr})
 	case "locate":
 		return runBenchLocate(ctx, env{e.args[1:], e.stdin, e.stdout, e.stderr})
 	case "serve":
