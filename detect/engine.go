@@ -53,7 +53,7 @@ type Stats struct {
 
 // Engine runs the detectors over observations, one at a time, in order.
 // It is not safe for concurrent use (see Queue). Memory is bounded by the
-// Config: MaxTerminals states of about 650 bytes each (with the index),
+// Config: MaxTerminals states of about 700 bytes each (with the index),
 // their open alerts (at most one per detector, each with at most
 // EvidenceMax evidence), the first-sighting filter (16 << CloneFilterBits
 // bytes) and the shared position and grid cell tables (two generations of
@@ -101,9 +101,6 @@ func New(cfg Config, opts Options) (*Engine, error) {
 	}
 	return e, nil
 }
-
-// Config returns the engine's thresholds.
-func (e *Engine) Config() Config { return e.cfg }
 
 // Stats returns the engine's counters.
 func (e *Engine) Stats() Stats {

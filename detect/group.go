@@ -78,7 +78,10 @@ func (g *group) others(self string, at, window int64) []string {
 // name is Alert.Group for the group.
 func (g *group) name(d Detector, cellDeg float64) string {
 	if d == Cluster {
-		return fmt.Sprintf("grid:%g,%g+%g", g.lat, g.lon, cellDeg)
+		// The corner is a multiple of the cell size; round off what
+		// computing it added.
+		r := func(v float64) float64 { return math.Round(v*1e9) / 1e9 }
+		return fmt.Sprintf("grid:%g,%g+%g", r(g.lat), r(g.lon), cellDeg)
 	}
 	return "pos:" + strconv.FormatFloat(g.lat, 'g', -1, 64) + "," + strconv.FormatFloat(g.lon, 'g', -1, 64)
 }

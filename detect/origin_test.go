@@ -197,8 +197,8 @@ func TestCluster(t *testing.T) {
 				return
 			}
 			a := got[len(got)-1]
-			if a.Value != 6 || len(a.Related) != 5 || a.Group == "" {
-				t.Errorf("last alert: value %v, %d related, group %q; want 6, 5 and a group", a.Value, len(a.Related), a.Group)
+			if a.Value != 6 || len(a.Related) != 5 || a.Group != "grid:47.8,35.1+0.05" {
+				t.Errorf("last alert: value %v, %d related, group %q; want 6, 5 and the cell at 47.8, 35.1", a.Value, len(a.Related), a.Group)
 			}
 		})
 	}
