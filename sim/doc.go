@@ -15,7 +15,9 @@
 // Database (CC BY 4.0; see data/README.md), located with the policy's
 // atlas (so Crimea's cities count as Russia's, as the boundaries say), and
 // only where the policy gives a terminal of their kind service at
-// Config.Start when the profile says so. Registered countries with a
+// Config.Start when the profile says so. Trips start and end at spots
+// within 3 km of their cities, so that no two honest terminals report the
+// same position exactly (spoof-clones do). Registered countries with a
 // verifying authority (Config.Authorities: UA-MOD for Ukraine) give their
 // terminals a verification, civil unless said otherwise.
 //

@@ -172,14 +172,13 @@ func (g *gen) frontSpot(r *rand.Rand) (lat, lon float64) {
 }
 
 // around returns a position within 3 km of city c, not checked against
-// the policy.
+// the policy: where a trip starts or ends, or a bad actor sits. No two
+// terminals share a position by chance.
 func (g *gen) around(r *rand.Rand, c int32) pt {
 	city := &g.pl.cities[c]
 	lat, lon := offset(city.Lat, city.Lon, 3*math.Sqrt(r.Float64()), 360*r.Float64())
 	return pt{float32(lat), float32(lon)}
 }
-
-func (g *gen) cityPt(c int32) pt { return pt{float32(g.pl.cities[c].Lat), float32(g.pl.cities[c].Lon)} }
 
 // unit makes one terminal of behaviour b (group is its spoof-clone group).
 func (g *gen) unit(r *rand.Rand, b Behaviour, group uint16) unit {
@@ -197,10 +196,7 @@ func (g *gen) unit(r *rand.Rand, b Behaviour, group uint16) unit {
 	case Vehicle:
 		c := pl.homes.pick(r)
 		j, ok := pl.partner(r, c, &g.drive)
-		if !ok {
-			j = c
-		}
-		g.trip(r, &u, g.cityPt(c), g.cityPt(j), uniform(r, 30, 130), uniform(r, 5, 45)*60)
+		g.trip(r, &u, g.ends(r, c, j, ok), uniform(r, 30, 130), uniform(r, 5, 45)*60)
 		class := skyfence.Civil
 		if r.Float64() < 0.25 {
 			class = skyfence.Military
@@ -209,22 +205,19 @@ func (g *gen) unit(r *rand.Rand, b Behaviour, group uint16) unit {
 	case Roamer:
 		c := pl.homes.pick(r)
 		j, ok := pl.partner(r, c, &g.roam)
-		if !ok {
-			j = c
-		}
-		g.trip(r, &u, g.cityPt(c), g.cityPt(j), uniform(r, 60, 130), uniform(r, 30, 180)*60)
+		g.trip(r, &u, g.ends(r, c, j, ok), uniform(r, 60, 130), uniform(r, 30, 180)*60)
 		g.register(&u, pl.country[c], skyfence.Civil)
 	case Airliner:
 		c := pl.airports.pick(r)
-		j := c
+		j, ok := c, false
 		for range 20 {
 			k := pl.big[r.IntN(len(pl.big))]
 			if d := distKm(pl.cities[c].Lat, pl.cities[c].Lon, pl.cities[k].Lat, pl.cities[k].Lon); d >= 300 && d <= 12000 {
-				j = k
+				j, ok = k, true
 				break
 			}
 		}
-		g.trip(r, &u, g.cityPt(c), g.cityPt(j), uniform(r, 850, 950), uniform(r, 45, 180)*60)
+		g.trip(r, &u, g.ends(r, c, j, ok), uniform(r, 850, 950), uniform(r, 45, 180)*60)
 		u.alt = float32(uniform(r, 10000, 12000))
 		g.register(&u, pl.country[c], skyfence.Civil)
 	case Ship:
@@ -269,11 +262,22 @@ func (g *gen) register(u *unit, country string, class skyfence.VerificationClass
 	}
 }
 
-// trip sets a shuttle between a and b along the great circle.
-func (g *gen) trip(r *rand.Rand, u *unit, a, b pt, speed, dwell float64) {
-	alat, alon := a.f64()
-	blat, blon := b.f64()
-	g.shuttle(r, u, a, b, distKm(alat, alon, blat, blon), speed, dwell)
+// ends returns the two ends of a trip from city c to city j: spots near
+// each, or, if no j was found (ok false), one spot near c for both: the
+// terminal stays there.
+func (g *gen) ends(r *rand.Rand, c, j int32, ok bool) [2]pt {
+	a := g.around(r, c)
+	if !ok {
+		return [2]pt{a, a}
+	}
+	return [2]pt{a, g.around(r, j)}
+}
+
+// trip sets a shuttle between two ends along the great circle.
+func (g *gen) trip(r *rand.Rand, u *unit, ends [2]pt, speed, dwell float64) {
+	alat, alon := ends[0].f64()
+	blat, blon := ends[1].f64()
+	g.shuttle(r, u, ends[0], ends[1], distKm(alat, alon, blat, blon), speed, dwell)
 }
 
 // shuttle sets a shuttle between a and b, km apart along its path: speed

@@ -128,11 +128,15 @@ func (pl *placer) where(lat, lon float64) (string, bool, []string) {
 // spotNear returns a position within a town's reach of city c (farther for
 // bigger cities: 2 km for 1,000 inhabitants, 14 km for a million) where a
 // terminal of behaviour b registered in the city's country has service,
-// or the city itself.
+// or failing that one within 100 m of the city's centre (which has
+// service), or the centre itself.
 func (pl *placer) spotNear(r *rand.Rand, c int32, b Behaviour) pt {
 	city := &pl.cities[c]
 	reach := 2 + 4*math.Log10(max(1, float64(city.Population)/1000))
-	for range 5 {
+	for k := range 6 {
+		if k == 5 {
+			reach = 0.1
+		}
 		lat, lon := offset(city.Lat, city.Lon, reach*math.Sqrt(r.Float64()), 360*r.Float64())
 		if pl.allows(b, pl.country[c], lat, lon, 0) {
 			return pt{float32(lat), float32(lon)}
