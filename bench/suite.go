@@ -17,12 +17,13 @@ var Parts = []string{"locate", "decide", "serve", "impact", "moonshot", "detecti
 // SuiteConfig says what Suite measures: which parts (default all), each
 // with its own config. The defaults fit in about five minutes on two cores.
 type SuiteConfig struct {
-	Parts    []string
-	Locate   LocateConfig
-	Decide   DecideConfig
-	Serve    ServeConfig
-	Impact   ImpactConfig
-	Moonshot MoonshotConfig
+	Parts     []string
+	Locate    LocateConfig
+	Decide    DecideConfig
+	Serve     ServeConfig
+	Impact    ImpactConfig
+	Moonshot  MoonshotConfig
+	Detection DetectionConfig
 }
 
 // SuiteDefaults returns the suite's configuration at full scale: the
@@ -33,20 +34,15 @@ func SuiteDefaults() SuiteConfig {
 
 // SuiteResult is every part's result; parts not run are nil.
 type SuiteResult struct {
-	Machine  Machine         `json:"machine"`
-	Seconds  float64         `json:"seconds"`
-	Locate   *LocateResult   `json:"locate,omitempty"`
-	Decide   *DecideResult   `json:"decide,omitempty"`
-	Serve    *ServeResult    `json:"serve,omitempty"`
-	Impact   []ImpactMeasure `json:"impact,omitempty"`
-	Moonshot *MoonshotResult `json:"moonshot,omitempty"`
-	// Detection says why detection's precision and recall are not measured.
-	Detection string `json:"detection,omitempty"`
+	Machine   Machine          `json:"machine"`
+	Seconds   float64          `json:"seconds"`
+	Locate    *LocateResult    `json:"locate,omitempty"`
+	Decide    *DecideResult    `json:"decide,omitempty"`
+	Serve     *ServeResult     `json:"serve,omitempty"`
+	Impact    []ImpactMeasure  `json:"impact,omitempty"`
+	Moonshot  *MoonshotResult  `json:"moonshot,omitempty"`
+	Detection *DetectionResult `json:"detection,omitempty"`
 }
-
-// detectionNote is the suite's word on detection until there is a
-// detector to score against the simulator's labels.
-const detectionNote = "not measured: skyfence has no detector yet; once it has, the suite will replay a simulated fleet (package sim) and score its alerts against the fleet's labels"
 
 // Suite runs the parts of cfg in order, writing progress to log.
 func Suite(ctx context.Context, cfg SuiteConfig, log io.Writer) (*SuiteResult, error) {
@@ -73,7 +69,7 @@ func Suite(ctx context.Context, cfg SuiteConfig, log io.Writer) (*SuiteResult, e
 			return nil, err
 		}
 	}
-	if has("decide") || has("impact") || has("moonshot") {
+	if has("decide") || has("impact") || has("moonshot") || has("detection") {
 		snap, err := Scenario()
 		if err != nil {
 			return nil, err
@@ -93,9 +89,11 @@ func Suite(ctx context.Context, cfg SuiteConfig, log io.Writer) (*SuiteResult, e
 				return nil, err
 			}
 		}
-	}
-	if has("detection") {
-		res.Detection = detectionNote
+		if has("detection") {
+			if res.Detection, err = Detection(ctx, snap, cfg.Detection, log); err != nil {
+				return nil, err
+			}
+		}
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
@@ -127,8 +125,8 @@ func (r *SuiteResult) Markdown() string {
 	if r.Moonshot != nil {
 		section("Memory and the moonshot (`bench moonshot`)", r.Moonshot.Markdown())
 	}
-	if r.Detection != "" {
-		section("Detection", "Precision and recall: "+r.Detection+".\n")
+	if r.Detection != nil {
+		section("Detection against the simulator's labels (`bench detection`)", r.Detection.Markdown())
 	}
 	return b.String()
 }

@@ -17,11 +17,12 @@ import (
 func TestSuiteSmoke(t *testing.T) {
 	var log strings.Builder
 	cfg := SuiteConfig{
-		Locate:   LocateConfig{Resolution: world.Res110m, Points: 2000, MinTime: 10 * time.Millisecond, Engines: []string{"skyfence", "tidwall"}},
-		Decide:   DecideConfig{Terminals: 2000, MinTime: 20 * time.Millisecond},
-		Serve:    ServeConfig{Policy: "../examples/policy/policy.yaml", Terminals: 2000, Duration: 300 * time.Millisecond, Dir: t.TempDir()},
-		Impact:   ImpactConfig{Sizes: []int{1000, 3000}},
-		Moonshot: MoonshotConfig{Terminals: 3000, Rate: 20_000, Batch: 200, Connections: 2, Duration: 500 * time.Millisecond, Dir: t.TempDir(), CPUProfile: filepath.Join(t.TempDir(), "cpu.prof")},
+		Locate:    LocateConfig{Resolution: world.Res110m, Points: 2000, MinTime: 10 * time.Millisecond, Engines: []string{"skyfence", "tidwall"}},
+		Decide:    DecideConfig{Terminals: 2000, MinTime: 20 * time.Millisecond},
+		Serve:     ServeConfig{Policy: "../examples/policy/policy.yaml", Terminals: 2000, Duration: 300 * time.Millisecond, Dir: t.TempDir()},
+		Impact:    ImpactConfig{Sizes: []int{1000, 3000}},
+		Detection: DetectionConfig{Terminals: 3000, Duration: 10 * time.Minute},
+		Moonshot:  MoonshotConfig{Terminals: 3000, Rate: 20_000, Batch: 200, Connections: 2, Duration: 500 * time.Millisecond, Dir: t.TempDir(), CPUProfile: filepath.Join(t.TempDir(), "cpu.prof")},
 	}
 	res, err := Suite(context.Background(), cfg, &log)
 	if err != nil {
@@ -48,10 +49,13 @@ func TestSuiteSmoke(t *testing.T) {
 	if m.BatchesAnswered == 0 || m.Refused != 0 || m.Decided != m.BatchesAnswered*200 || !(m.P99Ms > 0) {
 		t.Errorf("moonshot: %+v", m)
 	}
+	if d := res.Detection; d.Fixes == 0 || d.Scores.All.Flagged == 0 || len(d.Scores.Kinds) == 0 || !(d.FixesPerSec > 0) {
+		t.Errorf("detection: %+v", d)
+	}
 	if st, err := os.Stat(cfg.Moonshot.CPUProfile); err != nil || st.Size() == 0 {
 		t.Errorf("no CPU profile: %v", err)
 	}
-	for _, want := range []string{"### Point in region", "### Decisions", "### The server", "### Impact preview", "### Memory and the moonshot", "### Detection", "| 3,000 |"} {
+	for _, want := range []string{"### Point in region", "### Decisions", "### The server", "### Impact preview", "### Memory and the moonshot", "### Detection against", "| all |", "| 3,000 |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the section lacks %q", want)
 		}
