@@ -19,6 +19,9 @@ type Result struct {
 // MaxBatch is the most fixes one Ingest call takes.
 const MaxBatch = 10000
 
+// MaxClockSkew is how far ahead of the server's clock a fix's time may be.
+const MaxClockSkew = 5 * time.Minute
+
 // Ingest decides every fix of a batch with the active policy, in order, and
 // records each applied fix as its terminal's last. Results are per fix:
 // each fix is applied or refused on its own (a refused fix changes
@@ -58,6 +61,12 @@ func (s *Service) ingestOne(snap *policy.Snapshot, f *skyfence.Fix, loc policy.L
 	if f.TerminalID == "" {
 		s.Stats.Rejected.Add(1)
 		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "terminal_id", "missing terminal id")}
+	}
+	if f.Time.After(now.Add(MaxClockSkew)) {
+		// Applied, a fix from the future would make every real fix after
+		// it look out of order until that time came.
+		s.Stats.Rejected.Add(1)
+		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "time", "fix at %s is more than %v ahead of the server's clock", f.Time.Format(time.RFC3339Nano), MaxClockSkew)}
 	}
 	sl := s.slotFor(f.TerminalID, false)
 	if sl == nil {

@@ -332,7 +332,7 @@ func TestNDJSONStream(t *testing.T) {
 	e.must("operator", "POST", "/v1/terminals/ut-1/activate", map[string]float64{"lat": 50.45, "lon": 30.52}, 200, nil)
 	var b strings.Builder
 	for i := 0; i < 2500; i++ {
-		j, _ := json.Marshal(fix("ut-1", testNow.Add(time.Duration(i)*time.Second), 50.45, 30.52, 1))
+		j, _ := json.Marshal(fix("ut-1", testNow.Add(time.Duration(i+1)*100*time.Millisecond), 50.45, 30.52, 1))
 		b.Write(j)
 		b.WriteByte('\n')
 		if i == 1200 {

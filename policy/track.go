@@ -42,17 +42,28 @@ func (tr *Track) Observe(f skyfence.Fix, d *Decision, home string) {
 	}
 }
 
+// Speed derivation allows for the uncertainty of reported positions: the
+// distance between two fixes counts less positionUncertaintyKm, and fixes
+// closer in time than minDeriveInterval derive no speed. Without this,
+// 30 m of GPS jitter over 10 s would read as 10.8 km/h, over a residential
+// plan's 10 km/h cap.
+const (
+	positionUncertaintyKm = 0.025
+	minDeriveInterval     = time.Second
+)
+
 // derivedSpeed is the ground speed from the previous fix to f in km/h, or 0
-// if there is no earlier fix.
+// if there is no earlier fix (see positionUncertaintyKm).
 func (tr *Track) derivedSpeed(f *skyfence.Fix) float64 {
 	if tr == nil || tr.LastUnixNano == 0 {
 		return 0
 	}
-	dt := float64(f.Time.UnixNano()-tr.LastUnixNano) / float64(time.Hour)
-	if dt <= 0 {
+	dt := time.Duration(f.Time.UnixNano() - tr.LastUnixNano)
+	if dt < minDeriveInterval {
 		return 0
 	}
-	return HaversineKm(tr.LastLat, tr.LastLon, f.Lat, f.Lon) / dt
+	km := HaversineKm(tr.LastLat, tr.LastLon, f.Lat, f.Lon) - positionUncertaintyKm
+	return max(km, 0) / dt.Hours()
 }
 
 // daysAbroad is the day of the current trip abroad that t falls on (1 on
