@@ -4,9 +4,9 @@
 //
 // Generate makes a fleet from a Config, deterministically from its seed:
 // the same seed gives the same terminals and the same fixes, and no clock
-// or global source of randomness is read. A terminal is a few numbers (56
+// or global source of randomness is read. A terminal is a few numbers (52
 // bytes, plus its id), and its fix at any time is computed from them, so a
-// fleet of ten million fits in about 700 MB and fixes can be asked for in
+// fleet of ten million fits in about 650 MB and fixes can be asked for in
 // any order (FixAt) or in time order (AppendFixes). Each terminal reports
 // every Config.Interval (15 s), at a phase of its own, with its true
 // ground speed (spoofers excepted).
@@ -42,7 +42,8 @@
 //   - ship: on the maritime plan, sailing one of a few sea lanes (waypoints
 //     at sea: the North Atlantic, the Mediterranean, the Black Sea, the
 //     Pacific, the Indian Ocean, the Gulf of Mexico, the Baltic) at 20-40
-//     km/h, lying 2-12 hours at anchor at each end.
+//     km/h, each ship up to 500 m off the lane's line, lying 2-12 hours at
+//     anchor at each end.
 //   - airliner: on the aviation plan, flying the great circle between a
 //     city of a million with service and another city of a million
 //     300-12,000 km away at 850-950 km/h, cruising at 10-12 km and

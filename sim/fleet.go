@@ -122,7 +122,7 @@ func cmpOr(v, def int) int {
 
 // Fleet is a simulated fleet: every terminal's registry record, behaviour
 // and label, and its fixes at any time, computed from a few numbers per
-// terminal (56 bytes) rather than stored. It is immutable and safe for
+// terminal (52 bytes) rather than stored. It is immutable and safe for
 // concurrent use.
 type Fleet struct {
 	start    time.Time

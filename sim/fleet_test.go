@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/policy"
@@ -249,4 +250,12 @@ func frontKm(f *Fleet, lat, lon float64) float64 {
 		}
 	}
 	return best
+}
+
+// TestUnitIsSmall keeps a terminal's numbers small enough for ten million
+// of them to fit in well under a gigabyte.
+func TestUnitIsSmall(t *testing.T) {
+	if s := unsafe.Sizeof(unit{}); s > 52 {
+		t.Errorf("a unit is %d bytes, want at most 52", s)
+	}
 }

@@ -23,6 +23,9 @@ const (
 	// before it turns up near the front: two hours, or half the time
 	// before its bad behaviour starts if that is shorter.
 	smuggleGap = 2 * 3600
+	// shipBeam is how far east or north of its lane's line a ship sails,
+	// at most, in km.
+	shipBeam = 0.5
 	// climbKm is how far from each end an airliner climbs to or descends
 	// from its cruising altitude.
 	climbKm = 200.0
@@ -88,6 +91,10 @@ func (f *Fleet) fixAt(i int, s int64) (skyfence.Fix, bool) {
 	case Ship:
 		frac, moving := u.shuttleAt(s)
 		fx.Lat, fx.Lon = f.lanes[u.lane].at(frac * float64(u.km))
+		// Each ship keeps to a track of its own, up to shipBeam off the
+		// lane's line, so that ships at anchor do not share a position.
+		dx, dy := shipBeam*(2*hash01(u.seed, 1<<61)-1), shipBeam*(2*hash01(u.seed, 1<<61+1)-1)
+		fx.Lat, fx.Lon = local(fx.Lat, fx.Lon, dx, dy)
 		if moving {
 			fx.SpeedKmh = float64(u.speed)
 		}
