@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -167,8 +168,8 @@ func Moonshot(ctx context.Context, snap *policy.Snapshot, cfg MoonshotConfig, lo
 // measuring the memory that takes into m.
 func loadFleet(ctx context.Context, snap *policy.Snapshot, store skyfence.Store, f *sim.Fleet, m *MemoryResult, log io.Writer) (*control.Service, error) {
 	sys := control.WithPrincipal(ctx, control.System)
-	runtime.GC()
 	var before, after runtime.MemStats
+	debug.FreeOSMemory() // a collection, and what earlier work left goes back
 	runtime.ReadMemStats(&before)
 	rss0 := residentBytes()
 	svc, err := control.New(ctx, control.Config{Store: store, Atlas: snap.Atlas(), Policy: snap})
@@ -205,7 +206,7 @@ func loadFleet(ctx context.Context, snap *policy.Snapshot, store skyfence.Store,
 	if err := svc.Flush(ctx); err != nil {
 		return nil, err
 	}
-	runtime.GC()
+	debug.FreeOSMemory()
 	runtime.ReadMemStats(&after)
 	m.Terminals = f.Len()
 	m.HeapPerTerminal = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(f.Len())
