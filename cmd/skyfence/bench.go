@@ -16,9 +16,10 @@ import (
 const benchUsage = `usage: skyfence bench [suite] [flags]
 
 suites:
-  all       every part below, then decisions, impact previews at 1 M and
-            10 M terminals, memory per terminal and the moonshot, in about
-            five minutes (the default); --write-doc updates docs/BENCHMARKS.md
+  all       locate and serve below, then decisions, impact previews at 1 M
+            and 10 M terminals, memory per terminal, the moonshot and
+            detection, in about four minutes (the default); --write-doc
+            updates docs/BENCHMARKS.md
   moonshot  memory per terminal, then 670,000 fixes/s offered to the API
   locate    the point-in-region index against tidwall/geojson (Tile38's
             engine), golang/geo S2 and a flat table, on the same points
