@@ -336,12 +336,19 @@ func hash01(seed uint32, k uint64) float64 {
 // uniform returns a number drawn uniformly in [lo, hi).
 func uniform(r *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*r.Float64() }
 
-// Home returns terminal i's home, as (lat, lon): where a fixed terminal
-// is, where a traveller, vehicle or airliner sets out from, the anchorage a
-// ship's lane starts at, a drone's base, a bad actor's place before it
-// turns bad.
+// Home returns terminal i's home, as (lat, lon): where it was bought and
+// registered, and where it would be activated. That is where a fixed
+// terminal is, where a traveller, vehicle or airliner sets out from, the
+// anchorage a ship's lane starts at, a drone's base, a smuggled terminal's
+// town, a spoof-jumper's own position, and the town a spoof-clone's group
+// pretends to be in.
 func (f *Fleet) Home(i int) [2]float64 {
-	lat, lon := f.units[i].a.f64()
+	u := &f.units[i]
+	p := u.a
+	if u.kind == SpoofClone {
+		p = f.clones[u.lane]
+	}
+	lat, lon := p.f64()
 	return [2]float64{lat, lon}
 }
 

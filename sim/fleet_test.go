@@ -226,6 +226,9 @@ func TestBehavioursStayInTheirEnvelopes(t *testing.T) {
 				if bad && (float32(fx.Lat) != f.clones[u.lane].Lat || float32(fx.Lon) != f.clones[u.lane].Lon) {
 					t.Fatalf("%s (spoof-clone) not at its group's position", l.ID)
 				}
+				if h := f.Home(i); bad && (h[0] != fx.Lat || h[1] != fx.Lon) {
+					t.Fatalf("%s (spoof-clone) home %v is not the position it clones", l.ID, h)
+				}
 			}
 			prev = fx
 		}

@@ -40,8 +40,9 @@ func NewHTTP(url, key string) *HTTP {
 
 // Register creates the fleet's account (if missing) and, for each
 // terminal, registers it, records its verification, and activates it at
-// its position at the fleet's start, or if the policy refuses that, at
-// home. A terminal already registered is left as it is. The API has no
+// home (sim.Fleet.Home: where it was bought), or if the policy refuses
+// that, where it is at the fleet's start. A terminal already registered is
+// left as it is. The API has no
 // bulk import: that is three or four requests per terminal.
 func (h *HTTP) Register(ctx context.Context, f *sim.Fleet, log io.Writer) error {
 	err := h.post(ctx, "/v1/accounts", map[string]string{"id": sim.Account, "name": "simulated fleet"}, nil)
@@ -95,9 +96,11 @@ func (h *HTTP) register(ctx context.Context, f *sim.Fleet, i int) error {
 			return err
 		}
 	}
-	here, _ := f.FixAt(i, f.Start())
-	home := f.Home(i)
-	for _, p := range [][2]float64{{here.Lat, here.Lon}, home} {
+	spots := [][2]float64{f.Home(i)}
+	if here, on := f.FixAt(i, f.Start()); on {
+		spots = append(spots, [2]float64{here.Lat, here.Lon})
+	}
+	for _, p := range spots {
 		var a struct {
 			Outcome string `json:"outcome"`
 		}

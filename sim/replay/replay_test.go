@@ -158,6 +158,11 @@ func TestRunOverHTTP(t *testing.T) {
 	// The server dated the verifications as it recorded them: the fleet
 	// starts after that.
 	f = f.At(time.Now().UTC().Truncate(time.Second).Add(time.Second))
+	// Only terminals bought where service is refused (smuggled ones from
+	// Kazakhstan or the Emirates) stay inactive.
+	if n, most := h.NotActivated.Load(), f.Counts()[sim.Smuggled]; n > int64(most) {
+		t.Errorf("%d terminals not activated, want at most the %d smuggled", n, most)
+	}
 	sum, err := Run(t.Context(), f, h, Options{Duration: 2 * time.Minute, Workers: 2, Batch: 50})
 	if err != nil {
 		t.Fatal(err)
