@@ -197,11 +197,11 @@ func (p *progress) line(now, begin time.Time, speedup float64) {
 		d[r] = cur[r] - p.prev[r]
 		n += d[r]
 	}
-	sim := time.Duration(p.sum.SimSeconds) * time.Second
+	at := time.Duration(p.sum.SimSeconds) * time.Second
 	var b strings.Builder
-	fmt.Fprintf(&b, "sim %s  %5.1fx", clock(sim), sim.Seconds()/now.Sub(begin).Seconds())
+	fmt.Fprintf(&b, "sim %s  %5.1fx", clock(at), at.Seconds()/now.Sub(begin).Seconds())
 	if speedup > 0 {
-		if behind := now.Sub(begin).Seconds() - sim.Seconds()/speedup; behind > 1 {
+		if behind := now.Sub(begin).Seconds() - at.Seconds()/speedup; behind > 1 {
 			fmt.Fprintf(&b, " (%.0f s behind)", behind)
 		}
 	}
