@@ -27,7 +27,9 @@ world come alive; the summary, by behaviour and by reason, goes to stdout.
 With --url the terminals are registered, verified and activated through
 the API (the key must be an admin's; $SKYFENCE_KEY by default), and the
 simulation starts once that is done unless --start says otherwise, so that
-the verifications the server dated then are valid at the fixes' times.
+the verifications the server dated then are valid at the fixes' times. The
+server refuses fixes dated more than 5 minutes ahead of its clock, so the
+replay runs ahead of real time by 4 simulated minutes at most.
 
 flags:
 `
@@ -86,7 +88,9 @@ func runSim(ctx context.Context, e env) error {
 	fmt.Fprintf(e.stderr, "skyfence sim: replaying %v from %s at %gx\n", opts.Duration, fleet.Start().Format(time.RFC3339), opts.Speedup)
 	opts.Progress = e.stderr
 	if *url != "" {
-		opts.Workers = 4
+		// A server refuses fixes more than 5 minutes ahead of its clock.
+		opts.Workers, opts.MaxAhead = 4, 4*time.Minute
+		fmt.Fprintln(e.stderr, "skyfence sim: the server refuses fixes dated over 5 minutes ahead: past the first 4 simulated minutes the replay keeps to real time")
 	}
 	sum, err := replay.Run(ctx, fleet, target, opts)
 	if sum != nil {

@@ -9,7 +9,9 @@
 // last is answered, so a terminal's fixes arrive in order. With a speedup,
 // simulated time is held to that many times real time (60: a simulated
 // minute per real second); when the target cannot keep up, Run goes as
-// fast as it can and reports how far behind it is.
+// fast as it can and reports how far behind it is. Options.MaxAhead holds
+// simulated time to at most that far ahead of the real clock, for a server
+// that refuses fixes from the future.
 package replay
 
 import (
@@ -57,6 +59,10 @@ type Options struct {
 	Batch int
 	// Workers is how many Sends are in flight at once; default GOMAXPROCS.
 	Workers int
+	// MaxAhead, if not zero, holds every fix to at most that far ahead of
+	// the real clock, whatever the speedup: a server refuses fixes dated
+	// more than 5 minutes ahead of its own clock.
+	MaxAhead time.Duration
 	// Progress, if not nil, gets a line every real second.
 	Progress io.Writer
 }
@@ -79,13 +85,17 @@ func Run(ctx context.Context, f *sim.Fleet, t Target, opts Options) (*Summary, e
 	var fixes []skyfence.Fix
 	var err error
 	for s := int64(0); s < secs && err == nil; s++ {
-		if opts.Speedup > 0 {
-			due := begin.Add(time.Duration(float64(s) / opts.Speedup * float64(time.Second)))
-			if err = sleepUntil(ctx, due); err != nil {
-				break
-			}
-		}
 		at := f.Start().Add(time.Duration(s) * time.Second)
+		var due time.Time
+		if opts.Speedup > 0 {
+			due = begin.Add(time.Duration(float64(s) / opts.Speedup * float64(time.Second)))
+		}
+		if opts.MaxAhead > 0 && at.Add(-opts.MaxAhead).After(due) {
+			due = at.Add(-opts.MaxAhead)
+		}
+		if err = sleepUntil(ctx, due); err != nil {
+			break
+		}
 		fixes = f.AppendFixes(fixes[:0], at, at.Add(time.Second))
 		err = sendSecond(ctx, f, t, fixes, workers, opts.Batch)
 		for w := range workers {

@@ -173,3 +173,22 @@ func TestRunOverHTTP(t *testing.T) {
 		t.Errorf("the server's state of %s: %+v, %v", f.ID(0), st, err)
 	}
 }
+
+// TestRunHoldsFixesNearTheClock replays a fleet that starts now: with
+// MaxAhead, no fix may leave before the clock is within MaxAhead of it.
+func TestRunHoldsFixesNearTheClock(t *testing.T) {
+	f, snap := fleet(t, 300, time.Time{})
+	p := inProcess(t, snap)
+	if err := p.Register(t.Context(), f, nil); err != nil {
+		t.Fatal(err)
+	}
+	f = f.At(time.Now().Truncate(time.Second))
+	sum, err := Run(t.Context(), f, p, Options{Duration: 4 * time.Second, MaxAhead: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wall := time.Since(f.Start()); wall < 2*time.Second {
+		t.Errorf("fixes up to 3 s after a start now were sent within %v, 1 s ahead at most", wall)
+	}
+	check(t, f, 4*time.Second, sum)
+}
