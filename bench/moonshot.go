@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,7 +23,6 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/control"
-	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/policy"
 	"github.com/skyfence/skyfence/sim"
 	"github.com/skyfence/skyfence/sqlite"
@@ -104,15 +102,11 @@ func Moonshot(ctx context.Context, snap *policy.Snapshot, cfg MoonshotConfig, lo
 	cfg.Batch = cmp.Or(cfg.Batch, 1000)
 	cfg.Connections = cmp.Or(cfg.Connections, 16)
 	cfg.Duration = cmp.Or(cfg.Duration, 10*time.Second)
-	dir := cfg.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "skyfence-moonshot-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := workDir(cfg.Dir, "skyfence-moonshot-")
+	if err != nil {
+		return nil, err
 	}
+	defer cleanup()
 	f, err := sim.Generate(sim.Config{Terminals: cfg.Terminals, Seed: cfg.Seed, Policy: snap})
 	if err != nil {
 		return nil, err
@@ -130,17 +124,11 @@ func Moonshot(ctx context.Context, snap *policy.Snapshot, cfg MoonshotConfig, lo
 		return nil, err
 	}
 	defer svc.Close(context.Background())
-	_, key, err := svc.CreateKey(control.WithPrincipal(ctx, control.System), control.KeyInput{Name: "moonshot gateway", Role: skyfence.RoleGateway})
+	url, key, stop, err := loopback(ctx, svc, quiet)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: httpapi.New(svc, quiet, nil)}
-	go srv.Serve(ln)
-	defer srv.Close()
+	defer stop()
 	n := int(cfg.Rate * cfg.Duration.Seconds() / float64(cfg.Batch))
 	fmt.Fprintf(log, "bench moonshot: encoding %d batches of %d fixes\n", n, cfg.Batch)
 	bodies := encodeBatches(f, f.Interval(), n, cfg.Batch)
@@ -156,7 +144,7 @@ func Moonshot(ctx context.Context, snap *policy.Snapshot, cfg MoonshotConfig, lo
 		res.Profile = cfg.CPUProfile
 	}
 	fmt.Fprintf(log, "bench moonshot: offering %.0f fixes/s for %v over %d connections\n", cfg.Rate, cfg.Duration, cfg.Connections)
-	offer(ctx, "http://"+ln.Addr().String()+"/v1/fixes", key, bodies, cfg, res)
+	offer(ctx, url+"/v1/fixes", key, bodies, cfg, res)
 	if cfg.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}

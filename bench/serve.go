@@ -76,15 +76,11 @@ func Serve(ctx context.Context, cfg ServeConfig, logw io.Writer) (*ServeResult, 
 		cfg.Duration = 10 * time.Second
 	}
 	start := time.Now()
-	dir := cfg.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "skyfence-bench-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := workDir(cfg.Dir, "skyfence-bench-")
+	if err != nil {
+		return nil, err
 	}
+	defer cleanup()
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	data, err := world.Load(world.Res10m)
 	if err != nil {
@@ -121,21 +117,44 @@ func Serve(ctx context.Context, cfg ServeConfig, logw io.Writer) (*ServeResult, 
 	if err != nil {
 		return nil, err
 	}
-	_, gateway, err := svc.CreateKey(admin, control.KeyInput{Name: "bench gateway", Role: skyfence.RoleGateway})
+	url, gateway, stop, err := loopback(ctx, svc, log)
 	if err != nil {
 		return nil, err
+	}
+	defer stop()
+	res := &ServeResult{Machine: machineFacts(), Terminals: cfg.Terminals, Batch: cfg.Batch, Connections: cfg.Connections, SetupSeconds: time.Since(start).Seconds()}
+	fmt.Fprintf(logw, "bench serve: driving %s for %v with %d connections\n", url, cfg.Duration, cfg.Connections)
+	drive(ctx, url+"/v1/fixes", gateway, pts, cfg, res)
+	return res, nil
+}
+
+// workDir returns dir, or a fresh temporary directory (removed by cleanup)
+// if dir is "".
+func workDir(dir, prefix string) (string, func(), error) {
+	if dir != "" {
+		return dir, func() {}, nil
+	}
+	d, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	return d, func() { os.RemoveAll(d) }, nil
+}
+
+// loopback serves svc's API on a free loopback port and makes a gateway key
+// for it; stop closes the server.
+func loopback(ctx context.Context, svc *control.Service, log *slog.Logger) (url, key string, stop func(), err error) {
+	admin := control.WithPrincipal(ctx, control.System)
+	if _, key, err = svc.CreateKey(admin, control.KeyInput{Name: "bench gateway", Role: skyfence.RoleGateway}); err != nil {
+		return "", "", nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return "", "", nil, err
 	}
 	srv := &http.Server{Handler: httpapi.New(svc, log, nil)}
 	go srv.Serve(ln)
-	defer srv.Close()
-	res := &ServeResult{Machine: machineFacts(), Terminals: cfg.Terminals, Batch: cfg.Batch, Connections: cfg.Connections, SetupSeconds: time.Since(start).Seconds()}
-	fmt.Fprintf(logw, "bench serve: driving http://%s for %v with %d connections\n", ln.Addr(), cfg.Duration, cfg.Connections)
-	drive(ctx, "http://"+ln.Addr().String()+"/v1/fixes", gateway, pts, cfg, res)
-	return res, nil
+	return "http://" + ln.Addr().String(), key, func() { srv.Close() }, nil
 }
 
 func cmpOr(v, def int) int {
