@@ -22,6 +22,7 @@ import (
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/atlas"
 	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/geoindex"
 	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/policy"
@@ -38,6 +39,7 @@ type ServeConfig struct {
 	Connections int           // concurrent client connections; default 4
 	Duration    time.Duration // how long to drive the server; default 10 s
 	Dir         string        // where the SQLite database goes; default a temporary directory
+	NoDetect    bool          // run without detection (skyfence serve runs it)
 }
 
 // ServeResult is what Serve measured.
@@ -58,6 +60,11 @@ type ServeResult struct {
 	CPUShare        float64 `json:"cpu_share"` // of the machine's cores over the run
 	SetupSeconds    float64 `json:"setup_s"`   // building the fleet and the server
 	AllowedShare    float64 `json:"allowed_share"`
+	// Detection ran; decided fixes handed to it, and dropped by it (queue
+	// full).
+	Detection     bool   `json:"detection"`
+	DetectOffered uint64 `json:"detect_offered"`
+	DetectDropped uint64 `json:"detect_dropped"`
 }
 
 // Serve starts a skyfence server on loopback with a fresh SQLite store and a
@@ -103,11 +110,25 @@ func Serve(ctx context.Context, cfg ServeConfig, logw io.Writer) (*ServeResult, 
 		return nil, err
 	}
 	defer store.Close()
-	svc, err := control.New(ctx, control.Config{Store: store, Atlas: a, Policy: snap, Logger: log})
+	// Detection runs as in skyfence serve, off the decision path.
+	var queue *detect.Queue
+	if !cfg.NoDetect {
+		engine, err := detect.New(detect.DefaultConfig(), detect.Options{})
+		if err != nil {
+			return nil, err
+		}
+		queue = detect.NewQueue(engine)
+	}
+	svc, err := control.New(ctx, control.Config{Store: store, Atlas: a, Policy: snap, Logger: log, Detect: queue})
 	if err != nil {
 		return nil, err
 	}
 	defer svc.Close(context.Background())
+	if queue != nil {
+		detected := make(chan error, 1)
+		go func() { detected <- queue.Run(ctx, svc.RecordAlert) }()
+		defer func() { queue.Close(); <-detected }()
+	}
 	admin := control.WithPrincipal(ctx, control.System)
 	if err := svc.CreateAccount(admin, &skyfence.Account{ID: "bench", Name: "load test"}); err != nil {
 		return nil, err
@@ -125,6 +146,10 @@ func Serve(ctx context.Context, cfg ServeConfig, logw io.Writer) (*ServeResult, 
 	res := &ServeResult{Machine: machineFacts(), Terminals: cfg.Terminals, Batch: cfg.Batch, Connections: cfg.Connections, SetupSeconds: time.Since(start).Seconds()}
 	fmt.Fprintf(logw, "bench serve: driving %s for %v with %d connections\n", url, cfg.Duration, cfg.Connections)
 	drive(ctx, url+"/v1/fixes", gateway, pts, cfg, res)
+	if queue != nil {
+		q := queue.Stats()
+		res.Detection, res.DetectOffered, res.DetectDropped = true, q.Offered, q.Dropped
+	}
 	return res, nil
 }
 
@@ -298,5 +323,10 @@ func (r *ServeResult) Markdown() string {
 		r.Terminals, r.Batch, r.Connections, r.Seconds, r.Machine.CPU, r.Machine.NumCPU, r.Machine.GoVersion, r.Machine.Date)
 	b.WriteString("| decisions/s | batches | p50 ms | p99 ms | max ms | CPU share (server + load generator) | refused | allowed |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	fmt.Fprintf(&b, "| %.0f | %d | %.2f | %.2f | %.2f | %.0f %% | %d | %.1f %% |\n", r.DecisionsPerSec, r.Batches, r.P50Ms, r.P99Ms, r.MaxMs, 100*r.CPUShare, r.Refused, 100*r.AllowedShare)
+	if r.Detection {
+		fmt.Fprintf(&b, "\nDetection ran alongside: %d decided fixes offered, %d dropped (queue full).\n", r.DetectOffered, r.DetectDropped)
+	} else {
+		b.WriteString("\nDetection off.\n")
+	}
 	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/policy"
 )
 
@@ -42,11 +43,21 @@ func (s *Service) Ingest(ctx context.Context, fixes []skyfence.Fix, out []Result
 	snap := s.snap.Load()
 	now := s.now()
 	var locs [locateChunk]policy.Location
+	var obs [locateChunk]detect.Observation
 	for base := 0; base < len(fixes); base += locateChunk {
 		n := min(locateChunk, len(fixes)-base)
 		snap.Locate(fixes[base:base+n], locs[:n])
+		k := 0
 		for i := 0; i < n; i++ {
-			out[base+i] = s.ingestOne(snap, &fixes[base+i], locs[i], now)
+			var t *skyfence.Terminal
+			out[base+i], t = s.ingestOne(snap, &fixes[base+i], locs[i], now)
+			if s.detect != nil && t != nil && out[base+i].Err == nil {
+				obs[k] = detect.Observation{Terminal: t, Fix: fixes[base+i], Decision: out[base+i].Decision, Received: now}
+				k++
+			}
+		}
+		if k > 0 {
+			s.detect.OfferBatch(obs[:k]) // never blocks: a full queue drops, counted
 		}
 	}
 	s.Stats.Fixes.Add(uint64(len(fixes)))
@@ -57,36 +68,38 @@ func (s *Service) Ingest(ctx context.Context, fixes []skyfence.Fix, out []Result
 // each terminal's lock in turn.
 const locateChunk = 64
 
-func (s *Service) ingestOne(snap *policy.Snapshot, f *skyfence.Fix, loc policy.Location, now time.Time) Result {
+// ingestOne decides one fix; it returns the terminal's record if the fix
+// was applied to a known terminal (for detection).
+func (s *Service) ingestOne(snap *policy.Snapshot, f *skyfence.Fix, loc policy.Location, now time.Time) (Result, *skyfence.Terminal) {
 	if f.TerminalID == "" {
 		s.Stats.Rejected.Add(1)
-		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "terminal_id", "missing terminal id")}
+		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "terminal_id", "missing terminal id")}, nil
 	}
 	if f.Time.After(now.Add(MaxClockSkew)) {
 		// Applied, a fix from the future would make every real fix after
 		// it look out of order until that time came.
 		s.Stats.Rejected.Add(1)
-		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "time", "fix at %s is more than %v ahead of the server's clock", f.Time.Format(time.RFC3339Nano), MaxClockSkew)}
+		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "time", "fix at %s is more than %v ahead of the server's clock", f.Time.Format(time.RFC3339Nano), MaxClockSkew)}, nil
 	}
 	sl := s.slotFor(f.TerminalID, false)
 	if sl == nil {
 		d := snap.Decide(nil, nil, *f)
 		s.Stats.Decisions[d.Reason].Add(1)
-		return Result{Decision: d}
+		return Result{Decision: d}, nil
 	}
 	sl.mu.Lock()
 	defer sl.mu.Unlock()
 	if last := sl.lastFix.Time; !last.IsZero() && !f.Time.After(last) {
 		s.Stats.Rejected.Add(1)
 		return Result{Err: skyfence.FieldErrorf(skyfence.ECONFLICT, "time",
-			"fix at %s is not after the terminal's last fix at %s", f.Time.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))}
+			"fix at %s is not after the terminal's last fix at %s", f.Time.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))}, nil
 	}
 	t := sl.term.Load()
 	d := snap.DecideAt(t, &sl.track, *f, loc)
 	s.Stats.Decisions[d.Reason].Add(1)
 	if d.Reason == policy.PositionInvalid {
 		s.Stats.Rejected.Add(1)
-		return Result{Decision: d}
+		return Result{Decision: d}, nil
 	}
 	sl.track.Observe(*f, &d, t.Country)
 	changed := sl.decision.Reason != d.Reason || sl.decision.Country != d.Country || sl.decision.Rule != d.Rule
@@ -94,7 +107,7 @@ func (s *Service) ingestOne(snap *policy.Snapshot, f *skyfence.Fix, loc policy.L
 	if changed || sl.worthSaving(f) {
 		s.markDirty(sl)
 	}
-	return Result{Decision: d}
+	return Result{Decision: d}, t
 }
 
 // State returns the last fix and decision of a terminal.

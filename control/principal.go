@@ -55,16 +55,17 @@ const (
 	ReviewPolicy       Permission = "changes:review"
 	ActivatePolicy     Permission = "changes:activate"
 	EmergencyPolicy    Permission = "changes:emergency"
+	ReadAlerts         Permission = "alerts:read"
 )
 
 // permissions is the role table (docs/API.md shows it per endpoint).
 var permissions = map[skyfence.Role][]Permission{
-	skyfence.RoleViewer:       {ReadTerminals, ReadVerifications, ReadPolicy, ReadChanges},
-	skyfence.RoleOperator:     {ReadTerminals, WriteTerminals, ChangeStatus, ReadVerifications, ReadPolicy, ManageCapacity, ReadChanges},
+	skyfence.RoleViewer:       {ReadTerminals, ReadVerifications, ReadPolicy, ReadChanges, ReadAlerts},
+	skyfence.RoleOperator:     {ReadTerminals, WriteTerminals, ChangeStatus, ReadVerifications, ReadPolicy, ManageCapacity, ReadChanges, ReadAlerts},
 	skyfence.RolePolicyAuthor: {ReadTerminals, ReadPolicy, ReadChanges, DraftPolicy, ActivatePolicy},
 	skyfence.RoleApprover:     {ReadTerminals, ReadPolicy, ReadChanges, ReviewPolicy, ActivatePolicy},
 	skyfence.RoleEmergency:    {ReadTerminals, ReadPolicy, ReadChanges, EmergencyPolicy},
-	skyfence.RoleAuditor:      {ReadTerminals, ReadVerifications, ReadPolicy, ReadAudit, ReadChanges},
+	skyfence.RoleAuditor:      {ReadTerminals, ReadVerifications, ReadPolicy, ReadAudit, ReadChanges, ReadAlerts},
 	skyfence.RolePartner:      {ReadVerifications, WriteVerifications},
 	skyfence.RoleGateway:      {IngestFixes},
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/atlas"
+	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/policy"
 )
 
@@ -40,6 +41,10 @@ type Config struct {
 	// Rules are the governance settings (approvals needed, emergency
 	// review window).
 	Rules skyfence.ChangeRules
+	// Detect, if set, receives every applied fix with its decision, off the
+	// hot path: Ingest offers them after deciding, and never waits (a full
+	// queue drops and counts). Its alerts come back through RecordAlert.
+	Detect *detect.Queue
 }
 
 // Service is the control plane. Its methods are safe for concurrent use.
@@ -54,6 +59,8 @@ type Service struct {
 	dirty  [dirtyShards]dirtyShard
 	seed   maphash.Seed
 	rules  skyfence.ChangeRules
+	detect *detect.Queue
+	alerts alertBook
 	keys   keyCache
 	maps   mapCache
 	Stats  Stats
@@ -77,7 +84,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, errors.New("control: Store, Atlas and Policy are required")
 	}
 	s := &Service{
-		store: cfg.Store, atlas: cfg.Atlas, log: cfg.Logger, now: cfg.Now, rules: cfg.Rules,
+		store: cfg.Store, atlas: cfg.Atlas, log: cfg.Logger, now: cfg.Now, rules: cfg.Rules, detect: cfg.Detect,
 		seed: maphash.MakeSeed(), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if s.log == nil {

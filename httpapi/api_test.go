@@ -17,6 +17,7 @@ import (
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/atlas"
 	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/geoindex"
 	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/policy"
@@ -72,10 +73,17 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, keys: map[string]string{}, now: testNow}
-	svc, err := control.New(ctx, control.Config{Store: store, Atlas: a, Policy: snap, Logger: log, Now: func() time.Time { return e.now }})
+	engine, err := detect.New(detect.DefaultConfig(), detect.Options{Now: func() time.Time { return e.now }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	queue := detect.NewQueue(engine)
+	svc, err := control.New(ctx, control.Config{Store: store, Atlas: a, Policy: snap, Logger: log, Now: func() time.Time { return e.now }, Detect: queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	detected := make(chan error, 1)
+	go func() { detected <- queue.Run(context.Background(), svc.RecordAlert) }()
 	e.svc = svc
 	admin, err := svc.Bootstrap(ctx)
 	if err != nil || admin == "" {
@@ -86,6 +94,10 @@ func newEnv(t *testing.T) *env {
 	e.url = srv.URL
 	t.Cleanup(func() {
 		srv.Close()
+		queue.Close()
+		if err := <-detected; err != nil {
+			t.Error(err)
+		}
 		if err := svc.Close(ctx); err != nil {
 			t.Error(err)
 		}
@@ -421,4 +433,37 @@ func TestSecretsStayOutOfTheStore(t *testing.T) {
 	e.must("admin", "POST", "/v1/keys", map[string]string{"name": "temp", "role": "viewer"}, 201, &k)
 	e.must("admin", "POST", "/v1/keys/"+k.Key.ID+"/revoke", map[string]string{"reason": "test"}, 200, nil)
 	e.wantError("", "GET", "/v1/terminals", nil, 401, "unauthorized", "")
+}
+
+// TestDetectionSeesIngest: detection runs off the decision path and its
+// alerts show in the API. A residential terminal that reports Kyiv and,
+// a minute later, Lviv (470 km away) raises impossible_travel.
+func TestDetectionSeesIngest(t *testing.T) {
+	e := newEnv(t)
+	e.register("ut-1", "residential", "UA", true)
+	e.must("operator", "POST", "/v1/terminals/ut-1/activate", map[string]float64{"lat": 50.45, "lon": 30.52}, 200, nil)
+	e.send(fix("ut-1", testNow.Add(time.Second), 50.45, 30.52, 0), fix("ut-1", testNow.Add(time.Minute), 49.84, 24.03, 0))
+	var found bool
+	for deadline := time.Now().Add(10 * time.Second); !found && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var out struct {
+			Alerts []struct {
+				Detector   string
+				TerminalID string `json:"terminal_id"`
+				Evidence   []any
+			}
+		}
+		e.must("operator", "GET", "/v1/alerts?terminal_id=ut-1", nil, 200, &out)
+		for _, a := range out.Alerts {
+			found = found || (a.Detector == "impossible_travel" && a.TerminalID == "ut-1" && len(a.Evidence) > 0)
+		}
+	}
+	if !found {
+		t.Fatal("no impossible_travel alert with evidence for ut-1")
+	}
+	e.wantError("gateway", "GET", "/v1/alerts", nil, 403, "forbidden", "")
+	e.wantError("operator", "GET", "/v1/alerts?detector=telepathy", nil, 400, "invalid", "detector")
+	code, b := e.do("", "GET", "/metrics", nil)
+	if code != 200 || !bytes.Contains(b, []byte("skyfence_detect_observations_total")) {
+		t.Errorf("metrics: %d", code)
+	}
 }

@@ -75,6 +75,13 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
 	fmt.Fprintf(&b, "skyfence_fixes_rejected_total %d\n", st.Rejected.Load())
 	b.WriteString("# HELP skyfence_store_errors_total Failed writes of terminal states to the store.\n# TYPE skyfence_store_errors_total counter\n")
 	fmt.Fprintf(&b, "skyfence_store_errors_total %d\n", st.StoreErrors.Load())
+	as := s.svc.AlertStats()
+	b.WriteString("# HELP skyfence_detect_observations_total Decided fixes handed to detection.\n# TYPE skyfence_detect_observations_total counter\n")
+	fmt.Fprintf(&b, "skyfence_detect_observations_total %d\n", as.Queue.Offered)
+	b.WriteString("# HELP skyfence_detect_dropped_total Decided fixes detection dropped because its queue was full.\n# TYPE skyfence_detect_dropped_total counter\n")
+	fmt.Fprintf(&b, "skyfence_detect_dropped_total %d\n", as.Queue.Dropped)
+	b.WriteString("# HELP skyfence_alerts Alerts kept.\n# TYPE skyfence_alerts gauge\n")
+	fmt.Fprintf(&b, "skyfence_alerts %d\n", as.Kept)
 	if n, err := s.svc.Overdue(r.Context()); err == nil {
 		b.WriteString("# HELP skyfence_policy_reviews_overdue Emergency policy changes in force whose reviews are late.\n# TYPE skyfence_policy_reviews_overdue gauge\n")
 		fmt.Fprintf(&b, "skyfence_policy_reviews_overdue %d\n", n)

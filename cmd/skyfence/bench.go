@@ -85,11 +85,13 @@ func runBenchServe(ctx context.Context, e env) error {
 	fs.IntVar(&cfg.Connections, "connections", 4, "concurrent client connections")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to drive the server")
 	fs.StringVar(&cfg.Policy, "policy", "examples/policy/policy.yaml", "policy `file`")
+	detection := fs.Bool("detect", true, "run detection alongside, as skyfence serve does")
 	jsonOut := fs.String("json", "", "also write the result as JSON to `file`")
 	fs.Usage = func() { fmt.Fprint(e.stderr, benchUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, e); err != nil {
 		return err
 	}
+	cfg.NoDetect = !*detection
 	result, err := bench.Serve(ctx, cfg, e.stderr)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/skyfence/skyfence/atlas"
 	"github.com/skyfence/skyfence/audit"
 	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/examples"
 	"github.com/skyfence/skyfence/geoindex"
 	"github.com/skyfence/skyfence/httpapi"
@@ -49,6 +50,7 @@ type ServeConfig struct {
 	Drain      time.Duration
 	Approvals  int
 	Checkpoint time.Duration
+	Detect     bool
 }
 
 // DefaultServeConfig is the embedded default.
@@ -59,6 +61,7 @@ func DefaultServeConfig() ServeConfig {
 		Drain:      20 * time.Second,
 		Approvals:  2,
 		Checkpoint: 5 * time.Minute,
+		Detect:     true,
 	}
 }
 
@@ -72,6 +75,7 @@ func serveFlags(fs *flag.FlagSet, c *ServeConfig) {
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "how long shutdown waits for requests in flight")
 	fs.IntVar(&c.Approvals, "approvals", c.Approvals, "approvals a policy change needs from persons other than its author")
 	fs.DurationVar(&c.Checkpoint, "checkpoint", c.Checkpoint, "how often the audit log's head is signed")
+	fs.BoolVar(&c.Detect, "detect", c.Detect, "run detection of unauthorized use alongside ingest")
 }
 
 func runServe(ctx context.Context, e env) error {
@@ -98,6 +102,7 @@ type Server struct {
 	http   *http.Server
 	ln     net.Listener
 	signer *audit.Signer
+	detect *detect.Queue
 	out    env
 }
 
@@ -135,8 +140,15 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Detect {
+		engine, err := detect.New(detect.DefaultConfig(), detect.Options{})
+		if err != nil {
+			return nil, err
+		}
+		s.detect = detect.NewQueue(engine)
+	}
 	if s.svc, err = control.New(ctx, control.Config{Store: s.store, Atlas: a, Policy: snap, Logger: log,
-		Rules: skyfence.ChangeRules{Approvals: cfg.Approvals}}); err != nil {
+		Rules: skyfence.ChangeRules{Approvals: cfg.Approvals}, Detect: s.detect}); err != nil {
 		return nil, err
 	}
 	if s.signer, err = openSigner(cfg); err != nil {
@@ -180,8 +192,20 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	go s.tick(bg)
+	detectDone := make(chan struct{})
+	go func() {
+		defer close(detectDone)
+		if s.detect == nil {
+			return
+		}
+		if err := s.detect.Run(bg, s.svc.RecordAlert); err != nil && bg.Err() == nil {
+			s.log.Error("serve: detection stopped", "err", err)
+		}
+	}()
 	select {
 	case err := <-errc:
+		s.stopDetect()
+		<-detectDone
 		stopBg()
 		<-cpDone
 		s.close()
@@ -189,11 +213,13 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("serve: shutting down")
-	stopBg()
-	<-cpDone // the last checkpoint signs the head before the store closes
 	drain, cancel := context.WithTimeout(context.Background(), s.cfg.Drain)
 	defer cancel()
 	err := s.http.Shutdown(drain)
+	s.stopDetect() // after the last request: Run drains what is queued, then returns
+	<-detectDone
+	stopBg()
+	<-cpDone // the last checkpoint signs the head before the store closes
 	if cerr := s.close(); err == nil {
 		err = cerr
 	}
@@ -202,6 +228,13 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// stopDetect closes detection's queue, if it runs.
+func (s *Server) stopDetect() {
+	if s.detect != nil {
+		s.detect.Close()
+	}
 }
 
 // tick carries out scheduled activations and expiries every few seconds.
