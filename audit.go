@@ -25,8 +25,10 @@ type AuditEntry struct {
 
 // Digest returns the hash that chains the entry to prev: SHA-256 over prev,
 // then each field as a big-endian uint64 length followed by its bytes, in
-// this order: seq (decimal), time (RFC 3339 with nanoseconds, UTC), actor,
-// action, subject, reason, data. docs/AUDIT.md works an example through.
+// this order: seq (decimal), time (UTC in Go's time.RFC3339Nano layout:
+// the fraction of a second without trailing zeros, and none at all for a
+// whole second, then "Z"), actor, action, subject, reason, data.
+// docs/AUDIT.md works an example through.
 func (e *AuditEntry) Digest(prev []byte) []byte {
 	h := sha256.New()
 	h.Write(prev)
