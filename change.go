@@ -28,6 +28,13 @@ const (
 	ChangeExpired    ChangeState = "expired"
 )
 
+// ChangeStates lists every state of a policy change.
+var ChangeStates = []ChangeState{ChangeDraft, ChangeProposed, ChangeApproved, ChangeActive, ChangeSuperseded,
+	ChangeRejected, ChangeWithdrawn, ChangeRolledBack, ChangeExpired}
+
+// Valid reports whether s is one of ChangeStates.
+func (s ChangeState) Valid() bool { return slices.Contains(ChangeStates, s) }
+
 // RequestCategory says who asked for a change.
 type RequestCategory string
 

@@ -13,13 +13,6 @@ import (
 	"github.com/skyfence/skyfence"
 )
 
-// changeStates are the states of a policy change.
-var changeStates = []skyfence.ChangeState{
-	skyfence.ChangeDraft, skyfence.ChangeProposed, skyfence.ChangeApproved, skyfence.ChangeActive,
-	skyfence.ChangeSuperseded, skyfence.ChangeRejected, skyfence.ChangeWithdrawn, skyfence.ChangeRolledBack,
-	skyfence.ChangeExpired,
-}
-
 // fullChange returns a change with every field set: times in zones other
 // than UTC, with nanoseconds and (ProposedAt) a monotonic clock reading;
 // files holding bytes that are not UTF-8; texts with quotes, HTML, a NUL
@@ -294,7 +287,7 @@ func testFindChanges(t *testing.T, s skyfence.Store) {
 	var cs []*skyfence.PolicyChange
 	for i := range 130 {
 		cs = append(cs, &skyfence.PolicyChange{
-			ID: fmt.Sprintf("chg-%03d", (i*37)%130), State: changeStates[i%len(changeStates)], Title: fmt.Sprint("change ", i),
+			ID: fmt.Sprintf("chg-%03d", (i*37)%130), State: skyfence.ChangeStates[i%len(skyfence.ChangeStates)], Title: fmt.Sprint("change ", i),
 			Files:     []skyfence.PolicyFile{{Name: "policy.yaml", Data: []byte(fmt.Sprint("version: ", i))}},
 			CreatedAt: t0.Add(time.Duration(i%13) * time.Minute).In(time.FixedZone("", (i%5)*3600)), Revision: int64(i % 3),
 		})
@@ -357,7 +350,7 @@ func testFindChanges(t *testing.T, s skyfence.Store) {
 		}
 		return nil
 	})
-	for _, state := range changeStates {
+	for _, state := range skyfence.ChangeStates {
 		got, err := s.FindChanges(ctx, skyfence.ChangeFilter{State: state, Limit: 1000})
 		if err != nil {
 			t.Fatalf("FindChanges(%s): %v", state, err)

@@ -21,20 +21,10 @@ import (
 	"github.com/skyfence/skyfence"
 )
 
-// States are the states a stored change may be in: the ChangeState
-// constants of package skyfence, which the stores' schemas list too.
-var States = []skyfence.ChangeState{
-	skyfence.ChangeDraft, skyfence.ChangeProposed, skyfence.ChangeApproved, skyfence.ChangeActive,
-	skyfence.ChangeSuperseded, skyfence.ChangeRejected, skyfence.ChangeWithdrawn, skyfence.ChangeRolledBack,
-	skyfence.ChangeExpired,
-}
-
-// ValidState reports whether s is one of States.
-func ValidState(s skyfence.ChangeState) bool { return slices.Contains(States, s) }
-
-// CheckState returns EINVALID unless s is one of States.
+// CheckState returns EINVALID unless s is one of skyfence.ChangeStates
+// (which the stores' schemas list too).
 func CheckState(s skyfence.ChangeState) error {
-	if !ValidState(s) {
+	if !s.Valid() {
 		return skyfence.Errorf(skyfence.EINVALID, "unknown change state %q", s)
 	}
 	return nil
@@ -84,7 +74,7 @@ func utc(t time.Time) time.Time {
 // state, a zero CreatedAt (changes are ordered by it), a time outside the
 // years 1678 to 2262, or a change that would not read back equal.
 func Encode(c *skyfence.PolicyChange, revision int64) ([]byte, error) {
-	if !ValidState(c.State) {
+	if !c.State.Valid() {
 		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "state", "change %q: unknown state %q", c.ID, c.State)
 	}
 	if c.CreatedAt.IsZero() {
