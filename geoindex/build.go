@@ -113,13 +113,84 @@ func Build(shapes []Shape, opt Options) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i, h := range halves {
-		if err := b.top(h, i*side, 0, side); err != nil {
-			return nil, err
-		}
+	// The two hemispheres are built at once, by two builders that share
+	// the grid (each writes its own half) and start from the sets known so
+	// far; the east's nodes, leaves and sets are then appended to the
+	// west's.
+	east := b.fork()
+	errs := make(chan error, 1)
+	go func() { errs <- east.top(halves[1], side, 0, side) }()
+	werr := b.top(halves[0], 0, 0, side)
+	if eerr := <-errs; werr == nil {
+		werr = eerr
 	}
+	if werr != nil {
+		return nil, werr
+	}
+	b.merge(east, side)
 	b.fillCoarse()
 	return b.ix, nil
+}
+
+// fork returns a builder that builds into its own nodes, leaves and sets,
+// starting from b's sets, and into b's grid.
+func (b *builder) fork() *builder {
+	ix := *b.ix
+	ix.nodes, ix.leaves = nil, nil
+	ix.sets = slices.Clone(b.ix.sets)
+	f := &builder{opt: b.opt, edges: b.edges, ix: &ix, setKeys: make(map[string]SetID, len(b.setKeys))}
+	for k, v := range b.setKeys {
+		f.setKeys[k] = v
+	}
+	return f
+}
+
+// merge appends what f built for the grid columns from x0 on to b: its
+// nodes and leaves after b's, its sets interned in b's, and every reference
+// to them renumbered.
+func (b *builder) merge(f *builder, x0 int) {
+	ix := b.ix
+	setOf := make([]SetID, len(f.ix.sets))
+	for id, regs := range f.ix.sets {
+		setOf[id] = b.intern(regs)
+	}
+	nodeOff, leafOff := uint32(len(ix.nodes)/16), uint32(len(ix.leaves))
+	remap := func(ref uint32) uint32 {
+		switch ref & tagMask {
+		case tagSet:
+			return uint32(setOf[ref])
+		case tagNode:
+			return (ref&valMask + nodeOff) | tagNode
+		}
+		return (ref&valMask + leafOff) | tagLeaf
+	}
+	for y := 0; y < ix.gridH; y++ {
+		row := ix.grid[y*ix.gridW : (y+1)*ix.gridW]
+		for x := x0; x < ix.gridW; x++ {
+			row[x] = remap(row[x])
+		}
+	}
+	for _, ref := range f.ix.nodes {
+		ix.nodes = append(ix.nodes, remap(ref))
+	}
+	recs := f.ix.leaves
+	for off := 0; off < len(recs); {
+		n, g := int(recs[off]&0xffff), int(recs[off]>>16)
+		table := off + leafHeader + 4*n
+		if g > 1 {
+			table += (n + 15) / 16
+		}
+		words := max(1, (1<<g)/2)
+		for i := table; i < table+words; i++ {
+			lo, hi := setOf[uint32(recs[i])], setOf[uint32(recs[i]>>32)]
+			if g == 0 {
+				hi = 0 // a one-entry table fills only the low half
+			}
+			recs[i] = uint64(lo) | uint64(hi)<<32
+		}
+		off = table + words
+	}
+	ix.leaves = append(ix.leaves, recs...)
 }
 
 // fillCoarse summarises the grid in blocks of coarseSide × coarseSide.
