@@ -4,11 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/policy"
 	"github.com/skyfence/skyfence/sim"
 	"github.com/skyfence/skyfence/sim/replay"
@@ -73,7 +75,7 @@ func runSim(ctx context.Context, e env) error {
 			return err
 		}
 	}
-	target, closeTarget, err := simTarget(ctx, snap, *url, *key)
+	target, inproc, closeTarget, err := simTarget(ctx, snap, *url, *key, fleet.Len())
 	if err != nil {
 		return err
 	}
@@ -99,7 +101,40 @@ func runSim(ctx context.Context, e env) error {
 			err = werr
 		}
 	}
+	if inproc != nil && err == nil {
+		alerts, st := inproc.StopDetection()
+		printDetection(e.stdout, fleet, alerts, st)
+	}
 	return err
+}
+
+// printDetection says what detection raised during the replay and how well
+// it did against the fleet's labels.
+func printDetection(w io.Writer, f *sim.Fleet, alerts []detect.Alert, st detect.QueueStats) {
+	labels := map[string]detect.Label{}
+	for i := range f.Len() {
+		if l := f.Label(i); l.Bad {
+			labels[l.ID] = detect.Label{Kind: l.Behaviour.String(), Start: l.BadFrom}
+		}
+	}
+	sc := detect.Score(alerts, labels)
+	fmt.Fprintf(w, "\ndetection: %d decided fixes seen, %d dropped (queue full), %d alerts on %d terminals\n",
+		st.Offered, st.Dropped, len(alerts), sc.All.Flagged)
+	fmt.Fprintf(w, "%-18s %8s %9s", "detector", "flagged", "precision")
+	for _, k := range sc.Kinds {
+		fmt.Fprintf(w, " %12s", "recall "+k)
+	}
+	fmt.Fprintln(w)
+	for _, d := range append(sc.Detectors, sc.All) {
+		if d.Flagged == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%-18s %8d %9.3f", d.Name, d.Flagged, d.Precision)
+		for _, k := range d.Kinds {
+			fmt.Fprintf(w, " %12.3f", k.Recall)
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // simPolicy compiles the policy file, or the built-in scenario if file is "".
@@ -120,21 +155,22 @@ func simPolicy(file string) (*policy.Snapshot, error) {
 }
 
 // simTarget returns where fixes go: the server at url, or a service in
-// this process over a database in a temporary directory.
-func simTarget(ctx context.Context, snap *policy.Snapshot, url, key string) (replay.Target, func(), error) {
+// this process over a database in a temporary directory (then also
+// returned as itself, for its detection).
+func simTarget(ctx context.Context, snap *policy.Snapshot, url, key string, terminals int) (replay.Target, *replay.InProcess, func(), error) {
 	if url != "" {
-		return replay.NewHTTP(url, key), func() {}, nil
+		return replay.NewHTTP(url, key), nil, func() {}, nil
 	}
 	dir, err := os.MkdirTemp("", "skyfence-sim-")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	p, err := replay.NewInProcess(ctx, snap, dir, slog.New(slog.DiscardHandler))
+	p, err := replay.NewInProcess(ctx, snap, dir, terminals, slog.New(slog.DiscardHandler))
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return p, func() {
+	return p, p, func() {
 		p.Close(context.Background())
 		os.RemoveAll(dir)
 	}, nil

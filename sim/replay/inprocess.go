@@ -12,32 +12,77 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/policy"
 	"github.com/skyfence/skyfence/sim"
 	"github.com/skyfence/skyfence/sqlite"
 )
 
 // InProcess is a control.Service in this process over an SQLite database,
-// deciding fixes as a server's ingest does, without HTTP.
+// deciding fixes as a server's ingest does, without HTTP, with detection
+// running alongside as in a server.
 type InProcess struct {
 	Service *control.Service
 	store   *sqlite.DB
 	results sync.Pool // of *[]control.Result
+	detect  *detect.Queue
+	done    chan error
+	mu      sync.Mutex
+	alerts  map[string]detect.Alert // the latest of each, evidence dropped
 }
 
 // NewInProcess starts a control.Service with the policy over a new SQLite
-// database in dir. Close stops it.
-func NewInProcess(ctx context.Context, snap *policy.Snapshot, dir string, log *slog.Logger) (*InProcess, error) {
+// database in dir, and a detection engine following up to terminals
+// terminals (at least its default). Close stops them.
+func NewInProcess(ctx context.Context, snap *policy.Snapshot, dir string, terminals int, log *slog.Logger) (*InProcess, error) {
 	store, err := sqlite.Open(ctx, filepath.Join(dir, "skyfence.db"), log)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := control.New(ctx, control.Config{Store: store, Atlas: snap.Atlas(), Policy: snap, Logger: log})
+	dc := detect.DefaultConfig()
+	dc.MaxTerminals = max(dc.MaxTerminals, terminals)
+	engine, err := detect.New(dc, detect.Options{})
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	return &InProcess{Service: svc, store: store}, nil
+	p := &InProcess{store: store, detect: detect.NewQueue(engine), done: make(chan error, 1), alerts: map[string]detect.Alert{}}
+	if p.Service, err = control.New(ctx, control.Config{Store: store, Atlas: snap.Atlas(), Policy: snap, Logger: log, Detect: p.detect}); err != nil {
+		store.Close()
+		return nil, err
+	}
+	go func() { p.done <- p.detect.Run(context.Background(), p.keep) }()
+	return p, nil
+}
+
+// keep is detection's sink: the service's alert book and p's own copy.
+func (p *InProcess) keep(a detect.Alert) {
+	p.Service.RecordAlert(a)
+	a.Evidence, a.Related = nil, nil
+	p.mu.Lock()
+	p.alerts[a.ID] = a
+	p.mu.Unlock()
+}
+
+// StopDetection lets detection finish what is queued and returns every
+// alert it raised (their latest versions, without evidence).
+func (p *InProcess) StopDetection() ([]detect.Alert, detect.QueueStats) {
+	if p.detect != nil {
+		p.detect.Close()
+		<-p.done
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]detect.Alert, 0, len(p.alerts))
+	for _, a := range p.alerts {
+		out = append(out, a)
+	}
+	var st detect.QueueStats
+	if p.detect != nil {
+		st = p.detect.Stats()
+	}
+	p.detect = nil
+	return out, st
 }
 
 // importChunk is how many terminals one ImportTerminals call (one
@@ -89,8 +134,10 @@ func (p *InProcess) Send(ctx context.Context, fixes []skyfence.Fix, out []Outcom
 	return nil
 }
 
-// Close writes the last states and closes the service and the database.
+// Close stops detection, writes the last states and closes the service
+// and the database.
 func (p *InProcess) Close(ctx context.Context) error {
+	p.StopDetection()
 	err := p.Service.Close(ctx)
 	if cerr := p.store.Close(); err == nil {
 		err = cerr

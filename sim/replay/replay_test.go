@@ -51,7 +51,7 @@ func fleet(t *testing.T, n int, start time.Time) (*sim.Fleet, *policy.Snapshot) 
 
 func inProcess(t *testing.T, snap *policy.Snapshot) *InProcess {
 	t.Helper()
-	p, err := NewInProcess(t.Context(), snap, t.TempDir(), slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+	p, err := NewInProcess(t.Context(), snap, t.TempDir(), 0, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
 	}
