@@ -57,6 +57,9 @@ func Run(t *testing.T, open func(t *testing.T) skyfence.Store) {
 		{"FindChanges", testFindChanges},
 		{"States", testStates},
 		{"StatesErrors", testStatesErrors},
+		{"Alerts", testAlerts},
+		{"AlertsLimits", testAlertsLimits},
+		{"AlertsErrors", testAlertsErrors},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -96,6 +96,25 @@ CREATE TABLE terminal_states (
 	track       bytea
 );
 
+-- An alert of detection, upserted by id as it updates: its whole
+-- detect.Alert as JSON (data, byte for byte), with the fields that select
+-- and order alerts copied into columns. No foreign key to terminals, as for
+-- terminal_states: detection may flag a terminal the registry does not know.
+CREATE TABLE alerts (
+	id          text PRIMARY KEY,
+	terminal_id text NOT NULL,
+	detector    text NOT NULL,
+	severity    integer NOT NULL,
+	score       double precision NOT NULL,
+	first_seen  bigint,
+	last_seen   bigint NOT NULL,
+	data        bytea NOT NULL
+);
+
+-- FindAlerts: most recently seen first, all or of one terminal.
+CREATE INDEX alerts_last_seen ON alerts (last_seen, id);
+CREATE INDEX alerts_terminal ON alerts (terminal_id, last_seen);
+
 -- A policy change is its whole skyfence.PolicyChange as JSON (doc, the
 -- exact bytes of json.Marshal, times in UTC: json, not jsonb, keeps them
 -- byte for byte), with the fields that select and order changes copied into

@@ -94,6 +94,25 @@ CREATE TABLE terminal_states (
 	track       BLOB
 ) STRICT, WITHOUT ROWID;
 
+-- An alert of detection, upserted by id as it updates: its whole
+-- detect.Alert as JSON (data, byte for byte), with the fields that select
+-- and order alerts copied into columns. No foreign key to terminals, as for
+-- terminal_states: detection may flag a terminal the registry does not know.
+CREATE TABLE alerts (
+	id          TEXT PRIMARY KEY,
+	terminal_id TEXT NOT NULL,
+	detector    TEXT NOT NULL,
+	severity    INTEGER NOT NULL,
+	score       REAL NOT NULL,
+	first_seen  INTEGER,
+	last_seen   INTEGER NOT NULL,
+	data        BLOB NOT NULL
+) STRICT;
+
+-- FindAlerts: most recently seen first, all or of one terminal.
+CREATE INDEX alerts_last_seen ON alerts (last_seen, id);
+CREATE INDEX alerts_terminal ON alerts (terminal_id, last_seen);
+
 -- A policy change is its whole skyfence.PolicyChange as JSON (doc, the
 -- exact bytes of json.Marshal, times in UTC), with the fields that select
 -- and order changes copied into columns. revision guards updates: an update

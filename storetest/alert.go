@@ -1,0 +1,194 @@
+package storetest
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/skyfence/skyfence"
+)
+
+// alertRecords returns n alerts a00000.. of terminals t0..t9 and three
+// detectors, last seen at one of 50 times around at (so that many share a
+// LastSeen and the id orders them), as a store returns them (times in UTC).
+// Their data is JSON with odd spacing and, for some, bytes that are not
+// JSON at all: a store keeps it byte for byte.
+func alertRecords(n int, seed uint64, at time.Time) []*skyfence.AlertRecord {
+	r := rand.New(rand.NewPCG(seed, 2))
+	detectors := []string{"speed", "cloned_position", "cluster"}
+	as := make([]*skyfence.AlertRecord, n)
+	for i := range as {
+		last := at.Add(time.Duration(r.IntN(50))*time.Second + time.Duration(r.IntN(3))*time.Nanosecond)
+		a := &skyfence.AlertRecord{
+			ID: fmt.Sprintf("a%05d", i), TerminalID: fmt.Sprintf("t%d", r.IntN(10)), Detector: detectors[r.IntN(3)],
+			Severity: r.IntN(3), Score: r.Float64(),
+			FirstSeen: last.Add(-time.Duration(r.Int64N(int64(time.Hour)))).UTC(), LastSeen: last.UTC(),
+			Data: fmt.Appendf(nil, "{\"id\":  \"a%05d\", \"score\": %v }\n", i, r.Float64()),
+		}
+		if i%7 == 0 {
+			a.Data = append(a.Data, 0, 0xff, 0xfe, '\r', 0)
+		}
+		as[i] = a
+	}
+	return as
+}
+
+// byLastSeen sorts alerts as FindAlerts returns them: LastSeen descending,
+// then id ascending.
+func byLastSeen(as []*skyfence.AlertRecord) []*skyfence.AlertRecord {
+	as = slices.Clone(as)
+	slices.SortFunc(as, func(a, b *skyfence.AlertRecord) int {
+		if c := b.LastSeen.Compare(a.LastSeen); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return as
+}
+
+// emptyNil returns copies of the alerts with empty data nil, so that
+// comparisons do not tell a nil Data from an empty one.
+func emptyNil(as []*skyfence.AlertRecord) []*skyfence.AlertRecord {
+	out := make([]*skyfence.AlertRecord, len(as))
+	for i, a := range as {
+		c := *a
+		if len(c.Data) == 0 {
+			c.Data = nil
+		}
+		out[i] = &c
+	}
+	return out
+}
+
+// findAlerts returns what FindAlerts(f) returns on r, failing the test on an
+// error.
+func findAlerts(t *testing.T, r skyfence.Reader, f skyfence.AlertFilter) []*skyfence.AlertRecord {
+	t.Helper()
+	as, err := r.FindAlerts(t.Context(), f)
+	if err != nil {
+		t.Fatalf("FindAlerts(%+v): %v", f, err)
+	}
+	return emptyNil(as)
+}
+
+// saveAlerts saves the alerts shuffled, in batches of at most 200.
+func saveAlerts(t *testing.T, s skyfence.Store, as []*skyfence.AlertRecord, seed uint64) {
+	t.Helper()
+	shuffled := slices.Clone(as)
+	rand.New(rand.NewPCG(seed, 5)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	for b := range slices.Chunk(shuffled, 200) {
+		if err := s.SaveAlerts(t.Context(), b); err != nil {
+			t.Fatalf("SaveAlerts: %v", err)
+		}
+	}
+}
+
+func testAlerts(t *testing.T, s skyfence.Store) {
+	ctx := t.Context()
+	same(t, "FindAlerts of an empty store", len(findAlerts(t, s, skyfence.AlertFilter{})), 0)
+	if err := s.SaveAlerts(ctx, nil); err != nil {
+		t.Fatalf("SaveAlerts(nil): %v", err)
+	}
+
+	// Round trip: times in another zone with nanoseconds come back in UTC,
+	// data byte for byte; empty data and a zero FirstSeen are allowed.
+	as := alertRecords(300, 11, t0)
+	as[0].Data = nil
+	as[1].Data = []byte{}
+	as[2].FirstSeen = time.Time{}
+	as[3].Score, as[3].Severity = 0, 0
+	in := make([]*skyfence.AlertRecord, len(as))
+	for i, a := range as {
+		c := *a
+		c.FirstSeen, c.LastSeen = c.FirstSeen.In(t0.Location()), c.LastSeen.In(t0.Location())
+		in[i] = &c
+	}
+	saveAlerts(t, s, in, 1)
+	want := byLastSeen(as)
+	same(t, "FindAlerts (every alert, most recently seen first)", findAlerts(t, s, skyfence.AlertFilter{Limit: 1000}), emptyNil(want))
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error {
+		same(t, "FindAlerts in a Tx", findAlerts(t, tx, skyfence.AlertFilter{Limit: 1000}), emptyNil(want))
+		return nil
+	})
+
+	// Upsert: every third alert changes (even its terminal, detector and
+	// times), new ones come; of two alerts with one id in a batch, the later
+	// wins.
+	more := alertRecords(350, 12, t0.Add(-time.Minute))
+	var batch []*skyfence.AlertRecord
+	for i := 0; i < len(as); i += 3 {
+		c := *more[i]
+		c.Data = append([]byte(nil), more[i].Data...)
+		batch = append(batch, &c)
+		as[i] = more[i]
+	}
+	for i := len(as); i < len(more); i++ {
+		batch = append(batch, more[i])
+		as = append(as, more[i])
+	}
+	stale := *more[3]
+	stale.Score, stale.Data = 0.01, []byte(`{"stale":true}`)
+	batch = append([]*skyfence.AlertRecord{&stale}, batch...)
+	if err := s.SaveAlerts(ctx, batch); err != nil {
+		t.Fatalf("SaveAlerts (upsert): %v", err)
+	}
+	want = byLastSeen(as)
+	same(t, "FindAlerts after the upsert", findAlerts(t, s, skyfence.AlertFilter{Limit: 1000}), emptyNil(want))
+
+	// Filters: by terminal, by detector, by both, and matching nothing.
+	for _, f := range []skyfence.AlertFilter{
+		{TerminalID: "t3"}, {Detector: "cluster"}, {TerminalID: "t7", Detector: "speed"},
+		{TerminalID: "t3", Limit: 4}, {Detector: "speed", Limit: 1},
+		{TerminalID: "nope"}, {Detector: "nope"}, {TerminalID: "t1", Detector: "nope"},
+	} {
+		var sel []*skyfence.AlertRecord
+		for _, a := range want {
+			if (f.TerminalID == "" || a.TerminalID == f.TerminalID) && (f.Detector == "" || a.Detector == f.Detector) {
+				sel = append(sel, a)
+			}
+		}
+		if f.Limit > 0 && len(sel) > f.Limit {
+			sel = sel[:f.Limit]
+		}
+		got := findAlerts(t, s, f)
+		if len(sel) == 0 {
+			same(t, fmt.Sprintf("FindAlerts(%+v) count", f), len(got), 0)
+			continue
+		}
+		same(t, fmt.Sprintf("FindAlerts(%+v)", f), got, emptyNil(sel))
+	}
+}
+
+func testAlertsLimits(t *testing.T, s skyfence.Store) {
+	ctx := t.Context()
+	as := alertRecords(1100, 21, t0)
+	saveAlerts(t, s, as, 2)
+	want := emptyNil(byLastSeen(as))
+	for _, c := range []struct{ limit, n int }{{0, 100}, {1, 1}, {99, 99}, {1000, 1000}, {1001, 1000}, {5000, 1000}} {
+		same(t, fmt.Sprintf("FindAlerts(Limit %d)", c.limit), findAlerts(t, s, skyfence.AlertFilter{Limit: c.limit}), want[:c.n])
+	}
+	_, err := s.FindAlerts(ctx, skyfence.AlertFilter{Limit: -1})
+	wantCode(t, "FindAlerts(Limit -1)", err, skyfence.EINVALID)
+	txCode(t, s, "FindAlerts(Limit -1) in a Tx", skyfence.EINVALID, func(ctx context.Context, tx skyfence.Tx) error {
+		_, err := tx.FindAlerts(ctx, skyfence.AlertFilter{TerminalID: "t1", Limit: -5})
+		return err
+	})
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error {
+		same(t, "FindAlerts(Limit 0) in a Tx", findAlerts(t, tx, skyfence.AlertFilter{}), want[:100])
+		return nil
+	})
+}
+
+func testAlertsErrors(t *testing.T, s skyfence.Store) {
+	ctx := t.Context()
+	ok := alertRecords(2, 31, t0)
+	noID := *ok[1]
+	noID.ID = ""
+	wantCode(t, "SaveAlerts with a nil alert", s.SaveAlerts(ctx, []*skyfence.AlertRecord{ok[0], nil}), skyfence.EINVALID)
+	wantCode(t, "SaveAlerts without an id", s.SaveAlerts(ctx, []*skyfence.AlertRecord{ok[0], &noID}), skyfence.EINVALID)
+	same(t, "alerts after refused batches", len(findAlerts(t, s, skyfence.AlertFilter{})), 0)
+}
