@@ -47,6 +47,27 @@ type CellFilter struct {
 	Limit int // 0 means 100; at most 1000
 }
 
+// AlertRecord is an alert raised by detection, as stored: the fields to
+// select by, and the whole alert as JSON (package detect's Alert).
+type AlertRecord struct {
+	ID         string
+	TerminalID string
+	Detector   string
+	Severity   int
+	Score      float64
+	FirstSeen  time.Time
+	LastSeen   time.Time
+	Data       []byte // the alert as JSON, stored byte for byte
+}
+
+// AlertFilter selects alerts; zero fields match everything. Results come
+// most recently seen first (LastSeen descending, then ID).
+type AlertFilter struct {
+	TerminalID string
+	Detector   string
+	Limit      int // 0 means 100; at most 1000
+}
+
 // ChangeFilter selects policy changes; the zero value selects all.
 type ChangeFilter struct {
 	State ChangeState
@@ -120,6 +141,8 @@ type Reader interface {
 	// AuditHead returns the last entry's Seq and Hash (0 and 32 zero bytes
 	// for an empty log).
 	AuditHead(ctx context.Context) (int64, []byte, error)
+	// FindAlerts returns stored alerts, most recently seen first.
+	FindAlerts(ctx context.Context, f AlertFilter) ([]*AlertRecord, error)
 	FindChangeByID(ctx context.Context, id string) (*PolicyChange, error)
 	// FindChanges returns policy changes, newest (by CreatedAt, then id)
 	// first.
@@ -178,5 +201,8 @@ type Store interface {
 	// SaveStates writes terminals' last states (upserts), outside the
 	// audited transactions: this is the high-volume write-behind of ingest.
 	SaveStates(ctx context.Context, states []*TerminalState) error
+	// SaveAlerts writes alerts (upserts by ID: the latest version of an
+	// alert replaces the one stored), outside the audited transactions.
+	SaveAlerts(ctx context.Context, alerts []*AlertRecord) error
 	Close() error
 }

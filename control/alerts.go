@@ -2,56 +2,77 @@ package control
 
 import (
 	"context"
-	"slices"
-	"strings"
+	"encoding/json"
 	"sync"
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/detect"
 )
 
-// MaxAlerts is how many alerts the service keeps; beyond it the alerts
-// seen least recently are forgotten (counted in AlertStats).
-const MaxAlerts = 100_000
-
-// alertBook keeps the latest version of each alert, by id.
+// alertBook holds the alerts detection raised or updated since they were
+// last written to the store, by id (the latest version of each).
 type alertBook struct {
-	mu      sync.Mutex
-	byID    map[string]detect.Alert
-	evicted uint64
+	mu       sync.Mutex
+	pending  map[string]detect.Alert
+	recorded uint64
 }
 
-// RecordAlert keeps an alert the detection engine raised or updated: the
-// sink of a detect.Queue. Alerts are kept in memory only (the store does
-// not hold them yet), at most MaxAlerts.
+// RecordAlert takes an alert the detection engine raised or updated: the
+// sink of a detect.Queue. Alerts are written to the store behind, with the
+// terminals' states (and before any listing of alerts), latest version
+// first: an alert updated many times is written once per flush.
 func (s *Service) RecordAlert(a detect.Alert) {
 	b := &s.alerts
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.byID == nil {
-		b.byID = map[string]detect.Alert{}
+	if b.pending == nil {
+		b.pending = map[string]detect.Alert{}
 	}
-	if _, ok := b.byID[a.ID]; !ok && len(b.byID) >= MaxAlerts {
-		oldest := ""
-		for id, x := range b.byID {
-			if oldest == "" || x.LastSeen.Before(b.byID[oldest].LastSeen) {
-				oldest = id
+	b.pending[a.ID] = a
+	b.recorded++
+	b.mu.Unlock()
+}
+
+// flushAlerts writes the pending alerts to the store; on failure they stay
+// pending (a newer version recorded meanwhile wins).
+func (s *Service) flushAlerts(ctx context.Context) error {
+	b := &s.alerts
+	b.mu.Lock()
+	pending := b.pending
+	b.pending = nil
+	b.mu.Unlock()
+	if len(pending) == 0 {
+		return nil
+	}
+	recs := make([]*skyfence.AlertRecord, 0, len(pending))
+	for _, a := range pending {
+		data, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, &skyfence.AlertRecord{ID: a.ID, TerminalID: a.TerminalID, Detector: a.Detector.String(),
+			Severity: int(a.Severity), Score: a.Score, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, Data: data})
+	}
+	err := s.store.SaveAlerts(ctx, recs)
+	if err != nil {
+		b.mu.Lock()
+		if b.pending == nil {
+			b.pending = map[string]detect.Alert{}
+		}
+		for id, a := range pending {
+			if _, newer := b.pending[id]; !newer {
+				b.pending[id] = a
 			}
 		}
-		delete(b.byID, oldest)
-		b.evicted++
+		b.mu.Unlock()
 	}
-	b.byID[a.ID] = a
+	return err
 }
 
 // AlertFilter selects alerts; zero fields match everything.
-type AlertFilter struct {
-	TerminalID string
-	Detector   string
-	Limit      int // 0 means 100; at most 1000
-}
+type AlertFilter = skyfence.AlertFilter
 
-// Alerts returns the alerts kept, most recently seen first.
+// Alerts returns the alerts detection raised, most recently seen first, from
+// the store (after writing those still pending).
 func (s *Service) Alerts(ctx context.Context, f AlertFilter) ([]detect.Alert, error) {
 	if _, err := require(ctx, ReadAlerts); err != nil {
 		return nil, err
@@ -61,42 +82,34 @@ func (s *Service) Alerts(ctx context.Context, f AlertFilter) ([]detect.Alert, er
 			return nil, skyfence.FieldErrorf(skyfence.EINVALID, "detector", "%v", err)
 		}
 	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 100
+	if err := s.flushAlerts(ctx); err != nil {
+		return nil, err
 	}
-	limit = min(limit, 1000)
-	b := &s.alerts
-	b.mu.Lock()
-	out := make([]detect.Alert, 0, min(len(b.byID), limit))
-	for _, a := range b.byID {
-		if (f.TerminalID == "" || a.TerminalID == f.TerminalID) && (f.Detector == "" || a.Detector.String() == f.Detector) {
-			out = append(out, a)
+	recs, err := s.store.FindAlerts(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]detect.Alert, len(recs))
+	for i, r := range recs {
+		if err := json.Unmarshal(r.Data, &out[i]); err != nil {
+			return nil, skyfence.Errorf(skyfence.EINTERNAL, "alert %s: %v", r.ID, err)
 		}
 	}
-	b.mu.Unlock()
-	slices.SortFunc(out, func(x, y detect.Alert) int {
-		if c := y.LastSeen.Compare(x.LastSeen); c != 0 {
-			return c
-		}
-		return strings.Compare(x.ID, y.ID)
-	})
-	return out[:min(len(out), limit)], nil
+	return out, nil
 }
 
-// AlertStats counts the alerts kept and forgotten, and the detection
-// queue's work (zero if the service has no detection).
+// AlertStats counts the alerts recorded and detection's queue (zero if the
+// service has no detection).
 type AlertStats struct {
-	Kept    int
-	Evicted uint64
-	Queue   detect.QueueStats
+	Recorded uint64
+	Queue    detect.QueueStats
 }
 
 // AlertStats returns the detection figures, for metrics.
 func (s *Service) AlertStats() AlertStats {
 	b := &s.alerts
 	b.mu.Lock()
-	st := AlertStats{Kept: len(b.byID), Evicted: b.evicted}
+	st := AlertStats{Recorded: b.recorded}
 	b.mu.Unlock()
 	if s.detect != nil {
 		st.Queue = s.detect.Stats()

@@ -12,6 +12,7 @@ import (
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/atlas"
 	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/geoindex"
 	"github.com/skyfence/skyfence/internal/teststore"
 	"github.com/skyfence/skyfence/policy"
@@ -315,6 +316,30 @@ func TestCutOffAndStatesSurviveRestart(t *testing.T) {
 		old := []skyfence.Fix{{TerminalID: "t1", Time: fixes[1].Time, Lat: 52.5, Lon: 13.4}}
 		if err := again.Ingest(gw, old, out); err != nil || skyfence.ErrorCode(out[0].Err) != skyfence.ECONFLICT {
 			t.Errorf("an old fix after restart: %v %+v", err, out[0])
+		}
+	})
+}
+
+func TestAlertsSurviveRestart(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store skyfence.Store) {
+		clk := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+		svc := newService(t, store, clk)
+		a := detect.Alert{ID: "al-1", Detector: detect.ImpossibleTravel, TerminalID: "t1", Score: 0.9,
+			FirstSeen: clk.now(), LastSeen: clk.now().Add(time.Minute), Count: 2, Summary: "470 km in a minute"}
+		svc.RecordAlert(a)
+		a.Count = 3
+		svc.RecordAlert(a) // the latest version is the one kept
+		if err := svc.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		again := newService(t, store, clk)
+		defer again.Close(context.Background())
+		got, err := again.Alerts(as("vera", skyfence.RoleViewer), control.AlertFilter{TerminalID: "t1"})
+		if err != nil || len(got) != 1 || got[0].Count != 3 || got[0].Detector != detect.ImpossibleTravel || !got[0].LastSeen.Equal(a.LastSeen) {
+			t.Fatalf("alerts after restart: %+v %v", got, err)
+		}
+		if _, err := again.Alerts(as("gus", skyfence.RoleGateway), control.AlertFilter{}); skyfence.ErrorCode(err) != skyfence.EFORBIDDEN {
+			t.Errorf("a gateway listing alerts: %v", err)
 		}
 	})
 }

@@ -178,8 +178,12 @@ func (s *Service) flushLoop(interval time.Duration) {
 	}
 }
 
-// Flush writes the last states changed since the previous flush.
+// Flush writes the last states changed since the previous flush, and the
+// alerts recorded since.
 func (s *Service) Flush(ctx context.Context) error {
+	if err := s.flushAlerts(ctx); err != nil {
+		return err
+	}
 	var batch []*skyfence.TerminalState
 	for i := range s.dirty {
 		sh := &s.dirty[i]

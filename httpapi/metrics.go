@@ -80,8 +80,8 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
 	fmt.Fprintf(&b, "skyfence_detect_observations_total %d\n", as.Queue.Offered)
 	b.WriteString("# HELP skyfence_detect_dropped_total Decided fixes detection dropped because its queue was full.\n# TYPE skyfence_detect_dropped_total counter\n")
 	fmt.Fprintf(&b, "skyfence_detect_dropped_total %d\n", as.Queue.Dropped)
-	b.WriteString("# HELP skyfence_alerts Alerts kept.\n# TYPE skyfence_alerts gauge\n")
-	fmt.Fprintf(&b, "skyfence_alerts %d\n", as.Kept)
+	b.WriteString("# HELP skyfence_alerts_recorded_total Alerts detection raised or updated.\n# TYPE skyfence_alerts_recorded_total counter\n")
+	fmt.Fprintf(&b, "skyfence_alerts_recorded_total %d\n", as.Recorded)
 	if n, err := s.svc.Overdue(r.Context()); err == nil {
 		b.WriteString("# HELP skyfence_policy_reviews_overdue Emergency policy changes in force whose reviews are late.\n# TYPE skyfence_policy_reviews_overdue gauge\n")
 		fmt.Fprintf(&b, "skyfence_policy_reviews_overdue %d\n", n)
