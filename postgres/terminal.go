@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // Page sizes of FindTerminals.
@@ -61,38 +62,22 @@ func (r reader) terminals(ctx context.Context, w conds, limit int, fn func(*skyf
 		return fmt.Errorf("postgres: find terminals: %w", err)
 	}
 	defer rows.Close()
-	var cur *skyfence.Terminal
-	for rows.Next() {
+	return sqlrows.Terminals(rows, "postgres: find terminals", func() (sqlrows.Row, error) {
 		var tr terminalRow
 		var vr verificationRow
 		if err := rows.Scan(append(tr.dest(), vr.dest()...)...); err != nil {
-			return fmt.Errorf("postgres: find terminals: %w", err)
+			return sqlrows.Row{}, fmt.Errorf("postgres: find terminals: %w", err)
 		}
-		if cur == nil || cur.ID != tr.id {
-			if cur != nil {
-				if err := fn(cur); err != nil {
-					return err
-				}
-			}
-			if cur, err = tr.terminal(); err != nil {
-				return err
-			}
-		}
+		r := sqlrows.Row{ID: tr.id, Terminal: tr.terminal}
 		if vr.id != "" {
 			v, err := vr.verification()
 			if err != nil {
-				return err
+				return r, err
 			}
-			cur.Verifications = append(cur.Verifications, v)
+			r.Verification = &v
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: find terminals: %w", err)
-	}
-	if cur != nil {
-		return fn(cur)
-	}
-	return nil
+		return r, nil
+	}, fn)
 }
 
 // FindTerminalByID returns the terminal with its verifications, or
