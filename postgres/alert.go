@@ -3,13 +3,13 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // alertColumns are what alertRow scans, in its order.
@@ -39,30 +39,11 @@ func (r *alertRow) alert() *skyfence.AlertRecord {
 	return &a
 }
 
-// checkAlert returns EINVALID for an alert the store does not take: nil,
-// without an id, without a LastSeen (it orders alerts), with a time out of
-// range, a NaN score or a severity beyond 32 bits (the column's integer).
-func checkAlert(i int, a *skyfence.AlertRecord) error {
-	switch {
-	case a == nil:
-		return skyfence.Errorf(skyfence.EINVALID, "alert %d is nil", i)
-	case a.ID == "":
-		return skyfence.Errorf(skyfence.EINVALID, "alert %d: alert id is empty", i)
-	case a.LastSeen.IsZero():
-		return skyfence.Errorf(skyfence.EINVALID, "alert %q has no last seen time", a.ID)
-	case math.IsNaN(a.Score):
-		return skyfence.Errorf(skyfence.EINVALID, "alert %q has a NaN score", a.ID)
-	case a.Severity < math.MinInt32 || a.Severity > math.MaxInt32:
-		return skyfence.Errorf(skyfence.EINVALID, "alert %q: severity %d is out of range", a.ID, a.Severity)
-	}
-	return checkTimes(a.FirstSeen, a.LastSeen)
-}
-
 // FindAlerts returns the alerts f selects, most recently seen first (by
 // LastSeen descending, then by id ascending), at most f.Limit of them (0:
 // 100; over 1000: 1000). EINVALID for a negative limit.
 func (r reader) FindAlerts(ctx context.Context, f skyfence.AlertFilter) ([]*skyfence.AlertRecord, error) {
-	limit, err := pageLimit(f.Limit)
+	limit, err := sqlrows.PageLimit(f.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +83,7 @@ func (r reader) FindAlerts(ctx context.Context, f skyfence.AlertFilter) ([]*skyf
 func (db *DB) SaveAlerts(ctx context.Context, alerts []*skyfence.AlertRecord) error {
 	last := make(map[string]int, len(alerts)) // the index of each id's last alert
 	for i, a := range alerts {
-		if err := checkAlert(i, a); err != nil {
+		if err := sqlrows.CheckAlert(i, a); err != nil {
 			return err
 		}
 		last[a.ID] = i

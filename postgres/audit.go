@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // auditColumns are the columns of audit_log, in AuditEntry's order.
@@ -87,7 +88,7 @@ func (t *tx) AppendAudit(ctx context.Context, e *skyfence.AuditEntry) error {
 	if n.Time.IsZero() {
 		n.Time = time.Now().UTC().Truncate(time.Microsecond)
 	}
-	if err := checkTimes(n.Time); err != nil {
+	if err := sqlrows.CheckTimes(n.Time); err != nil {
 		return err
 	}
 	var prevSeq int64

@@ -10,6 +10,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/internal/changejson"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // FindChangeByID returns the policy change, or ENOTFOUND.
@@ -29,7 +30,7 @@ func (r reader) FindChangeByID(ctx context.Context, id string) (*skyfence.Policy
 // CreatedAt, then by id, both descending), at most f.Limit of them (0:
 // 100; over 1000: 1000). EINVALID for a negative limit or an unknown state.
 func (r reader) FindChanges(ctx context.Context, f skyfence.ChangeFilter) ([]*skyfence.PolicyChange, error) {
-	limit, err := pageLimit(f.Limit)
+	limit, err := sqlrows.PageLimit(f.Limit)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // keyColumns are what keyRow scans, in its order.
@@ -76,7 +77,7 @@ func (t *tx) CreateKey(ctx context.Context, k *skyfence.APIKey) error {
 	if len(k.Hash) == 0 {
 		return skyfence.Errorf(skyfence.EINVALID, "key %q has no hash", k.ID)
 	}
-	if err := checkTimes(k.CreatedAt, k.RevokedAt); err != nil {
+	if err := sqlrows.CheckTimes(k.CreatedAt, k.RevokedAt); err != nil {
 		return err
 	}
 	_, err := t.guarded(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -97,7 +98,7 @@ func (t *tx) RevokeKey(ctx context.Context, id string, at time.Time) (*skyfence.
 	if at.IsZero() {
 		return nil, skyfence.Errorf(skyfence.EINVALID, "key %q: revocation time is zero", id)
 	}
-	if err := checkTimes(at); err != nil {
+	if err := sqlrows.CheckTimes(at); err != nil {
 		return nil, err
 	}
 	if _, err := t.q.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`,

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // stateColumns are what stateRow scans, in its order.
@@ -87,7 +88,7 @@ func (db *DB) SaveStates(ctx context.Context, states []*skyfence.TerminalState) 
 		if err := needID("terminal", s.TerminalID); err != nil {
 			return err
 		}
-		if err := checkTimes(s.Fix.Time, s.DecidedAt); err != nil {
+		if err := sqlrows.CheckTimes(s.Fix.Time, s.DecidedAt); err != nil {
 			return err
 		}
 		last[s.TerminalID] = i

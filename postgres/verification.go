@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // verificationColumns are what verificationRow scans, in its order.
@@ -116,7 +117,7 @@ func (t *tx) CreateVerification(ctx context.Context, v *skyfence.Verification) e
 	if v.Class > skyfence.Military {
 		return skyfence.Errorf(skyfence.EINVALID, "verification %q: unknown class %d", v.ID, v.Class)
 	}
-	if err := checkTimes(v.VerifiedAt, v.ExpiresAt, v.RevokedAt); err != nil {
+	if err := sqlrows.CheckTimes(v.VerifiedAt, v.ExpiresAt, v.RevokedAt); err != nil {
 		return err
 	}
 	_, err := t.guarded(ctx, `INSERT INTO verifications (`+verificationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -140,7 +141,7 @@ func (t *tx) RevokeVerification(ctx context.Context, id string, at time.Time) (*
 	if at.IsZero() {
 		return nil, skyfence.Errorf(skyfence.EINVALID, "verification %q: revocation time is zero", id)
 	}
-	if err := checkTimes(at); err != nil {
+	if err := sqlrows.CheckTimes(at); err != nil {
 		return nil, err
 	}
 	if _, err := t.q.Exec(ctx, `UPDATE verifications SET revoked = true, revoked_at = $1 WHERE id = $2 AND NOT revoked`,

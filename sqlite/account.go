@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // FindAccountByID returns the account, or ENOTFOUND.
@@ -27,7 +28,7 @@ func (t *tx) CreateAccount(ctx context.Context, a *skyfence.Account) error {
 	if err := needID("account", a.ID); err != nil {
 		return err
 	}
-	if err := checkTimes(a.CreatedAt); err != nil {
+	if err := sqlrows.CheckTimes(a.CreatedAt); err != nil {
 		return err
 	}
 	_, err := t.q.ExecContext(ctx, `INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)`,

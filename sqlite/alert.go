@@ -4,9 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // alertColumns are what alertRow scans, in its order.
@@ -33,30 +33,11 @@ func (r *alertRow) alert() *skyfence.AlertRecord {
 	return &a
 }
 
-// checkAlert returns EINVALID for an alert the store does not take: nil,
-// without an id, without a LastSeen (it orders alerts), with a time out of
-// range, a NaN score or a severity beyond 32 bits (PostgreSQL's integer).
-func checkAlert(i int, a *skyfence.AlertRecord) error {
-	switch {
-	case a == nil:
-		return skyfence.Errorf(skyfence.EINVALID, "alert %d is nil", i)
-	case a.ID == "":
-		return skyfence.Errorf(skyfence.EINVALID, "alert %d: alert id is empty", i)
-	case a.LastSeen.IsZero():
-		return skyfence.Errorf(skyfence.EINVALID, "alert %q has no last seen time", a.ID)
-	case math.IsNaN(a.Score):
-		return skyfence.Errorf(skyfence.EINVALID, "alert %q has a NaN score", a.ID)
-	case a.Severity < math.MinInt32 || a.Severity > math.MaxInt32:
-		return skyfence.Errorf(skyfence.EINVALID, "alert %q: severity %d is out of range", a.ID, a.Severity)
-	}
-	return checkTimes(a.FirstSeen, a.LastSeen)
-}
-
 // FindAlerts returns the alerts f selects, most recently seen first (by
 // LastSeen descending, then by id ascending), at most f.Limit of them (0:
 // 100; over 1000: 1000). EINVALID for a negative limit.
 func (r reader) FindAlerts(ctx context.Context, f skyfence.AlertFilter) ([]*skyfence.AlertRecord, error) {
-	limit, err := pageLimit(f.Limit)
+	limit, err := sqlrows.PageLimit(f.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +75,7 @@ func (r reader) FindAlerts(ctx context.Context, f skyfence.AlertFilter) ([]*skyf
 // (and nothing written) for an alert checkAlert refuses.
 func (db *DB) SaveAlerts(ctx context.Context, alerts []*skyfence.AlertRecord) error {
 	for i, a := range alerts {
-		if err := checkAlert(i, a); err != nil {
+		if err := sqlrows.CheckAlert(i, a); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // FindCell returns the cell's capacity and counts, or ENOTFOUND if its
@@ -28,7 +29,7 @@ func (r reader) FindCell(ctx context.Context, id string) (*skyfence.Cell, error)
 // terminals number at least the capacity (more, if it was lowered).
 // EINVALID for a negative limit.
 func (r reader) FindCells(ctx context.Context, f skyfence.CellFilter) ([]*skyfence.Cell, error) {
-	limit, err := pageLimit(f.Limit)
+	limit, err := sqlrows.PageLimit(f.Limit)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -168,23 +167,6 @@ func notFound(err error, what string, id string) error {
 func needID(what, id string) error {
 	if id == "" {
 		return skyfence.Errorf(skyfence.EINVALID, "%s id is empty", what)
-	}
-	return nil
-}
-
-// The range of times that fit in int64 nanoseconds.
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// checkTimes returns EINVALID if a non-zero time does not fit in int64
-// nanoseconds since the epoch.
-func checkTimes(ts ...time.Time) error {
-	for _, t := range ts {
-		if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
-			return skyfence.Errorf(skyfence.EINVALID, "time %s is out of range (years 1678 to 2262)", t.UTC().Format(time.RFC3339Nano))
-		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // stateColumns are what stateRow scans, in its order.
@@ -81,7 +82,7 @@ func (db *DB) SaveStates(ctx context.Context, states []*skyfence.TerminalState) 
 		if err := needID("terminal", s.TerminalID); err != nil {
 			return err
 		}
-		if err := checkTimes(s.Fix.Time, s.DecidedAt); err != nil {
+		if err := sqlrows.CheckTimes(s.Fix.Time, s.DecidedAt); err != nil {
 			return err
 		}
 	}

@@ -12,12 +12,6 @@ import (
 	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
-// Page sizes of FindTerminals.
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
-)
-
 // terminalRow is a terminal as stored.
 type terminalRow struct {
 	id, accountID, plan, country, status, groups, cell string
@@ -103,7 +97,7 @@ func (r reader) FindTerminalByID(ctx context.Context, id string) (*skyfence.Term
 // verifications, and the cursor of the next page ("" after the last).
 // EINVALID for a negative limit; a limit over 1000 is taken as 1000.
 func (r reader) FindTerminals(ctx context.Context, f skyfence.TerminalFilter) ([]*skyfence.Terminal, string, error) {
-	limit, err := pageLimit(f.Limit)
+	limit, err := sqlrows.PageLimit(f.Limit)
 	if err != nil {
 		return nil, "", err
 	}
@@ -140,17 +134,6 @@ func (r reader) FindTerminals(ctx context.Context, f skyfence.TerminalFilter) ([
 	return ts, ts[limit-1].ID, nil
 }
 
-// pageLimit returns the page size a filter's Limit asks for.
-func pageLimit(n int) (int, error) {
-	switch {
-	case n < 0:
-		return 0, skyfence.Errorf(skyfence.EINVALID, "limit %d is negative", n)
-	case n == 0:
-		return defaultLimit, nil
-	}
-	return min(n, maxLimit), nil
-}
-
 // ForEachTerminal calls fn for every terminal with its verifications, in id
 // order, streaming from one query; it stops at fn's first error and returns
 // it.
@@ -169,7 +152,7 @@ func (t *tx) CreateTerminal(ctx context.Context, term *skyfence.Terminal) error 
 	if term.Status > skyfence.Deactivated {
 		return skyfence.Errorf(skyfence.EINVALID, "terminal %q: unknown status %d", term.ID, term.Status)
 	}
-	if err := checkTimes(term.CreatedAt, term.UpdatedAt); err != nil {
+	if err := sqlrows.CheckTimes(term.CreatedAt, term.UpdatedAt); err != nil {
 		return err
 	}
 	groups, err := groupsJSON(term.Groups)
@@ -219,7 +202,7 @@ func groupsJSON(groups []string) (string, error) {
 // terminal, ECONFLICT (and nothing changed) if u.IfStatus is set and the
 // terminal's status is another.
 func (t *tx) UpdateTerminal(ctx context.Context, id string, u skyfence.TerminalUpdate, at time.Time) (*skyfence.Terminal, error) {
-	if err := checkTimes(at); err != nil {
+	if err := sqlrows.CheckTimes(at); err != nil {
 		return nil, err
 	}
 	for _, s := range []*skyfence.TerminalStatus{u.Status, u.IfStatus} {

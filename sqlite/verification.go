@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // verificationColumns are what verificationRow scans, in its order.
@@ -105,7 +106,7 @@ func (t *tx) CreateVerification(ctx context.Context, v *skyfence.Verification) e
 	if v.Class > skyfence.Military {
 		return skyfence.Errorf(skyfence.EINVALID, "verification %q: unknown class %d", v.ID, v.Class)
 	}
-	if err := checkTimes(v.VerifiedAt, v.ExpiresAt, v.RevokedAt); err != nil {
+	if err := sqlrows.CheckTimes(v.VerifiedAt, v.ExpiresAt, v.RevokedAt); err != nil {
 		return err
 	}
 	_, err := t.q.ExecContext(ctx, `INSERT INTO verifications (`+verificationColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -129,7 +130,7 @@ func (t *tx) RevokeVerification(ctx context.Context, id string, at time.Time) (*
 	if at.IsZero() {
 		return nil, skyfence.Errorf(skyfence.EINVALID, "verification %q: revocation time is zero", id)
 	}
-	if err := checkTimes(at); err != nil {
+	if err := sqlrows.CheckTimes(at); err != nil {
 		return nil, err
 	}
 	if _, err := t.q.ExecContext(ctx, `UPDATE verifications SET revoked = 1, revoked_at = ? WHERE id = ? AND revoked = 0`,

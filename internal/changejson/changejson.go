@@ -13,12 +13,12 @@ package changejson
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"reflect"
 	"slices"
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // CheckState returns EINVALID unless s is one of skyfence.ChangeStates
@@ -29,12 +29,6 @@ func CheckState(s skyfence.ChangeState) error {
 	}
 	return nil
 }
-
-// The range of times the stores hold: int64 nanoseconds since the epoch.
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
 
 // Normalize returns a copy of c as a store returns it: times in UTC
 // (which drops the monotonic clock reading too) and empty References,
@@ -85,7 +79,7 @@ func Encode(c *skyfence.PolicyChange, revision int64) ([]byte, error) {
 		times = append(times, r.At)
 	}
 	for _, t := range times {
-		if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+		if !sqlrows.TimeFits(t) {
 			return nil, skyfence.Errorf(skyfence.EINVALID, "change %q: time %s is out of range (years 1678 to 2262)",
 				c.ID, t.UTC().Format(time.RFC3339Nano))
 		}

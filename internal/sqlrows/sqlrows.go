@@ -1,4 +1,4 @@
-// Package sqlrows holds what the SQL stores (sqlite, postgres) read the
+// Package sqlrows holds what the SQL stores (sqlite, postgres) check and read the
 // same way, over what database/sql's and pgx's result sets have in common.
 package sqlrows
 
