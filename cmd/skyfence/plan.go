@@ -84,15 +84,7 @@ func runPolicyPlan(e env) error {
 	if err != nil {
 		return err
 	}
-	a, err := newAtlas()
-	if err != nil {
-		return err
-	}
-	before, err := compilePolicy(args[0], a)
-	if err != nil {
-		return err
-	}
-	after, err := compilePolicy(args[1], a)
+	before, after, err := compilePair(args[0], args[1])
 	if err != nil {
 		return err
 	}

@@ -118,15 +118,7 @@ func runPolicyDiff(e env) error {
 		fmt.Fprint(e.stderr, policyUsage)
 		return errUsage
 	}
-	a, err := newAtlas()
-	if err != nil {
-		return err
-	}
-	before, err := compilePolicy(args[0], a)
-	if err != nil {
-		return err
-	}
-	after, err := compilePolicy(args[1], a)
+	before, after, err := compilePair(args[0], args[1])
 	if err != nil {
 		return err
 	}
@@ -147,6 +139,21 @@ func newAtlas() (*atlas.Atlas, error) {
 		return nil, err
 	}
 	return atlas.New(d, geoindex.Options{})
+}
+
+// compilePair compiles an old and a new policy over one atlas.
+func compilePair(oldFile, newFile string) (before, after *policy.Snapshot, err error) {
+	a, err := newAtlas()
+	if err != nil {
+		return nil, nil, err
+	}
+	if before, err = compilePolicy(oldFile, a); err != nil {
+		return nil, nil, err
+	}
+	if after, err = compilePolicy(newFile, a); err != nil {
+		return nil, nil, err
+	}
+	return before, after, nil
 }
 
 // compilePolicy loads and compiles a policy file. Its problems come back as

@@ -14,15 +14,12 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
-	"github.com/skyfence/skyfence/atlas"
 	"github.com/skyfence/skyfence/audit"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/examples"
-	"github.com/skyfence/skyfence/geoindex"
 	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/policy"
-	"github.com/skyfence/skyfence/world"
 )
 
 const serveUsage = `usage: skyfence serve [flags]
@@ -120,11 +117,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 			s.close()
 		}
 	}()
-	data, err := world.Load(world.Res10m)
-	if err != nil {
-		return nil, err
-	}
-	a, err := atlas.New(data, geoindex.Options{})
+	a, err := newAtlas()
 	if err != nil {
 		return nil, err
 	}

@@ -10,12 +10,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/skyfence/skyfence/atlas"
 	"github.com/skyfence/skyfence/control"
-	"github.com/skyfence/skyfence/geoindex"
 	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/policy"
-	"github.com/skyfence/skyfence/world"
 )
 
 const transparencyUsage = `usage: skyfence transparency [--out DIR] [store flags]
@@ -45,11 +42,7 @@ func runTransparency(ctx context.Context, e env) error {
 		return err
 	}
 	defer store.Close()
-	data, err := world.Load(world.Res10m)
-	if err != nil {
-		return err
-	}
-	a, err := atlas.New(data, geoindex.Options{})
+	a, err := newAtlas()
 	if err != nil {
 		return err
 	}
