@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/bus"
 	"github.com/skyfence/skyfence/detect"
 )
 
@@ -30,6 +31,9 @@ func (s *Service) RecordAlert(a detect.Alert) {
 	b.pending[a.ID] = a
 	b.recorded++
 	b.mu.Unlock()
+	if a.Count <= 1 {
+		s.emit(bus.AlertRaised, a.TerminalID, a)
+	}
 }
 
 // flushAlerts writes the pending alerts to the store; on failure they stay

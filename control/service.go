@@ -19,6 +19,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/atlas"
+	"github.com/skyfence/skyfence/bus"
 	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/policy"
 )
@@ -45,6 +46,13 @@ type Config struct {
 	// hot path: Ingest offers them after deciding, and never waits (a full
 	// queue drops and counts). Its alerts come back through RecordAlert.
 	Detect *detect.Queue
+	// Bus, if set, receives the service's events (bus.AlertRaised,
+	// bus.CaseChanged, bus.Cutoff, bus.TerminalChanged,
+	// bus.PolicyActivated) after the change they report is committed.
+	Bus bus.Bus
+	// Source is the CloudEvents source of those events; "/skyfence" if
+	// empty.
+	Source string
 }
 
 // Service is the control plane. Its methods are safe for concurrent use.
@@ -60,6 +68,8 @@ type Service struct {
 	seed   maphash.Seed
 	rules  skyfence.ChangeRules
 	detect *detect.Queue
+	bus    bus.Bus
+	source string
 	alerts alertBook
 	keys   keyCache
 	maps   mapCache
@@ -85,6 +95,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		store: cfg.Store, atlas: cfg.Atlas, log: cfg.Logger, now: cfg.Now, rules: cfg.Rules, detect: cfg.Detect,
+		bus: cfg.Bus, source: cfg.Source,
 		seed: maphash.MakeSeed(), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if s.log == nil {
@@ -92,6 +103,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.source == "" {
+		s.source = "/skyfence"
 	}
 	s.snap.Store(cfg.Policy)
 	if err := s.adoptPolicy(ctx, cfg.Policy); err != nil {
@@ -147,6 +161,7 @@ func (s *Service) SetSnapshot(snap *policy.Snapshot) {
 		s.prev.Store(old)
 	}
 	s.log.Info("control: policy active", "version", snap.Version)
+	s.emit(bus.PolicyActivated, snap.Version, map[string]string{"version": snap.Version})
 }
 
 // Previous returns the snapshot that was active before the current one, or
@@ -256,4 +271,18 @@ func newID(prefix string) string {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
 	return prefix + hex.EncodeToString(b[:])
+}
+
+// emit publishes an event on the bus, if there is one. Call it after the
+// change the event reports is committed.
+func (s *Service) emit(typ, subject string, data any) {
+	if s.bus == nil {
+		return
+	}
+	e, err := bus.New(s.source, typ, subject, s.now(), data)
+	if err != nil {
+		s.log.Error("control: encoding event", "type", typ, "err", err)
+		return
+	}
+	s.bus.Publish(e)
 }

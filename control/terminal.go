@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/bus"
 )
 
 // audit appends an entry for a change made by the principal of ctx.
@@ -90,6 +91,7 @@ func (s *Service) validTerminal(t *skyfence.Terminal) error {
 // publish makes t the record every decision from now on sees.
 func (s *Service) publish(t *skyfence.Terminal) {
 	s.slotFor(t.ID, true).term.Store(t)
+	s.emit(bus.TerminalChanged, t.ID, t)
 }
 
 // Terminal returns a terminal by id.

@@ -99,6 +99,11 @@ func (s *Server) routes() {
 	})
 }
 
+// Mount serves pattern (a net/http ServeMux pattern, e.g. "GET /map") with
+// h, outside the API's authentication: the web console and the public map
+// are mounted this way and authenticate their own API calls.
+func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
