@@ -152,14 +152,32 @@ func (c *PolicyChange) Withdraw(by Actor, at time.Time) error {
 }
 
 // Approvals returns the number of distinct persons who approved.
-func (c *PolicyChange) Approvals() int {
+func (c *PolicyChange) Approvals() int { return approvals(c.Reviews) }
+
+// approvals counts the distinct persons who approved.
+func approvals(reviews []Review) int {
 	var persons []string
-	for _, r := range c.Reviews {
+	for _, r := range reviews {
 		if r.Approve && !slices.Contains(persons, r.By.Person) {
 			persons = append(persons, r.By.Person)
 		}
 	}
 	return len(persons)
+}
+
+// checkReviewer is the two-person rule for one review of what author
+// asked for (a policy change, a bulk cut-off): the author may not review
+// it, and a person reviews once.
+func checkReviewer(id string, author Actor, reviews []Review, r Review) error {
+	if r.By.Person == author.Person {
+		return Errorf(EFORBIDDEN, "%s wrote %s and may not review it (two-person rule)", r.By.Person, id)
+	}
+	for _, prev := range reviews {
+		if prev.By.Person == r.By.Person {
+			return conflictf("%s has already reviewed %s", r.By.Person, id)
+		}
+	}
+	return nil
 }
 
 // AddReview records an approver's verdict. The author may not review their
@@ -169,16 +187,11 @@ func (c *PolicyChange) Approvals() int {
 // its unreviewed flag; a rejection leaves it active but recorded, for a
 // rollback decision.
 func (c *PolicyChange) AddReview(r Review, rules ChangeRules) error {
-	switch {
-	case c.State != ChangeProposed && !(c.Emergency && c.State == ChangeActive):
+	if c.State != ChangeProposed && !(c.Emergency && c.State == ChangeActive) {
 		return conflictf("change %s is %s: there is nothing to review", c.ID, c.State)
-	case r.By.Person == c.Author.Person:
-		return Errorf(EFORBIDDEN, "%s wrote change %s and may not review it (two-person rule)", r.By.Person, c.ID)
 	}
-	for _, prev := range c.Reviews {
-		if prev.By.Person == r.By.Person {
-			return conflictf("%s has already reviewed change %s", r.By.Person, c.ID)
-		}
+	if err := checkReviewer("change "+c.ID, c.Author, c.Reviews, r); err != nil {
+		return err
 	}
 	c.Reviews = append(c.Reviews, r)
 	if c.State == ChangeProposed {

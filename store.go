@@ -144,6 +144,9 @@ type Reader interface {
 	// FindAlerts returns stored alerts, most recently seen first.
 	FindAlerts(ctx context.Context, f AlertFilter) ([]*AlertRecord, error)
 	FindChangeByID(ctx context.Context, id string) (*PolicyChange, error)
+	FindCaseByID(ctx context.Context, id string) (*Case, error)
+	// FindCases returns cases, most recently updated first.
+	FindCases(ctx context.Context, f CaseFilter) ([]*Case, error)
 	// FindChanges returns policy changes, newest (by CreatedAt, then id)
 	// first.
 	FindChanges(ctx context.Context, f ChangeFilter) ([]*PolicyChange, error)
@@ -190,6 +193,10 @@ type Tx interface {
 	// (else ECONFLICT: someone changed it meanwhile) and increments
 	// c.Revision.
 	UpdateChange(ctx context.Context, c *PolicyChange) error
+	CreateCase(ctx context.Context, c *Case) error
+	// UpdateCase stores c if the stored revision is still c.Revision (else
+	// ECONFLICT) and increments c.Revision.
+	UpdateCase(ctx context.Context, c *Case) error
 }
 
 // Store is skyfence's durable state. Implementations: package sqlite (the

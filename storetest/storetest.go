@@ -60,6 +60,9 @@ func Run(t *testing.T, open func(t *testing.T) skyfence.Store) {
 		{"Alerts", testAlerts},
 		{"AlertsLimits", testAlertsLimits},
 		{"AlertsErrors", testAlertsErrors},
+		{"Case", testCase},
+		{"CaseErrors", testCaseErrors},
+		{"FindCases", testFindCases},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

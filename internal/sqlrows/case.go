@@ -1,0 +1,80 @@
+package sqlrows
+
+import (
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/skyfence/skyfence"
+)
+
+// EncodeCase returns the document both stores keep for case c at revision:
+// its JSON with Revision set. EINVALID for an unknown state, a zero
+// CreatedAt or UpdatedAt (cases are ordered by it), a time out of range or
+// a text that is not valid UTF-8 (it would not read back the same).
+func EncodeCase(c *skyfence.Case, revision int64) ([]byte, error) {
+	switch {
+	case c.ID == "":
+		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "id", "case id is empty")
+	case !c.State.Valid():
+		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "state", "case %q: unknown state %q", c.ID, c.State)
+	case c.CreatedAt.IsZero() || c.UpdatedAt.IsZero():
+		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "updated_at", "case %q needs its creation and update times", c.ID)
+	}
+	if err := CheckTimes(c.CreatedAt, c.UpdatedAt, c.ClosedAt); err != nil {
+		return nil, err
+	}
+	for _, t := range caseTexts(c) {
+		if !utf8.ValidString(t) {
+			return nil, skyfence.Errorf(skyfence.EINVALID, "case %q holds text that is not valid UTF-8: %q", c.ID, t)
+		}
+	}
+	n := *c
+	n.Revision = revision
+	b, err := json.Marshal(&n)
+	if err != nil {
+		return nil, fmt.Errorf("case %q: %w", c.ID, err)
+	}
+	return b, nil
+}
+
+// caseTexts returns every text of a case (json.Marshal would replace the
+// bad bytes of one that is not UTF-8, so it would not read back the same).
+func caseTexts(c *skyfence.Case) []string {
+	out := []string{c.ID, c.Title, c.TerminalID, c.AccountID, c.Region, c.Assignee, c.Resolution}
+	out = append(out, c.Alerts...)
+	for _, n := range c.Notes {
+		out = append(out, n.Text)
+	}
+	for _, a := range c.Actions {
+		out = append(out, a.ID, a.Reason)
+		out = append(out, a.Terminals...)
+		if a.Notice != nil {
+			out = append(out, a.Notice.Text, a.Notice.Withheld)
+		}
+		for _, r := range a.Reviews {
+			out = append(out, r.Comment)
+		}
+	}
+	for _, ap := range c.Appeals {
+		out = append(out, ap.Statement, ap.Reason)
+	}
+	return out
+}
+
+// DecodeCase reads a document EncodeCase wrote.
+func DecodeCase(doc []byte) (*skyfence.Case, error) {
+	var c skyfence.Case
+	if err := json.Unmarshal(doc, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// CheckCaseFilter returns EINVALID for a filter with an unknown state.
+func CheckCaseFilter(f skyfence.CaseFilter) error {
+	if f.State != "" && !f.State.Valid() {
+		return skyfence.FieldErrorf(skyfence.EINVALID, "state", "unknown case state %q (want one of %v)", f.State, skyfence.CaseStates)
+	}
+	return nil
+}

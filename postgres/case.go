@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
+)
+
+// FindCaseByID returns the case, or ENOTFOUND.
+func (r reader) FindCaseByID(ctx context.Context, id string) (*skyfence.Case, error) {
+	var doc []byte
+	if err := r.q.QueryRow(ctx, `SELECT doc FROM cases WHERE id = $1`, id).Scan(&doc); err != nil {
+		return nil, notFound(err, "case", id)
+	}
+	c, err := sqlrows.DecodeCase(doc)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: case %q: %w", id, err)
+	}
+	return c, nil
+}
+
+// FindCases returns the cases f selects, most recently updated first, at
+// most f.Limit of them (0: 100; over 1000: 1000).
+func (r reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfence.Case, error) {
+	limit, err := sqlrows.PageLimit(f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := sqlrows.CheckCaseFilter(f); err != nil {
+		return nil, err
+	}
+	var w conds
+	for _, c := range []struct{ col, v string }{
+		{"state", string(f.State)}, {"assignee", f.Assignee}, {"terminal_id", f.TerminalID},
+		{"account_id", f.AccountID}, {"label", string(f.Label)},
+	} {
+		if c.v != "" {
+			w.add(c.col+" = ", c.v)
+		}
+	}
+	w.args = append(w.args, limit)
+	rows, err := r.q.Query(ctx, `SELECT id, doc FROM cases`+w.where()+
+		` ORDER BY updated_at DESC, id DESC LIMIT $`+strconv.Itoa(len(w.args)), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find cases: %w", err)
+	}
+	defer rows.Close()
+	var cs []*skyfence.Case
+	for rows.Next() {
+		var id string
+		var doc []byte
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, fmt.Errorf("postgres: find cases: %w", err)
+		}
+		c, err := sqlrows.DecodeCase(doc)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: case %q: %w", id, err)
+		}
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: find cases: %w", err)
+	}
+	return cs, nil
+}
+
+// CreateCase stores a new case at its Revision: EINVALID as
+// sqlrows.EncodeCase says, ECONFLICT if the id exists.
+func (t *tx) CreateCase(ctx context.Context, c *skyfence.Case) error {
+	doc, err := sqlrows.EncodeCase(c, c.Revision)
+	if err != nil {
+		return err
+	}
+	_, err = t.guarded(ctx, `INSERT INTO cases (id, state, terminal_id, account_id, assignee, label, updated_at, revision, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.ID, string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label),
+		c.UpdatedAt.UnixNano(), c.Revision, doc)
+	switch {
+	case isConflict(err):
+		return skyfence.Errorf(skyfence.ECONFLICT, "case %q already exists", c.ID)
+	case err != nil:
+		return fmt.Errorf("postgres: create case %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+// UpdateCase stores c in place of the stored case if that is still at
+// c.Revision, and then increments c.Revision. ECONFLICT (nothing changed)
+// if it was updated since c was read; ENOTFOUND if there is no such case.
+func (t *tx) UpdateCase(ctx context.Context, c *skyfence.Case) error {
+	next := c.Revision + 1
+	doc, err := sqlrows.EncodeCase(c, next)
+	if err != nil {
+		return err
+	}
+	// At READ COMMITTED the UPDATE waits for a concurrent one of the row
+	// and then rechecks the revision on the row that one committed.
+	tag, err := t.q.Exec(ctx, `UPDATE cases SET state = $1, terminal_id = $2, account_id = $3, assignee = $4, label = $5,
+		updated_at = $6, revision = $7, doc = $8 WHERE id = $9 AND revision = $10`,
+		string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label), c.UpdatedAt.UnixNano(), next, doc, c.ID, c.Revision)
+	if err != nil {
+		return fmt.Errorf("postgres: update case %q: %w", c.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		var stored int64
+		err := t.q.QueryRow(ctx, `SELECT revision FROM cases WHERE id = $1`, c.ID).Scan(&stored)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return skyfence.Errorf(skyfence.ENOTFOUND, "case %q not found", c.ID)
+		case err != nil:
+			return fmt.Errorf("postgres: update case %q: %w", c.ID, err)
+		}
+		return skyfence.Errorf(skyfence.ECONFLICT, "case %q changed meanwhile (revision %d, not %d): read it again", c.ID, stored, c.Revision)
+	}
+	c.Revision = next
+	return nil
+}

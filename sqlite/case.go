@@ -1,0 +1,122 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
+)
+
+// FindCaseByID returns the case, or ENOTFOUND.
+func (r reader) FindCaseByID(ctx context.Context, id string) (*skyfence.Case, error) {
+	var doc []byte
+	if err := r.q.QueryRowContext(ctx, `SELECT doc FROM cases WHERE id = ?`, id).Scan(&doc); err != nil {
+		return nil, notFound(err, "case", id)
+	}
+	c, err := sqlrows.DecodeCase(doc)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: case %q: %w", id, err)
+	}
+	return c, nil
+}
+
+// FindCases returns the cases f selects, most recently updated first, at
+// most f.Limit of them (0: 100; over 1000: 1000).
+func (r reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfence.Case, error) {
+	limit, err := sqlrows.PageLimit(f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := sqlrows.CheckCaseFilter(f); err != nil {
+		return nil, err
+	}
+	var conds []string
+	var args []any
+	for _, c := range []struct{ col, v string }{
+		{"state", string(f.State)}, {"assignee", f.Assignee}, {"terminal_id", f.TerminalID},
+		{"account_id", f.AccountID}, {"label", string(f.Label)},
+	} {
+		if c.v != "" {
+			conds, args = append(conds, c.col+" = ?"), append(args, c.v)
+		}
+	}
+	rows, err := r.q.QueryContext(ctx, `SELECT id, doc FROM cases`+where(conds)+
+		` ORDER BY updated_at DESC, id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find cases: %w", err)
+	}
+	defer rows.Close()
+	var cs []*skyfence.Case
+	for rows.Next() {
+		var id string
+		var doc []byte
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, fmt.Errorf("sqlite: find cases: %w", err)
+		}
+		c, err := sqlrows.DecodeCase(doc)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: case %q: %w", id, err)
+		}
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: find cases: %w", err)
+	}
+	return cs, nil
+}
+
+// CreateCase stores a new case at its Revision: EINVALID as
+// sqlrows.EncodeCase says, ECONFLICT if the id exists.
+func (t *tx) CreateCase(ctx context.Context, c *skyfence.Case) error {
+	doc, err := sqlrows.EncodeCase(c, c.Revision)
+	if err != nil {
+		return err
+	}
+	_, err = t.q.ExecContext(ctx, `INSERT INTO cases (id, state, terminal_id, account_id, assignee, label, updated_at, revision, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label),
+		c.UpdatedAt.UnixNano(), c.Revision, string(doc))
+	switch {
+	case isConflict(err):
+		return skyfence.Errorf(skyfence.ECONFLICT, "case %q already exists", c.ID)
+	case err != nil:
+		return fmt.Errorf("sqlite: create case %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+// UpdateCase stores c in place of the stored case if that is still at
+// c.Revision, and then increments c.Revision. ECONFLICT (nothing changed)
+// if it was updated since c was read; ENOTFOUND if there is no such case.
+func (t *tx) UpdateCase(ctx context.Context, c *skyfence.Case) error {
+	next := c.Revision + 1
+	doc, err := sqlrows.EncodeCase(c, next)
+	if err != nil {
+		return err
+	}
+	res, err := t.q.ExecContext(ctx, `UPDATE cases SET state = ?, terminal_id = ?, account_id = ?, assignee = ?, label = ?,
+		updated_at = ?, revision = ?, doc = ? WHERE id = ? AND revision = ?`,
+		string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label), c.UpdatedAt.UnixNano(), next, string(doc), c.ID, c.Revision)
+	if err != nil {
+		return fmt.Errorf("sqlite: update case %q: %w", c.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: update case %q: %w", c.ID, err)
+	}
+	if n == 0 {
+		var stored int64
+		err := t.q.QueryRowContext(ctx, `SELECT revision FROM cases WHERE id = ?`, c.ID).Scan(&stored)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return skyfence.Errorf(skyfence.ENOTFOUND, "case %q not found", c.ID)
+		case err != nil:
+			return fmt.Errorf("sqlite: update case %q: %w", c.ID, err)
+		}
+		return skyfence.Errorf(skyfence.ECONFLICT, "case %q changed meanwhile (revision %d, not %d): read it again", c.ID, stored, c.Revision)
+	}
+	c.Revision = next
+	return nil
+}

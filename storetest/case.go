@@ -1,0 +1,151 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/skyfence/skyfence"
+)
+
+// caseAt returns a case with every kind of part (a note, an applied action
+// with its notice and a review, an appeal), updated at at, as a store
+// returns it (times in UTC).
+func caseAt(id, terminal, assignee string, state skyfence.CaseState, at time.Time) *skyfence.Case {
+	at = at.UTC()
+	by := skyfence.Actor{KeyID: "key-1", Person: "ana"}
+	return &skyfence.Case{
+		ID: id, Title: "smuggled terminal near the front", State: state, TerminalID: terminal, AccountID: "acct-" + terminal,
+		Region: "UA", Assignee: assignee, OpenedBy: by, Alerts: []string{"al-1", "al-2"},
+		Notes: []skyfence.CaseNote{{By: by, Text: "bought in a third country; «track» attached", At: at}},
+		Actions: []skyfence.CaseAction{{
+			ID: "act-1", Kind: skyfence.ActionSuspend, State: skyfence.ActionApplied, Grounds: skyfence.GroundsSmuggling,
+			Reason: "used in an embargoed region", By: by, At: at, EffectiveAt: at.Add(time.Hour), AppliedAt: at.Add(time.Hour),
+			Terminals: []string{terminal},
+			Notice:    &skyfence.Notice{AccountID: "acct-" + terminal, Text: "Your terminal is suspended.", At: at},
+			Reviews:   []skyfence.Review{{By: skyfence.Actor{KeyID: "key-2", Person: "ben"}, Approve: true, At: at}},
+		}},
+		Appeals:   []skyfence.Appeal{{Statement: "I was at sea", FiledBy: by, FiledAt: at}},
+		CreatedAt: at.Add(-time.Hour), UpdatedAt: at,
+	}
+}
+
+func testCase(t *testing.T, s skyfence.Store) {
+	ctx := t.Context()
+	c := caseAt("case-1", "t1", "ana", skyfence.CaseActioned, t0)
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error { return tx.CreateCase(ctx, c) })
+	got, err := s.FindCaseByID(ctx, "case-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "case read back", got, c)
+	txCode(t, s, "the same id again", skyfence.ECONFLICT, func(ctx context.Context, tx skyfence.Tx) error {
+		return tx.CreateCase(ctx, caseAt("case-1", "t2", "", skyfence.CaseOpen, t0))
+	})
+	_, err = s.FindCaseByID(ctx, "case-none")
+	wantCode(t, "a missing case", err, skyfence.ENOTFOUND)
+
+	// An update at the read revision wins; one from a stale copy loses.
+	stale := *got
+	got.State, got.Label, got.UpdatedAt = skyfence.CaseClosed, skyfence.LabelTruePositive, t0.Add(time.Minute).UTC()
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error { return tx.UpdateCase(ctx, got) })
+	if got.Revision != 1 {
+		t.Errorf("revision after an update = %d, want 1", got.Revision)
+	}
+	txCode(t, s, "an update from a stale copy", skyfence.ECONFLICT, func(ctx context.Context, tx skyfence.Tx) error {
+		return tx.UpdateCase(ctx, &stale)
+	})
+	back, err := s.FindCaseByID(ctx, "case-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "case after the update", back, got)
+	txCode(t, s, "an update of a missing case", skyfence.ENOTFOUND, func(ctx context.Context, tx skyfence.Tx) error {
+		return tx.UpdateCase(ctx, caseAt("case-none", "t1", "", skyfence.CaseOpen, t0))
+	})
+}
+
+func testCaseErrors(t *testing.T, s skyfence.Store) {
+	for _, tc := range []struct {
+		what string
+		edit func(c *skyfence.Case)
+	}{
+		{"no id", func(c *skyfence.Case) { c.ID = "" }},
+		{"an unknown state", func(c *skyfence.Case) { c.State = "pondering" }},
+		{"no update time", func(c *skyfence.Case) { c.UpdatedAt = time.Time{} }},
+		{"a time out of range", func(c *skyfence.Case) { c.ClosedAt = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"a note that is not UTF-8", func(c *skyfence.Case) { c.Notes[0].Text = "bad \xff byte" }},
+		{"a notice that is not UTF-8", func(c *skyfence.Case) { c.Actions[0].Notice.Text = "\xc3" }},
+	} {
+		c := caseAt("case-bad", "t1", "", skyfence.CaseOpen, t0)
+		tc.edit(c)
+		txCode(t, s, "a case with "+tc.what, skyfence.EINVALID, func(ctx context.Context, tx skyfence.Tx) error {
+			return tx.CreateCase(ctx, c)
+		})
+	}
+	_, err := s.FindCases(t.Context(), skyfence.CaseFilter{State: "pondering"})
+	wantCode(t, "FindCases with an unknown state", err, skyfence.EINVALID)
+	_, err = s.FindCases(t.Context(), skyfence.CaseFilter{Limit: -1})
+	wantCode(t, "FindCases with a negative limit", err, skyfence.EINVALID)
+}
+
+func testFindCases(t *testing.T, s skyfence.Store) {
+	states := []skyfence.CaseState{skyfence.CaseOpen, skyfence.CaseInvestigating, skyfence.CaseActioned, skyfence.CaseClosed}
+	var all []*skyfence.Case
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error {
+		for i := range 12 {
+			// Updated in an order other than their ids', two at each time.
+			c := caseAt(fmt.Sprintf("case-%02d", i), fmt.Sprintf("t%d", i%3), []string{"", "ana", "ben"}[i%3],
+				states[i%4], t0.Add(time.Duration((i*5)%12/2)*time.Minute))
+			if c.State == skyfence.CaseClosed {
+				c.Label = skyfence.LabelFalsePositive
+			}
+			all = append(all, c)
+			if err := tx.CreateCase(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	want := func(keep func(*skyfence.Case) bool) []*skyfence.Case {
+		var out []*skyfence.Case
+		for _, c := range all {
+			if keep(c) {
+				out = append(out, c)
+			}
+		}
+		// Most recently updated first, then by id descending.
+		for i := 1; i < len(out); i++ {
+			for j := i; j > 0 && (out[j].UpdatedAt.After(out[j-1].UpdatedAt) ||
+				out[j].UpdatedAt.Equal(out[j-1].UpdatedAt) && out[j].ID > out[j-1].ID); j-- {
+				out[j], out[j-1] = out[j-1], out[j]
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		f    skyfence.CaseFilter
+		keep func(*skyfence.Case) bool
+	}{
+		{"all", skyfence.CaseFilter{}, func(*skyfence.Case) bool { return true }},
+		{"state", skyfence.CaseFilter{State: skyfence.CaseActioned}, func(c *skyfence.Case) bool { return c.State == skyfence.CaseActioned }},
+		{"assignee", skyfence.CaseFilter{Assignee: "ben"}, func(c *skyfence.Case) bool { return c.Assignee == "ben" }},
+		{"terminal", skyfence.CaseFilter{TerminalID: "t1"}, func(c *skyfence.Case) bool { return c.TerminalID == "t1" }},
+		{"account and state", skyfence.CaseFilter{AccountID: "acct-t2", State: skyfence.CaseOpen},
+			func(c *skyfence.Case) bool { return c.AccountID == "acct-t2" && c.State == skyfence.CaseOpen }},
+		{"label", skyfence.CaseFilter{Label: skyfence.LabelFalsePositive}, func(c *skyfence.Case) bool { return c.Label == skyfence.LabelFalsePositive }},
+	} {
+		got, err := s.FindCases(t.Context(), tc.f)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		same(t, "FindCases "+tc.name, got, want(tc.keep))
+	}
+	got, err := s.FindCases(t.Context(), skyfence.CaseFilter{Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "FindCases limit 5", got, want(func(*skyfence.Case) bool { return true })[:5])
+}
