@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,6 +55,11 @@ func Open(ctx context.Context, url string, logger *slog.Logger, opts ...Option) 
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// An unreachable server fails a request quickly rather than hang
+		// it (connect_timeout in the URL overrides).
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
 	if o.schema != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{o.schema}.Sanitize()
@@ -160,11 +168,16 @@ const (
 
 // retryable returns err with the code EUNAVAILABLE if the server aborted
 // the transaction to let another go on (a deadlock, a serialization
-// failure), which a new attempt may not meet; else (and if err has a code
-// already) err itself. The driver's error stays in the chain.
+// failure), which a new attempt may not meet, or if the database could not
+// be reached; else (and if err has a code already) err itself. The
+// driver's error stays in the chain.
 func retryable(err error) error {
-	switch sqlState(err) {
-	case serializationFailure, deadlockDetected:
+	var msg string
+	switch s := sqlState(err); {
+	case s == serializationFailure || s == deadlockDetected:
+		msg = "the database aborted the transaction for a conflict with another one; try again"
+	case unreachable(err):
+		msg = "the database cannot be reached; try again"
 	default:
 		return err
 	}
@@ -172,8 +185,23 @@ func retryable(err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	return fmt.Errorf("%w: %w", skyfence.Errorf(skyfence.EUNAVAILABLE,
-		"the database aborted the transaction for a conflict with another one; try again"), err)
+	return fmt.Errorf("%w: %w", skyfence.Errorf(skyfence.EUNAVAILABLE, "%s", msg), err)
+}
+
+// unreachable reports whether err says the database could not be reached,
+// the connection was lost, or the server will not take connections now
+// (SQLSTATE class 08, shutting down, starting up, too many connections).
+func unreachable(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch s := sqlState(err); {
+	case s != "":
+		return strings.HasPrefix(s, "08") || s == "57P01" || s == "57P02" || s == "57P03" || s == "53300"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false // the caller gave up: not the database's doing
+	default:
+		return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+	}
 }
 
 // retrying is a querier whose errors are made retryable.

@@ -30,7 +30,11 @@
 // or for a serialization failure (40001), the statement's error, and Tx's,
 // has the code EUNAVAILABLE rather than EINTERNAL: the transaction is lost,
 // but running it again from the start may succeed. The server's error stays
-// in the chain (errors.As to *pgconn.PgError).
+// in the chain (errors.As to *pgconn.PgError). So does an error because
+// the database cannot be reached or the connection was lost (refused,
+// reset, SQLSTATE class 08, the server shutting down): the API answers 503
+// "unavailable", and the pool reconnects on its own when the server is
+// back. Connecting times out after 5 s unless the URL sets connect_timeout.
 //
 // The schema is versioned by the SQL files under migrations/, embedded in the
 // binary and applied by Open in one transaction under an advisory lock, so

@@ -1,8 +1,12 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -10,8 +14,8 @@ import (
 	"github.com/skyfence/skyfence"
 )
 
-// TestRetryable checks which server errors say EUNAVAILABLE: a
-// serialization failure and a deadlock, and no other.
+// TestRetryable checks which errors say EUNAVAILABLE: a serialization
+// failure, a deadlock and a database that cannot be reached, and no other.
 func TestRetryable(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
@@ -23,6 +27,12 @@ func TestRetryable(t *testing.T) {
 		{&pgconn.PgError{Code: "23505"}, skyfence.EINTERNAL},
 		{&pgconn.PgError{Code: "25P02"}, skyfence.EINTERNAL}, // in an aborted transaction: retrying the statement is no use
 		{errors.New("conn closed"), skyfence.EINTERNAL},
+		// The database cannot be reached, or the connection was lost.
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, skyfence.EUNAVAILABLE},
+		{fmt.Errorf("postgres: begin: %w", io.ErrUnexpectedEOF), skyfence.EUNAVAILABLE},
+		{&pgconn.PgError{Code: "08006"}, skyfence.EUNAVAILABLE},
+		{&pgconn.PgError{Code: "57P01"}, skyfence.EUNAVAILABLE},
+		{context.Canceled, skyfence.EINTERNAL}, // the caller gave up
 		// A code given already stays.
 		{fmt.Errorf("%w: %w", skyfence.Errorf(skyfence.ECONFLICT, "x"), &pgconn.PgError{Code: "40001"}), skyfence.ECONFLICT},
 	} {
