@@ -30,6 +30,7 @@ func TestRetryable(t *testing.T) {
 		// The database cannot be reached, or the connection was lost.
 		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, skyfence.EUNAVAILABLE},
 		{fmt.Errorf("postgres: begin: %w", io.ErrUnexpectedEOF), skyfence.EUNAVAILABLE},
+		{fmt.Errorf("postgres: begin: %w", pgconn.ErrConnClosed), skyfence.EUNAVAILABLE},
 		{&pgconn.PgError{Code: "08006"}, skyfence.EUNAVAILABLE},
 		{&pgconn.PgError{Code: "57P01"}, skyfence.EUNAVAILABLE},
 		{context.Canceled, skyfence.EINTERNAL}, // the caller gave up
