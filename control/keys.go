@@ -9,7 +9,8 @@ import (
 )
 
 // keyCacheTTL bounds how long a verified key is trusted without asking the
-// store again (a revocation in another process takes at most this long).
+// store again (a revocation in another process takes at most this long),
+// unless the store cannot be reached.
 const keyCacheTTL = 5 * time.Second
 
 type cachedKey struct {
@@ -122,9 +123,15 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 		return c.p, nil
 	}
 	k, err := s.store.FindKeyByHash(ctx, hash)
-	if skyfence.ErrorCode(err) == skyfence.ENOTFOUND || (err == nil && k.Revoked()) {
+	switch {
+	case skyfence.ErrorCode(err) == skyfence.ENOTFOUND || (err == nil && k.Revoked()):
 		return nil, skyfence.Errorf(skyfence.EUNAUTHORIZED, "unknown or revoked API key")
-	} else if err != nil {
+	case ok && skyfence.ErrorCode(err) == skyfence.EUNAVAILABLE:
+		// The store cannot be reached: a key verified before stays
+		// trusted until it can be asked again, so that gateways keep
+		// getting decisions (no key can be revoked meanwhile either).
+		return c.p, nil
+	case err != nil:
 		return nil, err
 	}
 	p := &Principal{KeyID: k.ID, Person: k.Person, Role: k.Role, Region: k.Region}
