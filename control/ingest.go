@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/skyfence/skyfence"
@@ -43,15 +44,30 @@ func (s *Service) Ingest(ctx context.Context, fixes []skyfence.Fix, out []Result
 	snap := s.snap.Load()
 	now := s.now()
 	var locs [locateChunk]policy.Location
+	var slots [locateChunk]*slot
 	var obs [locateChunk]detect.Observation
+	// The terminal's record, made from its slot for each decision.
+	var rec skyfence.Terminal
+	var verifs [4]skyfence.Verification
 	for base := 0; base < len(fixes); base += locateChunk {
 		n := min(locateChunk, len(fixes)-base)
 		snap.Locate(fixes[base:base+n], locs[:n])
+		s.slots.getBatch(fixes[base:base+n], slots[:n])
+		// Detection keeps the records it is offered until it has read
+		// them: one allocation a chunk holds them.
+		var recs []skyfence.Terminal
+		if s.detect != nil {
+			recs = make([]skyfence.Terminal, n)
+		}
 		k := 0
 		for i := 0; i < n; i++ {
-			var t *skyfence.Terminal
-			out[base+i], t = s.ingestOne(snap, &fixes[base+i], locs[i], now)
-			if s.detect != nil && t != nil && out[base+i].Err == nil {
+			t, buf := &rec, verifs[:]
+			if recs != nil {
+				t, buf = &recs[i], nil
+			}
+			var applied bool
+			out[base+i], applied = s.ingestOne(snap, slots[i], &fixes[base+i], locs[i], now, t, buf)
+			if recs != nil && applied {
 				obs[k] = detect.Observation{Terminal: t, Fix: fixes[base+i], Decision: out[base+i].Decision, Received: now}
 				k++
 			}
@@ -68,47 +84,60 @@ func (s *Service) Ingest(ctx context.Context, fixes []skyfence.Fix, out []Result
 // each terminal's lock in turn.
 const locateChunk = 64
 
-// ingestOne decides one fix; it returns the terminal's record if the fix
-// was applied to a known terminal (for detection).
-func (s *Service) ingestOne(snap *policy.Snapshot, f *skyfence.Fix, loc policy.Location, now time.Time) (Result, *skyfence.Terminal) {
+// ingestOne decides one fix for the terminal's slot sl (nil if unknown),
+// making the terminal's record into t (its verifications into buf if they
+// fit); it reports whether the fix was applied to a known terminal (so t
+// is its record, for detection).
+func (s *Service) ingestOne(snap *policy.Snapshot, sl *slot, f *skyfence.Fix, loc policy.Location, now time.Time, t *skyfence.Terminal, buf []skyfence.Verification) (Result, bool) {
 	if f.TerminalID == "" {
 		s.Stats.Rejected.Add(1)
-		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "terminal_id", "missing terminal id")}, nil
+		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "terminal_id", "missing terminal id")}, false
 	}
 	if f.Time.After(now.Add(MaxClockSkew)) {
 		// Applied, a fix from the future would make every real fix after
 		// it look out of order until that time came.
 		s.Stats.Rejected.Add(1)
-		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "time", "fix at %s is more than %v ahead of the server's clock", f.Time.Format(time.RFC3339Nano), MaxClockSkew)}, nil
+		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "time", "fix at %s is more than %v ahead of the server's clock", f.Time.Format(time.RFC3339Nano), MaxClockSkew)}, false
 	}
-	sl := s.slotFor(f.TerminalID, false)
-	if sl == nil {
+	if !f.Time.IsZero() && f.Time.Before(minFixTime) {
+		// A terminal's times are kept in Unix nanoseconds.
+		s.Stats.Rejected.Add(1)
+		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "time", "fix at %s is before 1970", f.Time.Format(time.RFC3339Nano))}, false
+	}
+	if sl != nil {
+		sl.mu.Lock()
+		defer sl.mu.Unlock()
+	}
+	if sl == nil || sl.profile == 0 {
 		d := snap.Decide(nil, nil, *f)
 		s.Stats.Decisions[d.Reason].Add(1)
-		return Result{Decision: d}, nil
+		return Result{Decision: d}, false
 	}
-	sl.mu.Lock()
-	defer sl.mu.Unlock()
-	if last := sl.lastFix.Time; !last.IsZero() && !f.Time.After(last) {
+	if last := timeOf(sl.at); sl.at != noTime && !f.Time.After(last) {
 		s.Stats.Rejected.Add(1)
 		return Result{Err: skyfence.FieldErrorf(skyfence.ECONFLICT, "time",
-			"fix at %s is not after the terminal's last fix at %s", f.Time.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))}, nil
+			"fix at %s is not after the terminal's last fix at %s", f.Time.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))}, false
 	}
-	t := sl.term.Load()
+	s.slots.record(sl, t, buf)
 	d := snap.DecideAt(t, &sl.track, *f, loc)
 	s.Stats.Decisions[d.Reason].Add(1)
 	if d.Reason == policy.PositionInvalid {
 		s.Stats.Rejected.Add(1)
-		return Result{Decision: d}, nil
+		return Result{Decision: d}, false
 	}
 	sl.track.Observe(*f, &d, t.Country)
-	changed := sl.decision.Reason != d.Reason || sl.decision.Country != d.Country || sl.decision.Rule != d.Rule
-	sl.lastFix, sl.decision, sl.decided = *f, d, now
+	changed := sl.decided == noTime || sl.reason != d.Reason ||
+		s.slots.strs.str(sl.place) != d.Country || s.slots.strs.str(sl.rule) != d.Rule
+	s.slots.setLast(sl, f, &d, now)
 	if changed || sl.worthSaving(f) {
 		s.markDirty(sl)
 	}
-	return Result{Decision: d}, t
+	return Result{Decision: d}, true
 }
+
+// minFixTime is the earliest time a fix may have, but for the zero time
+// (decided as an invalid position).
+var minFixTime = time.Unix(0, 0)
 
 // State returns the last fix and decision of a terminal.
 func (s *Service) State(ctx context.Context, id string) (*skyfence.TerminalState, error) {
@@ -121,28 +150,46 @@ func (s *Service) State(ctx context.Context, id string) (*skyfence.TerminalState
 	}
 	sl.mu.Lock()
 	defer sl.mu.Unlock()
-	if sl.decided.IsZero() {
+	if sl.decided == noTime {
 		return nil, skyfence.Errorf(skyfence.ENOTFOUND, "terminal %q has sent no fix", id)
 	}
-	return sl.snapshotState(), nil
+	st := new(skyfence.TerminalState)
+	s.slots.state(sl, st, make([]byte, trackSize))
+	return st, nil
 }
 
 // ForEachState calls fn with each terminal's registry record and last state
-// (nil if it has sent no fix): what an impact preview runs over.
+// (nil if it has sent no fix), in the order the terminals were loaded or
+// made: what an impact preview runs over. The record is what decisions
+// read of it (no times, no verification ids: those are in the store). t,
+// last, d and t.Verifications are reused from call to call: copy what fn
+// keeps (strings and t.Groups may be kept, not modified). The decision
+// holds what the store keeps of it: Allow, Reason, Rule, Country and
+// PolicyVersion.
 func (s *Service) ForEachState(fn func(t *skyfence.Terminal, last *skyfence.Fix, d *policy.Decision) bool) {
-	s.slots.Range(func(_, v any) bool {
-		sl := v.(*slot)
-		t := sl.term.Load()
-		if t == nil {
+	var t skyfence.Terminal
+	var f skyfence.Fix
+	var d policy.Decision
+	var buf []skyfence.Verification
+	s.slots.each(func(sl *slot) bool {
+		sl.mu.Lock()
+		if sl.profile == 0 {
+			sl.mu.Unlock()
 			return true
 		}
-		sl.mu.Lock()
-		f, d, ok := sl.lastFix, sl.decision, !sl.decided.IsZero()
+		s.slots.record(sl, &t, buf)
+		if cap(t.Verifications) > cap(buf) {
+			buf = t.Verifications[:cap(t.Verifications)]
+		}
+		ok := sl.decided != noTime
+		if ok {
+			f, d = s.slots.lastFix(sl), s.slots.decision(sl)
+		}
 		sl.mu.Unlock()
 		if !ok {
-			return fn(t, nil, nil)
+			return fn(&t, nil, nil)
 		}
-		return fn(t, &f, &d)
+		return fn(&t, &f, &d)
 	})
 }
 
@@ -151,7 +198,9 @@ func (s *Service) ForEachState(fn func(t *skyfence.Terminal, last *skyfence.Fix,
 func (s *Service) preview(old, next *policy.Snapshot) *policy.ImpactReport {
 	var in []policy.ImpactInput
 	s.ForEachState(func(t *skyfence.Terminal, last *skyfence.Fix, _ *policy.Decision) bool {
-		item := policy.ImpactInput{Terminal: t}
+		rec := *t
+		rec.Verifications = slices.Clone(t.Verifications)
+		item := policy.ImpactInput{Terminal: &rec}
 		if last != nil {
 			item.Fix = *last
 		}

@@ -63,9 +63,8 @@ type Service struct {
 	now    func() time.Time
 	snap   atomic.Pointer[policy.Snapshot]
 	prev   atomic.Pointer[policy.Snapshot]
-	slots  sync.Map // terminal id -> *slot
+	slots  slotStore
 	dirty  [dirtyShards]dirtyShard
-	seed   maphash.Seed
 	rules  skyfence.ChangeRules
 	detect *detect.Queue
 	bus    bus.Bus
@@ -96,8 +95,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{
 		store: cfg.Store, atlas: cfg.Atlas, log: cfg.Logger, now: cfg.Now, rules: cfg.Rules, detect: cfg.Detect,
 		bus: cfg.Bus, source: cfg.Source,
-		seed: maphash.MakeSeed(), stop: make(chan struct{}), done: make(chan struct{}),
+		stop: make(chan struct{}), done: make(chan struct{}),
 	}
+	s.slots.seed = maphash.MakeSeed()
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -113,7 +113,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	n := 0
 	err := cfg.Store.ForEachTerminal(ctx, func(t *skyfence.Terminal) error {
-		s.slotFor(t.ID, true).term.Store(t)
+		s.setRecord(t)
 		n++
 		return nil
 	})
@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	err = cfg.Store.ForEachState(ctx, func(st *skyfence.TerminalState) error {
 		if sl := s.slotFor(st.TerminalID, false); sl != nil {
-			sl.restore(st)
+			s.slots.restore(sl, st)
 		}
 		return nil
 	})
@@ -199,35 +199,43 @@ func (s *Service) Flush(ctx context.Context) error {
 	if err := s.flushAlerts(ctx); err != nil {
 		return err
 	}
-	var batch []*skyfence.TerminalState
+	var slots []*slot
 	for i := range s.dirty {
 		sh := &s.dirty[i]
 		sh.mu.Lock()
-		slots := sh.slots
+		slots = append(slots, sh.slots...)
 		sh.slots = nil
 		sh.mu.Unlock()
-		for _, sl := range slots {
+	}
+	// States are made and written 10,000 at a time, in buffers reused
+	// from batch to batch.
+	const batchLen = 10000
+	n := min(len(slots), batchLen)
+	states := make([]skyfence.TerminalState, n)
+	batch := make([]*skyfence.TerminalState, n)
+	tracks := make([]byte, n*trackSize)
+	for len(slots) > 0 {
+		n := min(len(slots), batchLen)
+		for i, sl := range slots[:n] {
 			sl.mu.Lock()
-			st := sl.snapshotState()
+			s.slots.state(sl, &states[i], tracks[i*trackSize:(i+1)*trackSize])
+			sl.markSaved()
 			sl.dirty = false
 			sl.mu.Unlock()
-			batch = append(batch, st)
+			batch[i] = &states[i]
 		}
-	}
-	for len(batch) > 0 {
-		n := min(len(batch), 10000)
 		if err := s.store.SaveStates(ctx, batch[:n]); err != nil {
-			// Put them back so the next flush retries.
-			for _, st := range batch {
-				if sl := s.slotFor(st.TerminalID, false); sl != nil {
-					sl.mu.Lock()
-					s.markDirty(sl)
-					sl.mu.Unlock()
-				}
+			// Put this batch and the rest back so the next flush
+			// retries.
+			for _, sl := range slots {
+				sl.mu.Lock()
+				sl.dirty = false
+				s.markDirty(sl)
+				sl.mu.Unlock()
 			}
 			return err
 		}
-		batch = batch[n:]
+		slots = slots[n:]
 	}
 	return nil
 }
@@ -238,22 +246,30 @@ func (s *Service) markDirty(sl *slot) {
 		return
 	}
 	sl.dirty = true
-	sh := &s.dirty[maphash.String(s.seed, sl.id)%dirtyShards]
+	sh := &s.dirty[(sl.id*0x9e3779b1>>16)%dirtyShards] // spread by the id's arena position
 	sh.mu.Lock()
 	sh.slots = append(sh.slots, sl)
 	sh.mu.Unlock()
 }
 
 // slotFor returns the slot of terminal id, creating it if create is set.
+// A slot is never removed, nor moved: the pointer stays valid.
 func (s *Service) slotFor(id string, create bool) *slot {
-	if v, ok := s.slots.Load(id); ok {
-		return v.(*slot)
-	}
 	if !create {
-		return nil
+		return s.slots.get(id)
 	}
-	v, _ := s.slots.LoadOrStore(id, &slot{id: id})
-	return v.(*slot)
+	return s.slots.add(id)
+}
+
+// setRecord makes t the registry record of its terminal that every
+// decision from now on sees (the next decision takes the slot's lock after
+// this releases it). t's verifications are kept: they must not change
+// after.
+func (s *Service) setRecord(t *skyfence.Terminal) {
+	sl := s.slots.add(t.ID)
+	sl.mu.Lock()
+	s.slots.setRecord(sl, t)
+	sl.mu.Unlock()
 }
 
 // Stats counts what the service did, for metrics.

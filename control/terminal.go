@@ -90,7 +90,7 @@ func (s *Service) validTerminal(t *skyfence.Terminal) error {
 
 // publish makes t the record every decision from now on sees.
 func (s *Service) publish(t *skyfence.Terminal) {
-	s.slotFor(t.ID, true).term.Store(t)
+	s.setRecord(t)
 	s.emit(bus.TerminalChanged, t.ID, t)
 }
 
