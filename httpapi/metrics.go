@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -23,6 +24,7 @@ type metrics struct {
 	mu       sync.Mutex
 	routes   map[string]*routeMetrics
 	byReason [policy.NumReasons]atomic.Uint64
+	more     []func(io.Writer) // AddMetrics
 }
 
 type routeMetrics struct {
@@ -59,6 +61,14 @@ func (m *metrics) decisions(rs []control.Result) {
 			m.byReason[rs[i].Decision.Reason].Add(1)
 		}
 	}
+}
+
+// AddMetrics adds what write writes (Prometheus text format) to /metrics:
+// the metrics of parts the server does not own, such as webhooks.
+func (s *Server) AddMetrics(write func(w io.Writer)) {
+	s.metrics.mu.Lock()
+	s.metrics.more = append(s.metrics.more, write)
+	s.metrics.mu.Unlock()
 }
 
 func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
@@ -114,7 +124,11 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
 		fmt.Fprintf(&b, "skyfence_http_request_seconds_sum{route=%q} %g\n", n, rm.sum)
 		fmt.Fprintf(&b, "skyfence_http_request_seconds_count{route=%q} %d\n", n, rm.count)
 	}
+	more := m.more
 	m.mu.Unlock()
+	for _, write := range more {
+		write(&b)
+	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	_, err := w.Write([]byte(b.String()))
 	return err
