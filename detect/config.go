@@ -51,6 +51,10 @@ type OriginConfig struct {
 	// DeniedAttempts within DeniedWindow raise origin_denied (1 to 16).
 	DeniedAttempts int      `json:"denied_attempts"`
 	DeniedWindow   Duration `json:"denied_window"`
+	// TransitKmh: a terminal moving at least this fast (by its decision,
+	// borne out by its track) is passing through, and its fixes count for
+	// neither origin_denied nor cluster; 0 counts every fix.
+	TransitKmh float64 `json:"transit_kmh"`
 	// PresenceMin of presence in a restricted region away from the
 	// registered country, without a verification for it, raises
 	// origin_presence. Fixes more than PresenceGap apart break the
@@ -155,8 +159,9 @@ func DefaultConfig() Config {
 		UpdateEvery:  Duration(time.Minute),
 		Origin: OriginConfig{
 			DeniedReasons:  []policy.Reason{policy.RegionEmbargoed, policy.NoServiceZone, policy.VerificationRequired},
-			DeniedAttempts: 5,
+			DeniedAttempts: 2,
 			DeniedWindow:   Duration(time.Hour),
+			TransitKmh:     10,
 			PresenceMin:    Duration(6 * time.Hour),
 			PresenceGap:    Duration(2 * time.Hour),
 			MaxAltM:        3000,
@@ -222,6 +227,7 @@ func (c *Config) Validate() error {
 		{c.UpdateEvery >= 0, "update_every", ">= 0"},
 		{c.Origin.DeniedAttempts >= 1 && c.Origin.DeniedAttempts <= deniedRing, "origin.denied_attempts", fmt.Sprintf("1 to %d", deniedRing)},
 		{c.Origin.DeniedWindow > 0, "origin.denied_window", "> 0"},
+		{c.Origin.TransitKmh >= 0 && !math.IsInf(c.Origin.TransitKmh, 0), "origin.transit_kmh", ">= 0"},
 		{c.Origin.PresenceMin > 0, "origin.presence_min", "> 0"},
 		{c.Origin.PresenceGap > 0, "origin.presence_gap", "> 0"},
 		{positive(c.Origin.MaxAltM), "origin.max_alt_m", "> 0"},
@@ -301,6 +307,7 @@ type limits struct {
 	restrictedZones        map[string]bool
 	deniedAttempts         int
 	deniedWindow           int64 // s
+	transitKmh             float64
 	presenceMin, presGap   int64 // ns
 	originAlt              float64
 	maxKmh                 float64
@@ -331,6 +338,7 @@ func (c *Config) limits() *limits {
 		cooldown: int64(c.Cooldown), updateEvery: int64(c.UpdateEvery),
 		restrictedCountries: map[string]bool{}, restrictedZones: map[string]bool{},
 		deniedAttempts: c.Origin.DeniedAttempts, deniedWindow: int64(c.Origin.DeniedWindow.D().Seconds()),
+		transitKmh:  c.Origin.TransitKmh,
 		presenceMin: int64(c.Origin.PresenceMin), presGap: int64(c.Origin.PresenceGap), originAlt: c.Origin.MaxAltM,
 		maxKmh: c.Travel.MaxKmh, planMaxKmh: c.Travel.PlanMaxKmh, minDistKm: c.Travel.MinDistanceKm,
 		minGapH:     c.Travel.MinGap.D().Hours(),

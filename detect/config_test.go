@@ -53,7 +53,7 @@ func TestOperatorConfigOverDefaults(t *testing.T) {
 	if c.Travel.PlanMaxKmh["roam"] != 300 || c.Travel.PlanMaxKmh["residential"] != 200 {
 		t.Errorf("plan_max_kmh %v, want roam 300 over the defaults", c.Travel.PlanMaxKmh)
 	}
-	if c.Origin.DeniedAttempts != 5 || len(c.Disabled) != 1 || c.Disabled[0] != CellMismatch {
+	if c.Origin.DeniedAttempts != 2 || c.Origin.TransitKmh != 10 || len(c.Disabled) != 1 || c.Disabled[0] != CellMismatch {
 		t.Errorf("origin %+v, disabled %v", c.Origin, c.Disabled)
 	}
 	l := c.limits()

@@ -243,6 +243,7 @@ func (e *Engine) unlink(si int32) {
 type termState struct {
 	id, plan, home string
 	hash           uint32  // hashString(id), for the shared tables
+	moved          uint32  // unix seconds of its newest move, or of its first fix
 	planMax        float64 // the plan's ceiling, km/h
 
 	ring      [ringSize]sample   // the last moves; ring[head] is the newest

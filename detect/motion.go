@@ -39,6 +39,7 @@ func (e *Engine) record(st *termState, o *Observation, at int64) bool {
 		speed = float32(dist / (float64(at-p.t) / 3.6e12))
 		heading = float32(bearing(p.lat, p.lon, f.Lat, f.Lon))
 	}
+	st.moved = uint32(at / 1e9)
 	st.head = (st.head + 1) % ringSize
 	st.n = min(st.n+1, ringSize)
 	*st.at(0) = sample{

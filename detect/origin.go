@@ -9,7 +9,8 @@ import (
 )
 
 // origin runs the detectors of where a terminal is, for a located fix:
-// origin_denied, origin_presence and cluster.
+// origin_denied, origin_presence and cluster. A terminal passing through
+// counts for origin_presence only.
 func (e *Engine) origin(si int32, o *Observation, at int64, tr *trigger) {
 	st := &e.states[si]
 	t, d := o.Terminal, &o.Decision
@@ -18,7 +19,8 @@ func (e *Engine) origin(si int32, o *Observation, at int64, tr *trigger) {
 		st.presSince = 0
 		return
 	}
-	if denied {
+	passing := e.passing(st, d, at)
+	if denied && !passing {
 		e.deniedAttempt(si, d, at, tr)
 	}
 	verified := verifiedFor(t, d.Country, o.Fix.Time)
@@ -27,9 +29,22 @@ func (e *Engine) origin(si int32, o *Observation, at int64, tr *trigger) {
 	} else {
 		st.presSince = 0
 	}
-	if !verified {
+	if !verified && !passing {
 		e.cluster(si, o, at, tr)
 	}
+}
+
+// passing reports whether the terminal is passing through rather than
+// staying: the decision's speed (the reported one, or derived) is at
+// least Origin.TransitKmh, and the track bears it out, with a move (100 m
+// or more), or the terminal's first fix, within the time it takes to cover
+// 200 m at that speed (72 s at 10 km/h). A ship sailing through waters
+// where service is off, or a car crossing a strip of a country on its way,
+// is passing; a terminal that claims a speed but does not move is not,
+// once that time is up.
+func (e *Engine) passing(st *termState, d *policy.Decision, at int64) bool {
+	v := e.lim.transitKmh
+	return v > 0 && d.SpeedKmh >= v && float64(at/1e9-int64(st.moved)) <= 2*minMoveKm/v*3600
 }
 
 // restrictedPlace reports whether the decision's country or one of its

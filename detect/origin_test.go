@@ -34,18 +34,18 @@ func TestOriginDenied(t *testing.T) {
 		wantAt    int // index of the fix that opens the alert; -1 for none
 		wantScore float64
 	}{
-		{"5 denied attempts in Russia in 20 min, registered in Poland",
-			every(pl, t0, 5*time.Minute, 5, moscowLat, moscowLon, embargoed), 4, 0.8},
-		{"10 in 45 min: the rate adds to the score",
-			every(pl, t0, 5*time.Minute, 10, moscowLat, moscowLon, embargoed), 4, 1},
-		{"4 denied attempts in Russia",
-			every(pl, t0, 5*time.Minute, 4, moscowLat, moscowLon, embargoed), -1, 0},
-		{"5 denied attempts, 20 min apart: not within an hour",
-			every(pl, t0, 20*time.Minute, 5, moscowLat, moscowLon, embargoed), -1, 0},
+		{"2 denied attempts in Russia 15 s apart, registered in Poland",
+			every(pl, t0, 15*time.Second, 2, moscowLat, moscowLon, embargoed), 1, 0.8},
+		{"4 in 45 min: the rate adds to the score",
+			every(pl, t0, 15*time.Minute, 4, moscowLat, moscowLon, embargoed), 1, 1},
+		{"1 denied attempt in Russia",
+			every(pl, t0, 5*time.Minute, 1, moscowLat, moscowLon, embargoed), -1, 0},
+		{"3 denied attempts, 2 h apart: not within an hour",
+			every(pl, t0, 2*time.Hour, 3, moscowLat, moscowLon, embargoed), -1, 0},
 		{"unverified in Ukraine, registered in Poland",
-			every(pl, t0, time.Minute, 5, kyivLat, kyivLon, unverified), 4, 0.6},
+			every(pl, t0, 15*time.Second, 2, kyivLat, kyivLon, unverified), 1, 0.6},
 		{"unverified in Ukraine, registered there",
-			every(ua, t0, time.Minute, 5, kyivLat, kyivLon, unverified), 4, 0.4},
+			every(ua, t0, 15*time.Second, 2, kyivLat, kyivLon, unverified), 1, 0.4},
 		{"allowed at home, often",
 			every(pl, t0, time.Minute, 50, warsawLat, warsawLon, func(o Observation) Observation { return o }), -1, 0},
 		{"denied for speed, not for where",
@@ -71,8 +71,8 @@ func TestOriginDenied(t *testing.T) {
 					t.Fatalf("fix %d raised %d origin_denied alerts, want 1", i, len(got))
 				}
 				a := got[0]
-				if a.Value != 5 || a.Limit != 5 {
-					t.Errorf("value %v limit %v, want 5 attempts over a limit of 5", a.Value, a.Limit)
+				if a.Value != 2 || a.Limit != 2 {
+					t.Errorf("value %v limit %v, want 2 attempts over a limit of 2", a.Value, a.Limit)
 				}
 				last := a.Evidence[len(a.Evidence)-1]
 				d := c.track[i].Decision
@@ -118,11 +118,12 @@ func TestOriginPresence(t *testing.T) {
 			nil, every(de, t0, 30*time.Minute, 15, istLat, istLon, inTurkey), -1},
 		{"fixes 3 h apart break the presence",
 			restricted, every(de, t0, 3*time.Hour, 5, istLat, istLon, inTurkey), -1},
-		// Embargoed every hour: too rare for origin_denied, but sustained.
-		{"denied once an hour in Russia for 7 h",
-			nil, every(de, t0, time.Hour, 8, moscowLat, moscowLon, func(o Observation) Observation {
+		// Embargoed every 90 minutes: too rare for origin_denied, but
+		// sustained.
+		{"denied every 90 minutes in Russia for 7.5 h",
+			nil, every(de, t0, 90*time.Minute, 6, moscowLat, moscowLon, func(o Observation) Observation {
 				return o.deny(policy.RegionEmbargoed, "status:RU", "RU", "RU")
-			}), 6},
+			}), 4},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -145,6 +146,73 @@ func TestOriginPresence(t *testing.T) {
 				t.Errorf("origin_presence opened at fix %d, want %d", opened, c.want)
 			}
 		})
+	}
+}
+
+// sailing returns n fixes of term every 15 s, denied in the Black Sea's
+// restricted waters, moving east at kmh (and saying so), from (lat, lon).
+func sailing(term *skyfence.Terminal, n int, kmh float64, lat, lon float64) []Observation {
+	var out []Observation
+	for i := range n {
+		plat, plon := dest(lat, lon, 90, kmh*float64(i)/240)
+		o := obs(term, t0.Add(time.Duration(i)*15*time.Second), plat, plon).deny(policy.NoServiceZone, "black-sea", "zone:black-sea-restricted", "international")
+		o.Decision.Land, o.Decision.Zones, o.Decision.SpeedKmh = false, []string{"black-sea-restricted"}, kmh
+		o.Fix.SpeedKmh = kmh
+		out = append(out, o)
+	}
+	return out
+}
+
+func TestPassingThrough(t *testing.T) {
+	// Ships sail through waters where service is off; a terminal that
+	// stays there, or only claims to move, is using it there.
+	const seaLat, seaLon = 44.5, 32.5
+	cases := []struct {
+		name  string
+		track []Observation
+		want  int // fix that opens origin_denied; -1 for none
+	}{
+		{"a ship at 20 km/h for an hour", sailing(terminal("T-SHIP", "maritime", "TR"), 240, 20, seaLat, seaLon), -1},
+		{"a ship at 35 km/h for an hour", sailing(terminal("T-SHIP", "maritime", "TR"), 240, 35, seaLat, seaLon), -1},
+		{"a ship at anchor there", sailing(terminal("T-SHIP", "maritime", "TR"), 10, 0, seaLat, seaLon), 1},
+		{"a boat drifting at 5 km/h", sailing(terminal("T-SHIP", "maritime", "TR"), 10, 5, seaLat, seaLon), 1},
+	}
+	// A terminal that claims 20 km/h standing still: its first fix vouches
+	// for 72 s (200 m at 10 km/h), then its attempts count.
+	liar := sailing(terminal("T-LIAR", "maritime", "TR"), 10, 20, seaLat, seaLon)
+	for i := range liar {
+		liar[i].Fix.Lat, liar[i].Fix.Lon = seaLat, seaLon
+	}
+	cases = append(cases, struct {
+		name  string
+		track []Observation
+		want  int
+	}{"claims 20 km/h, does not move", liar, 6})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEngine(t, nil)
+			opened := -1
+			for i := range c.track {
+				if got := of(e.Process(&c.track[i]), OriginDenied); len(got) > 0 && opened < 0 {
+					opened = i
+				}
+			}
+			if opened != c.want {
+				t.Errorf("origin_denied opened at fix %d, want %d", opened, c.want)
+			}
+		})
+	}
+	// Six ships passing through one cell within the hour make no cluster;
+	// six boats lying there do.
+	for _, kmh := range []float64{30, 0} {
+		e := newEngine(t, nil)
+		var n int
+		for k := range 6 {
+			n += len(of(feed(e, sailing(terminal(fmt.Sprintf("T-SHIP-%d", k), "maritime", "TR"), 8, kmh, seaLat, seaLon)), Cluster))
+		}
+		if kmh > 0 && n != 0 || kmh == 0 && n == 0 {
+			t.Errorf("6 ships at %v km/h in one cell raised %d cluster alerts", kmh, n)
+		}
 	}
 }
 

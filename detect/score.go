@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -47,10 +48,16 @@ type KindScore struct {
 	Labelled int     `json:"labelled"` // terminals labelled with the kind
 	Caught   int     `json:"caught"`   // of those, true positives of the detector
 	Recall   float64 `json:"recall"`   // Caught / Labelled
-	// MeanDelay is the mean, over the caught, of the time from Start to
-	// the first alert last seen at or after it (0 if that alert opened
-	// before Start).
+	// The delay of a caught terminal is the time from its Start to the
+	// first seen of its earliest alert last seen at or after Start (0 if
+	// that alert opened before Start). MeanDelay is their mean, and
+	// DelayP50, DelayP95 and DelayMax their median, 95th percentile
+	// (nearest rank: the smallest delay at least 95 % of the caught are
+	// within) and largest; all 0 if none was caught.
 	MeanDelay time.Duration `json:"mean_delay"`
+	DelayP50  time.Duration `json:"delay_p50"`
+	DelayP95  time.Duration `json:"delay_p95"`
+	DelayMax  time.Duration `json:"delay_max"`
 }
 
 // Score measures alerts against labels {terminal id -> label}, which name
@@ -96,21 +103,26 @@ func Score(alerts []Alert, labels map[string]Label) Scores {
 	}
 	row := func(name string, hits map[string]hit) DetectorScore {
 		r := DetectorScore{Name: name, Flagged: len(hits)}
-		caught := map[string]int{}
-		delay := map[string]time.Duration{}
+		delays := map[string][]time.Duration{}
 		for id, h := range hits {
 			if h.good {
 				r.TruePositives++
 				k := labels[id].Kind
-				caught[k]++
-				delay[k] += h.delay
+				delays[k] = append(delays[k], h.delay)
 			}
 		}
 		r.Precision = ratio(r.TruePositives, r.Flagged)
 		for _, k := range out.Kinds {
-			ks := KindScore{Kind: k, Labelled: labelled[k], Caught: caught[k], Recall: ratio(caught[k], labelled[k])}
-			if ks.Caught > 0 {
-				ks.MeanDelay = delay[k] / time.Duration(ks.Caught)
+			ds := delays[k]
+			ks := KindScore{Kind: k, Labelled: labelled[k], Caught: len(ds), Recall: ratio(len(ds), labelled[k])}
+			if len(ds) > 0 {
+				slices.Sort(ds)
+				var sum time.Duration
+				for _, d := range ds {
+					sum += d
+				}
+				ks.MeanDelay = sum / time.Duration(len(ds))
+				ks.DelayP50, ks.DelayP95, ks.DelayMax = rank(ds, 0.50), rank(ds, 0.95), ds[len(ds)-1]
 			}
 			r.Kinds = append(r.Kinds, ks)
 		}
@@ -121,6 +133,13 @@ func Score(alerts []Alert, labels map[string]Label) Scores {
 	}
 	out.All = row("all", rows[numDetectors])
 	return out
+}
+
+// rank returns the q-quantile of sorted by the nearest-rank method: the
+// smallest value at least a share q of the values are at or below.
+func rank(sorted []time.Duration, q float64) time.Duration {
+	k := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[max(0, k)]
 }
 
 func ratio(a, b int) float64 {
