@@ -23,6 +23,12 @@
 //
 // # Profiles
 //
+// Honest terminals go only where their terminal has service: an honest
+// trip never ends in an embargoed country, a no-service zone or a country
+// whose verification the terminal lacks (a straight road or a sea lane may
+// still pass through one: the Black Sea lane from Odesa to Batumi crosses
+// the scenario's restricted waters on purpose).
+//
 // Honest terminals:
 //
 //   - residential: fixed, within a few kilometres of a city drawn by
@@ -33,12 +39,14 @@
 //     sponsored plan.
 //   - roamer: a traveller on the roam plan driving between a town (20,000
 //     inhabitants or more) with service at home and a town of a
-//     neighbouring country 80-500 km away, along a straight road that runs
-//     on land, at 60-130 km/h, staying 30 minutes to 3 hours at each end.
+//     neighbouring country 80-500 km away where its terminal has service,
+//     along a straight road that runs on land, at 60-130 km/h, staying 30
+//     minutes to 3 hours at each end (or staying at home if there is no
+//     such town).
 //   - vehicle: a land vehicle on the roam plan between two towns of one
-//     country 10-150 km apart, at 30-130 km/h, stopping 5-45 minutes at
-//     each end; a quarter of those registered in Ukraine hold a military
-//     verification.
+//     country 10-150 km apart, both with service for it, at 30-130 km/h,
+//     stopping 5-45 minutes at each end; a quarter of those registered in
+//     Ukraine hold a military verification.
 //   - ship: on the maritime plan, sailing one of a few sea lanes (waypoints
 //     at sea: the North Atlantic, the Mediterranean, the Black Sea, the
 //     Pacific, the Indian Ocean, the Gulf of Mexico, the Baltic) at 20-40
@@ -46,7 +54,7 @@
 //     anchor at each end.
 //   - airliner: on the aviation plan, flying the great circle between a
 //     city of a million with service and another city of a million
-//     300-12,000 km away at 850-950 km/h, cruising at 10-12 km and
+//     300-12,000 km away where it has service, at 850-950 km/h, cruising at 10-12 km and
 //     climbing and descending over the 200 km nearest each airport, 45
 //     minutes to 3 hours on the ground at each end.
 //
@@ -66,13 +74,15 @@
 //     250 m up, turning sharply all the time within a few kilometres of its
 //     base.
 //   - spoof-jump: sits at home like a residential terminal (on the roam
-//     plan), then reports, at every other fix on average, the position of
-//     a city of a million somewhere in the world: jumps no vehicle can
-//     make, each at a reported 0 km/h.
-//   - spoof-clone: groups of Config.CloneGroup (25) terminals really in
-//     towns of an embargoed country, registered in a town with service
-//     30-400 km away across the border; then all of a group report that
-//     town's exact position, bit for bit, at 0 km/h.
+//     plan), then reports, at its first fix from its start and then at
+//     every other fix on average, the position of a city of a million
+//     somewhere in the world: jumps no vehicle can make, each at a
+//     reported 0 km/h.
+//   - spoof-clone: groups of Config.CloneGroup (25) terminals registered
+//     in a town with service 30-400 km from an embargoed country, each
+//     sitting at home near it like a residential terminal; off while
+//     carried across the border (as smuggled ones are), then all of a
+//     group report that town's exact position, bit for bit, at 0 km/h.
 //
 // Labels (Label, WriteLabels) give each terminal's behaviour, whether it is
 // a bad actor and when its bad behaviour starts, for scoring a detector.

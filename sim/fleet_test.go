@@ -161,7 +161,7 @@ func TestBehavioursStayInTheirEnvelopes(t *testing.T) {
 			fx, on := f.FixAt(i, at)
 			bad := l.Bad && !at.Before(l.BadFrom)
 			if !on {
-				if b != Drone && b != Smuggled {
+				if b != Drone && b != Smuggled && b != SpoofClone {
 					t.Fatalf("%s (%s) off at %v", l.ID, b, at)
 				}
 				prev = skyfence.Fix{}
@@ -219,10 +219,16 @@ func TestBehavioursStayInTheirEnvelopes(t *testing.T) {
 				if fx.SpeedKmh != 0 {
 					t.Fatalf("%s (spoof-jump) reports %.0f km/h", l.ID, fx.SpeedKmh)
 				}
+				if alat, alon := u.a.f64(); bad && jumps == 0 && fx.Lat == alat && fx.Lon == alon {
+					t.Fatalf("%s (spoof-jump) did not jump at its first fix after its start", l.ID)
+				}
 				if moved && policy.HaversineKm(prev.Lat, prev.Lon, fx.Lat, fx.Lon)/step.Hours() > 2000 {
 					jumps++
 				}
 			case SpoofClone:
+				if d := snap.Decide(term, nil, fx); !bad && !d.Allow {
+					t.Fatalf("%s (spoof-clone) has no service at home before it turns bad: %s by %s", l.ID, d.Reason, d.Rule)
+				}
 				if bad && (float32(fx.Lat) != f.clones[u.lane].Lat || float32(fx.Lon) != f.clones[u.lane].Lon) {
 					t.Fatalf("%s (spoof-clone) not at its group's position", l.ID)
 				}

@@ -28,24 +28,30 @@ type gen struct {
 
 	drive       trips // a vehicle's: 10-150 km within its country, on land
 	roam        trips // a traveller's: 80-500 km to another country, on land
-	toEmbargoed trips // from a cloned town to where its spoofers are: 30-400 km into an embargoed country
+	toEmbargoed trips // from a cloned town to where its spoofers are carried: 30-400 km into an embargoed country
 }
 
-// cloneGroup is the spoofers that report one cloned position: really in
-// a town of an embargoed country (real), pretending to be at clone, in a
-// town with service nearby, from bad on.
+// cloneGroup is the spoofers that report one cloned position: at home
+// near town (a town with service 30-400 km from an embargoed country)
+// until they are carried into that country, then pretending to be at
+// clone, the town's exact position, from bad on.
 type cloneGroup struct {
 	clone pt
-	real  int32
+	town  int32
 	home  uint16
 	bad   int32
 }
 
 func newGen(f *Fleet, pl *placer, cfg *Config, counts [NumBehaviours]int) (*gen, error) {
 	g := &gen{f: f, pl: pl, cfg: cfg, homeIdx: map[string]uint16{}}
-	g.drive = trips{minKm: 10, maxKm: 150, land: true, keep: func(a, b int32) bool { return pl.country[a] == pl.country[b] }}
+	// Honest trips end where the traveller's terminal has service: an
+	// honest terminal is not taken to be used where the policy forbids it.
+	g.drive = trips{minKm: 10, maxKm: 150, land: true, keep: func(a, b int32) bool {
+		return pl.country[a] == pl.country[b] && pl.allowsAt(Vehicle, pl.country[a], b)
+	}}
 	g.roam = trips{minKm: 80, maxKm: 500, land: true, keep: func(a, b int32) bool {
-		return pl.country[a] != pl.country[b] && pl.country[b] != policy.International && pl.country[b] != ""
+		return pl.country[a] != pl.country[b] && pl.country[b] != policy.International && pl.country[b] != "" &&
+			pl.allowsAt(Roamer, pl.country[a], b)
 	}}
 	g.toEmbargoed = trips{minKm: 30, maxKm: 400, keep: func(_, b int32) bool { return g.embargoed(b) }}
 	g.frontHome = g.frontCountry()
@@ -119,7 +125,7 @@ func (g *gen) embargoed(j int32) bool {
 
 // cloneGroups draws n groups: each clones the position of a town with
 // service 30 to 400 km from a town in an embargoed country, where its
-// members really are.
+// members are carried.
 func (g *gen) cloneGroups(n int) error {
 	var targets picker
 	for k, c := range g.pl.homes.idx {
@@ -136,17 +142,10 @@ func (g *gen) cloneGroups(n int) error {
 	}
 	r := rand.New(rand.NewPCG(g.cfg.Seed, 2))
 	for range n {
-		for {
-			c := targets.pick(r)
-			real, ok := g.pl.partner(r, c, &g.toEmbargoed)
-			if !ok {
-				continue
-			}
-			city := &g.pl.cities[c]
-			g.groups = append(g.groups, cloneGroup{clone: pt{float32(city.Lat), float32(city.Lon)}, real: real,
-				home: g.homeIdx[g.pl.country[c]], bad: g.badTime(r)})
-			break
-		}
+		c := targets.pick(r)
+		city := &g.pl.cities[c]
+		g.groups = append(g.groups, cloneGroup{clone: pt{float32(city.Lat), float32(city.Lon)}, town: c,
+			home: g.homeIdx[g.pl.country[c]], bad: g.badTime(r)})
 	}
 	for _, gr := range g.groups {
 		g.f.clones = append(g.f.clones, gr.clone)
@@ -212,7 +211,8 @@ func (g *gen) unit(r *rand.Rand, b Behaviour, group uint16) unit {
 		j, ok := c, false
 		for range 20 {
 			k := pl.big[r.IntN(len(pl.big))]
-			if d := distKm(pl.cities[c].Lat, pl.cities[c].Lon, pl.cities[k].Lat, pl.cities[k].Lon); d >= 300 && d <= 12000 {
+			if d := distKm(pl.cities[c].Lat, pl.cities[c].Lon, pl.cities[k].Lat, pl.cities[k].Lon); d >= 300 && d <= 12000 &&
+				pl.allowsAt(Airliner, pl.country[c], k) {
 				j, ok = k, true
 				break
 			}
@@ -244,7 +244,7 @@ func (g *gen) unit(r *rand.Rand, b Behaviour, group uint16) unit {
 		g.register(&u, pl.country[c], skyfence.Civil)
 	case SpoofClone:
 		gr := &g.groups[group]
-		u.a, u.b, u.lane, u.bad = g.around(r, gr.real), gr.clone, group, gr.bad
+		u.a, u.b, u.lane, u.bad = pl.spotNear(r, gr.town, b), gr.clone, group, gr.bad
 		u.home = gr.home
 		if _, ok := g.cfg.Authorities[g.homes[gr.home]]; ok {
 			u.class = 1 + uint8(skyfence.Civil)

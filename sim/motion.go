@@ -19,9 +19,10 @@ import (
 const (
 	droneFast = 165.0 // km/h
 	droneSlow = 85.0  // km/h
-	// smuggleGap is the longest a smuggled terminal is off, being carried,
-	// before it turns up near the front: two hours, or half the time
-	// before its bad behaviour starts if that is shorter.
+	// smuggleGap is the longest a smuggled terminal (or a spoof-clone) is
+	// off, being carried, before it turns up near the front (or starts
+	// spoofing): two hours, or half the time before its bad behaviour
+	// starts if that is shorter.
 	smuggleGap = 2 * 3600
 	// shipBeam is how far east or north of its lane's line a ship sails,
 	// at most, in km.
@@ -61,7 +62,8 @@ func (u *unit) shuttleAt(s int64) (f float64, moving bool) {
 }
 
 // FixAt returns terminal i's fix at time t, or false if it is off then
-// (a smuggled terminal being carried, a drone between sorties). The fix
+// (a smuggled terminal or spoof-clone being carried, a drone between
+// sorties). The fix
 // reports the terminal's true ground speed, except spoofers', which
 // report 0 whatever their positions say.
 func (f *Fleet) FixAt(i int, t time.Time) (skyfence.Fix, bool) {
@@ -98,7 +100,9 @@ func (f *Fleet) fixAt(i int, s int64) (skyfence.Fix, bool) {
 		if moving {
 			fx.SpeedKmh = float64(u.speed)
 		}
-	case Smuggled:
+	case Smuggled, SpoofClone:
+		// Off while carried to where it turns bad: near the front, or
+		// into an embargoed country where it reports the cloned position.
 		switch {
 		case bad:
 			fx.Lat, fx.Lon = u.b.f64()
@@ -115,13 +119,10 @@ func (f *Fleet) fixAt(i int, s int64) (skyfence.Fix, bool) {
 		return fx, u.fly(&fx, s-int64(u.bad))
 	case SpoofJump:
 		fx.Lat, fx.Lon = u.a.f64()
-		if k := uint64(s / f.interval); bad && hash01(u.seed, k) < 0.5 {
+		// From its first fix at or after its start, then at every other
+		// fix on average.
+		if k := uint64(s / f.interval); bad && (s-int64(u.bad) < f.interval || hash01(u.seed, k) < 0.5) {
 			fx.Lat, fx.Lon = f.jumps[int(hash01(u.seed, k|1<<63)*float64(len(f.jumps)))].f64()
-		}
-	case SpoofClone:
-		fx.Lat, fx.Lon = u.a.f64()
-		if bad {
-			fx.Lat, fx.Lon = f.clones[u.lane].f64()
 		}
 	default: // Residential, Sponsored
 		fx.Lat, fx.Lon = u.a.f64()

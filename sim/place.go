@@ -116,6 +116,12 @@ func (pl *placer) allows(b Behaviour, country string, lat, lon, speed float64) b
 	return pl.snap.Decide(&t, nil, skyfence.Fix{TerminalID: t.ID, Time: pl.at, Lat: lat, Lon: lon, SpeedKmh: speed}).Allow
 }
 
+// allowsAt reports whether a terminal of behaviour b registered in
+// country has service standing at the centre of city c.
+func (pl *placer) allowsAt(b Behaviour, country string, c int32) bool {
+	return pl.allows(b, country, pl.cities[c].Lat, pl.cities[c].Lon, 0)
+}
+
 // where returns the country at a position ("international" at sea
 // outside every territorial sea), whether it is on land, and the policy's
 // zones there.
