@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,8 @@ type DetectionConfig struct {
 	Terminals int           // simulated fleet; default 100,000
 	Seed      uint64        // of the fleet; default 1
 	Duration  time.Duration // simulated time replayed; default 30 minutes
+	// Detect is the engine's configuration; detect.DefaultConfig() if nil.
+	Detect *detect.Config
 }
 
 // DetectionResult is how well detect's engine found the simulator's bad
@@ -27,18 +30,65 @@ type DetectionConfig struct {
 type DetectionResult struct {
 	Terminals int     `json:"terminals"`
 	SimSec    float64 `json:"sim_s"`
-	Fixes     int64   `json:"fixes"`
+	// Defaults is true if the engine ran with detect.DefaultConfig().
+	Defaults bool  `json:"default_config"`
+	Fixes    int64 `json:"fixes"`
 	// Seconds is the time spent in Engine.Process alone, and FixesPerSec
 	// the observations it took a second on one goroutine.
 	Seconds     float64       `json:"seconds"`
 	FixesPerSec float64       `json:"fixes_per_s"`
-	Alerts      int           `json:"alerts"` // distinct terminal and detector pairs
+	Alerts      int           `json:"alerts"` // distinct alerts (ids)
 	Scores      detect.Scores `json:"scores"`
+	// Targets are the issue's targets, met or not, one per detector it
+	// names (DetectionTargets).
+	Targets []TargetScore `json:"targets"`
+	// FalsePositives counts, per detector (by name), the terminals it
+	// flagged wrongly by what they really are: an honest behaviour of the
+	// simulator, or a bad actor's kind flagged only before its start
+	// ("spoof-clone before its start").
+	FalsePositives map[string]map[string]int `json:"false_positives"`
+}
+
+// The issue's targets for detection against the simulator's labels.
+const (
+	TargetPrecision = 0.95
+	TargetRecall    = 0.95
+	TargetDelay     = 30 * time.Second // simulated time from a bad actor's start to its alert
+)
+
+// DetectionTargets are the detectors the issue sets targets for, each with
+// the kind of bad actor (sim.Behaviour) it is meant to find.
+var DetectionTargets = []struct {
+	Detector detect.Detector
+	Kind     sim.Behaviour
+}{
+	{detect.OriginDenied, sim.Smuggled},
+	{detect.ImpossibleTravel, sim.SpoofJump},
+	{detect.DroneMotion, sim.Drone},
+}
+
+// TargetScore is one target detector against the kind it is meant for:
+// its precision (over every terminal it flagged), its recall and delays
+// for the kind, and whether each target is met. The delay target is met
+// when every caught terminal was alerted within TargetDelay.
+type TargetScore struct {
+	Detector  string           `json:"detector"`
+	Kind      string           `json:"kind"`
+	Flagged   int              `json:"flagged"`
+	Precision float64          `json:"precision"`
+	Recall    float64          `json:"recall"`
+	Delay     detect.KindScore `json:"delay"`
+	// PrecisionMet, RecallMet and DelayMet say which targets are met; Met
+	// that all are.
+	PrecisionMet bool `json:"precision_met"`
+	RecallMet    bool `json:"recall_met"`
+	DelayMet     bool `json:"delay_met"`
+	Met          bool `json:"met"`
 }
 
 // Detection replays a simulated fleet in time order through the policy
 // (DecideBatch, with each terminal's track, as ingest decides) and a
-// detect.Engine with its default config, then scores the alerts against
+// detect.Engine (its default config unless cfg.Detect), then scores the alerts against
 // the fleet's labels (detect.Score).
 func Detection(ctx context.Context, snap *policy.Snapshot, cfg DetectionConfig, log io.Writer) (*DetectionResult, error) {
 	cfg.Terminals = cmp.Or(cfg.Terminals, 100_000)
@@ -49,23 +99,26 @@ func Detection(ctx context.Context, snap *policy.Snapshot, cfg DetectionConfig, 
 		return nil, err
 	}
 	dc := detect.DefaultConfig()
+	if cfg.Detect != nil {
+		dc = *cfg.Detect
+	}
 	dc.MaxTerminals = max(dc.MaxTerminals, f.Len())
 	eng, err := detect.New(dc, detect.Options{})
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(log, "bench detection: replaying %v of %d terminals through the policy and the detectors\n", cfg.Duration, f.Len())
+	fmt.Fprintf(log, "bench detect: replaying %v of %d terminals through the policy and the detectors\n", cfg.Duration, f.Len())
 	terms := make([]*skyfence.Terminal, f.Len())
 	tracks := make([]policy.Track, f.Len())
 	for i := range terms {
 		terms[i] = f.Terminal(i)
 	}
-	res := &DetectionResult{Terminals: f.Len(), SimSec: cfg.Duration.Seconds()}
-	alerts := make(map[alertKey]detect.Alert)
+	res := &DetectionResult{Terminals: f.Len(), SimSec: cfg.Duration.Seconds(), Defaults: cfg.Detect == nil}
+	alerts := make(map[string]detect.Alert) // the last emission of each alert, by id
 	keep := func(as []detect.Alert) {
 		for _, a := range as {
 			a.Evidence, a.Related = nil, nil
-			alerts[alertKey{a.TerminalID, a.Detector}] = a
+			alerts[a.ID] = a
 		}
 	}
 	var fixes []skyfence.Fix
@@ -109,33 +162,102 @@ func Detection(ctx context.Context, snap *policy.Snapshot, cfg DetectionConfig, 
 	}
 	res.Alerts = len(list)
 	res.Scores = detect.Score(list, labels)
-	fmt.Fprintf(log, "bench detection: %d fixes, %d alerts, precision %.3f\n", res.Fixes, res.Alerts, res.Scores.All.Precision)
+	res.Targets = targets(res.Scores)
+	res.FalsePositives = falsePositives(f, list)
+	fmt.Fprintf(log, "bench detect: %d fixes, %d alerts, precision %.3f\n", res.Fixes, res.Alerts, res.Scores.All.Precision)
 	return res, nil
 }
 
-type alertKey struct {
-	terminal string
-	detector detect.Detector
+// targets scores the DetectionTargets.
+func targets(s detect.Scores) []TargetScore {
+	var out []TargetScore
+	for _, tg := range DetectionTargets {
+		d := s.Detectors[tg.Detector]
+		ts := TargetScore{Detector: d.Name, Kind: tg.Kind.String(), Flagged: d.Flagged, Precision: d.Precision}
+		for _, k := range d.Kinds {
+			if k.Kind == ts.Kind {
+				ts.Recall, ts.Delay = k.Recall, k
+			}
+		}
+		ts.PrecisionMet = ts.Precision >= TargetPrecision
+		ts.RecallMet = ts.Recall >= TargetRecall
+		ts.DelayMet = ts.Delay.Caught > 0 && ts.Delay.DelayMax <= TargetDelay
+		ts.Met = ts.PrecisionMet && ts.RecallMet && ts.DelayMet
+		out = append(out, ts)
+	}
+	return out
 }
 
-// Markdown renders the scores: a row per detector that flagged anything,
-// and the row of all detectors, with precision and the recall of each kind
-// of bad actor.
+// falsePositives counts, per detector and for all of them ("all"), the
+// terminals of f flagged by alerts none of which was last seen at or after
+// the terminal's bad start, by what the terminal really is.
+func falsePositives(f *sim.Fleet, alerts []detect.Alert) map[string]map[string]int {
+	type key struct {
+		terminal string
+		det      detect.Detector
+	}
+	const all = detect.Detector(detect.NumDetectors) // the row of any detector
+	good := map[key]bool{}
+	for _, a := range alerts {
+		i, _ := f.Index(a.TerminalID)
+		l := f.Label(i)
+		ok := l.Bad && !a.LastSeen.Before(l.BadFrom)
+		for _, k := range []key{{a.TerminalID, a.Detector}, {a.TerminalID, all}} {
+			good[k] = good[k] || ok
+		}
+	}
+	out := map[string]map[string]int{}
+	for k, ok := range good {
+		if ok {
+			continue
+		}
+		i, _ := f.Index(k.terminal)
+		what := f.Behaviour(i).String()
+		if f.Behaviour(i).Bad() {
+			what += " before its start"
+		}
+		d := k.det.String()
+		if k.det == all {
+			d = "all"
+		}
+		if out[d] == nil {
+			out[d] = map[string]int{}
+		}
+		out[d][what]++
+	}
+	return out
+}
+
+// Markdown renders the scores: the targets, met or not; then a row per
+// detector that flagged anything, and the row of all detectors, with
+// precision, the recall of each kind of bad actor, and the false positives
+// by what they really are.
 func (r *DetectionResult) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "`detect.Engine` (default config) over %s fixes of a simulated fleet of %s terminals (%s simulated, labelled bad actors turning bad in its first half), decided by the scenario policy with tracks, scored with `detect.Score` against the labels; the engine took %s observations/s on one goroutine:\n\n",
-		thousands(float64(r.Fixes)), thousands(float64(r.Terminals)), time.Duration(r.SimSec*float64(time.Second)), thousands(r.FixesPerSec))
-	b.WriteString("| detector | flagged | precision |")
+	config := "default config"
+	if !r.Defaults {
+		config = "a config of its own"
+	}
+	fmt.Fprintf(&b, "```sh\ngo run ./cmd/skyfence bench detect --terminals %d --duration %v    # --json FILE for machine-readable output\n```\n\n", r.Terminals, r.duration())
+	fmt.Fprintf(&b, "`detect.Engine` (%s) over %s fixes of a simulated fleet of %s terminals (%s simulated, labelled bad actors turning bad in its first half), decided by the scenario policy with tracks, scored with `detect.Score` against the labels; the engine took %s observations/s on one goroutine.\n\n",
+		config, thousands(float64(r.Fixes)), thousands(float64(r.Terminals)), r.duration(), thousands(r.FixesPerSec))
+	fmt.Fprintf(&b, "The issue's targets: precision and recall at least %.2f, and every alert within %s of simulated time after the behaviour starts (delays are from the label's start to the alert's first firing fix; terminals report every 15 s):\n\n", TargetPrecision, seconds(TargetDelay))
+	b.WriteString("| detector | meant for | flagged | precision | recall | delay p50 | p95 | max | target |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, t := range r.Targets {
+		fmt.Fprintf(&b, "| %s | %s (%d) | %s | %.3f | %.3f | %s | %s | %s | %s |\n", t.Detector, t.Kind, t.Delay.Labelled, thousands(float64(t.Flagged)),
+			t.Precision, t.Recall, seconds(t.Delay.DelayP50), seconds(t.Delay.DelayP95), seconds(t.Delay.DelayMax), t.verdict())
+	}
+	b.WriteString("\nEvery detector, recall by kind of bad actor, and whom it flagged wrongly:\n\n| detector | flagged | precision |")
 	for _, k := range r.Scores.Kinds {
 		b.WriteString(" recall " + k + " |")
 	}
-	b.WriteString("\n|---|---:|---:|" + strings.Repeat("---:|", len(r.Scores.Kinds)) + "\n")
+	b.WriteString(" false positives |\n|---|---:|---:|" + strings.Repeat("---:|", len(r.Scores.Kinds)) + "---|\n")
 	row := func(d detect.DetectorScore) {
 		fmt.Fprintf(&b, "| %s | %s | %.3f |", d.Name, thousands(float64(d.Flagged)), d.Precision)
 		for _, k := range d.Kinds {
 			fmt.Fprintf(&b, " %.3f |", k.Recall)
 		}
-		b.WriteString("\n")
+		fmt.Fprintf(&b, " %s |\n", countsText(r.FalsePositives[d.Name]))
 	}
 	for _, d := range r.Scores.Detectors {
 		if d.Flagged > 0 {
@@ -144,4 +266,46 @@ func (r *DetectionResult) Markdown() string {
 	}
 	row(r.Scores.All)
 	return b.String()
+}
+
+func (r *DetectionResult) duration() time.Duration {
+	return time.Duration(r.SimSec * float64(time.Second))
+}
+
+// verdict says which targets t meets.
+func (t TargetScore) verdict() string {
+	if t.Met {
+		return "met"
+	}
+	var miss []string
+	for _, m := range []struct {
+		ok   bool
+		what string
+	}{{t.PrecisionMet, "precision"}, {t.RecallMet, "recall"}, {t.DelayMet, "delay"}} {
+		if !m.ok {
+			miss = append(miss, m.what)
+		}
+	}
+	return "not met: " + strings.Join(miss, ", ")
+}
+
+// seconds formats d in whole seconds of simulated time.
+func seconds(d time.Duration) string { return fmt.Sprintf("%.0f s", d.Seconds()) }
+
+// countsText renders counts as "a 3, b 1", largest first (ties by name),
+// or "none".
+func countsText(counts map[string]int) string {
+	if len(counts) == 0 {
+		return "none"
+	}
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(counts[b]-counts[a], strings.Compare(a, b)) })
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %s", n, thousands(float64(counts[n])))
+	}
+	return strings.Join(parts, ", ")
 }

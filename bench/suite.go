@@ -12,7 +12,7 @@ import (
 )
 
 // Parts are the measurements the suite makes, in order.
-var Parts = []string{"locate", "decide", "serve", "impact", "moonshot", "detection"}
+var Parts = []string{"locate", "decide", "serve", "impact", "moonshot", "detect"}
 
 // SuiteConfig says what Suite measures: which parts (default all), each
 // with its own config. The defaults fit in about five minutes on two cores.
@@ -69,7 +69,7 @@ func Suite(ctx context.Context, cfg SuiteConfig, log io.Writer) (*SuiteResult, e
 			return nil, err
 		}
 	}
-	if has("decide") || has("impact") || has("moonshot") || has("detection") {
+	if has("decide") || has("impact") || has("moonshot") || has("detect") {
 		snap, err := Scenario()
 		if err != nil {
 			return nil, err
@@ -89,7 +89,7 @@ func Suite(ctx context.Context, cfg SuiteConfig, log io.Writer) (*SuiteResult, e
 				return nil, err
 			}
 		}
-		if has("detection") {
+		if has("detect") {
 			if res.Detection, err = Detection(ctx, snap, cfg.Detection, log); err != nil {
 				return nil, err
 			}
@@ -126,7 +126,7 @@ func (r *SuiteResult) Markdown() string {
 		section("Memory and the moonshot (`bench moonshot`)", r.Moonshot.Markdown())
 	}
 	if r.Detection != nil {
-		section("Detection against the simulator's labels (`bench detection`)", r.Detection.Markdown())
+		section("Detection against the simulator's labels (`bench detect`)", r.Detection.Markdown())
 	}
 	return b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence/bench"
+	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/world"
 )
 
@@ -20,6 +21,8 @@ suites:
             and 10 M terminals, memory per terminal, the moonshot and
             detection, in about four minutes (the default); --write-doc
             updates docs/BENCHMARKS.md
+  detect    the detectors over a simulated fleet with labelled bad actors:
+            precision, recall and alert delays against the issue's targets
   moonshot  memory per terminal, then 670,000 fixes/s offered to the API
   locate    the point-in-region index against tidwall/geojson (Tile38's
             engine), golang/geo S2 and a flat table, on the same points
@@ -44,6 +47,8 @@ func runBench(ctx context.Context, e env) error {
 		return runBenchLocate(ctx, env{e.args[1:], e.stdin, e.stdout, e.stderr})
 	case "serve":
 		return runBenchServe(ctx, env{e.args[1:], e.stdin, e.stdout, e.stderr})
+	case "detect":
+		return runBenchDetect(ctx, env{e.args[1:], e.stdin, e.stdout, e.stderr})
 	}
 	fmt.Fprintf(e.stderr, "skyfence bench: unknown suite %q\n", e.args[0])
 	return errUsage
@@ -98,6 +103,43 @@ func runBenchServe(ctx context.Context, e env) error {
 	}
 	fmt.Fprint(e.stdout, result.Markdown())
 	return writeJSONFile(*jsonOut, result)
+}
+
+// runBenchDetect scores the detectors against the simulator's labels
+// (bench.Detection).
+func runBenchDetect(ctx context.Context, e env) error {
+	fs := flag.NewFlagSet("bench detect", flag.ContinueOnError)
+	var cfg bench.DetectionConfig
+	fs.IntVar(&cfg.Terminals, "terminals", 100_000, "simulated fleet")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the fleet")
+	fs.DurationVar(&cfg.Duration, "duration", 30*time.Minute, "simulated time replayed; bad actors turn bad in its first half")
+	config := fs.String("config", "", "detection thresholds: a JSON `file` decoded over the defaults (docs/DETECTION.md)")
+	jsonOut := fs.String("json", "", "also write the result as JSON to `file`")
+	fs.Usage = func() { fmt.Fprint(e.stderr, benchUsage); fs.PrintDefaults() }
+	if err := parseFlags(fs, e); err != nil {
+		return err
+	}
+	if *config != "" {
+		b, err := os.ReadFile(*config)
+		if err != nil {
+			return err
+		}
+		dc := detect.DefaultConfig()
+		if err := json.Unmarshal(b, &dc); err != nil {
+			return fmt.Errorf("%s: %w", *config, err)
+		}
+		cfg.Detect = &dc
+	}
+	snap, err := bench.Scenario()
+	if err != nil {
+		return err
+	}
+	res, err := bench.Detection(ctx, snap, cfg, e.stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(e.stdout, res.Markdown())
+	return writeJSONFile(*jsonOut, res)
 }
 
 // writeJSONFile writes v as indented JSON to file, if file is not "".

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/skyfence/skyfence/bench"
+)
+
+// TestBenchDetectSmoke runs `skyfence bench detect` on a tiny fleet: the
+// table names every target detector with a verdict, and the JSON holds
+// the same scores.
+func TestBenchDetectSmoke(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "detect.json")
+	out, errs, code := runCLI(t, "", "bench", "detect", "--terminals", "2000", "--duration", "10m", "--json", file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"bench detect --terminals 2000 --duration 10m0s", "| origin_denied | smuggled (30) |", "| impossible_travel | spoof-jump (15) |", "| drone_motion | drone (20) |", "| all |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q:\n%s", want, out)
+		}
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res bench.DetectionResult
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Terminals != 2000 || res.Fixes == 0 || len(res.Targets) != 3 || !res.Defaults {
+		t.Fatalf("result: %d terminals, %d fixes, %d targets, defaults %v", res.Terminals, res.Fixes, len(res.Targets), res.Defaults)
+	}
+	for _, tg := range res.Targets {
+		if tg.Flagged == 0 || tg.Delay.Labelled == 0 || !strings.Contains(out, "| "+tg.Detector+" | "+tg.Kind) {
+			t.Errorf("target %+v not measured or not in the table", tg)
+		}
+	}
+
+	config := filepath.Join(t.TempDir(), "detect.json")
+	if err := os.WriteFile(config, []byte(`{"disabled": ["origin_denied"]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code = runCLI(t, "", "bench", "detect", "--terminals", "2000", "--duration", "10m", "--config", config)
+	if code != 0 || !strings.Contains(out, "a config of its own") || !strings.Contains(out, "| origin_denied | smuggled (30) | 0 | 0.000 | 0.000 |") {
+		t.Errorf("with origin_denied disabled: exit %d, %s\n%s", code, errs, out)
+	}
+}
