@@ -24,10 +24,13 @@ const (
 	RolePartner      Role = "partner" // a partner authority, scoped to one region
 	RoleGateway      Role = "gateway" // network elements: fixes in, decisions out
 	RoleEmergency    Role = "emergency"
+	// RoleInvestigator is trust and safety: works the cases detection
+	// raises, up to cutting terminals off and deciding appeals.
+	RoleInvestigator Role = "investigator"
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleAdmin, RoleViewer, RoleOperator, RolePolicyAuthor, RoleApprover, RoleAuditor, RolePartner, RoleGateway, RoleEmergency}
+var Roles = []Role{RoleAdmin, RoleViewer, RoleOperator, RolePolicyAuthor, RoleApprover, RoleAuditor, RolePartner, RoleGateway, RoleEmergency, RoleInvestigator}
 
 // Valid reports whether r is one of Roles.
 func (r Role) Valid() bool {

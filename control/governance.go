@@ -291,8 +291,9 @@ func (s *Service) restorePrevious(ctx context.Context, p *Principal, end skyfenc
 }
 
 // Tick carries out what time decides: approved changes whose scheduled time
-// has come are activated, and an active change that has expired gives way
-// to the one before it. The server calls it every few seconds.
+// has come are activated, an active change that has expired gives way to
+// the one before it, and case actions whose grace period has ended are
+// applied. The server calls it every few seconds.
 func (s *Service) Tick(ctx context.Context) error {
 	now := s.now()
 	active, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
@@ -317,7 +318,7 @@ func (s *Service) Tick(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
+	return s.ApplyDueActions(ctx)
 }
 
 // Change returns a policy change.

@@ -56,6 +56,10 @@ const (
 	ActivatePolicy     Permission = "changes:activate"
 	EmergencyPolicy    Permission = "changes:emergency"
 	ReadAlerts         Permission = "alerts:read"
+	ReadCases          Permission = "cases:read"
+	WorkCases          Permission = "cases:write"    // open, note, act, record and decide appeals
+	ReviewCutoffs      Permission = "cutoffs:review" // approve or reject a bulk cut-off
+	ReadReports        Permission = "reports:read"   // the regulator's report of cut-offs
 )
 
 // permissions is the role table (docs/API.md shows it per endpoint).
@@ -63,9 +67,10 @@ var permissions = map[skyfence.Role][]Permission{
 	skyfence.RoleViewer:       {ReadTerminals, ReadVerifications, ReadPolicy, ReadChanges, ReadAlerts},
 	skyfence.RoleOperator:     {ReadTerminals, WriteTerminals, ChangeStatus, ReadVerifications, ReadPolicy, ManageCapacity, ReadChanges, ReadAlerts},
 	skyfence.RolePolicyAuthor: {ReadTerminals, ReadPolicy, ReadChanges, DraftPolicy, ActivatePolicy},
-	skyfence.RoleApprover:     {ReadTerminals, ReadPolicy, ReadChanges, ReviewPolicy, ActivatePolicy},
+	skyfence.RoleApprover:     {ReadTerminals, ReadPolicy, ReadChanges, ReviewPolicy, ActivatePolicy, ReadCases, ReviewCutoffs},
 	skyfence.RoleEmergency:    {ReadTerminals, ReadPolicy, ReadChanges, EmergencyPolicy},
-	skyfence.RoleAuditor:      {ReadTerminals, ReadVerifications, ReadPolicy, ReadAudit, ReadChanges, ReadAlerts},
+	skyfence.RoleAuditor:      {ReadTerminals, ReadVerifications, ReadPolicy, ReadAudit, ReadChanges, ReadAlerts, ReadCases, ReadReports},
+	skyfence.RoleInvestigator: {ReadTerminals, ReadVerifications, ReadPolicy, ReadChanges, ReadAlerts, ReadCases, WorkCases, ReadReports},
 	skyfence.RolePartner:      {ReadVerifications, WriteVerifications},
 	skyfence.RoleGateway:      {IngestFixes},
 }

@@ -126,26 +126,9 @@ func (s *Service) SetStatus(ctx context.Context, id string, status skyfence.Term
 	}
 	var out, promoted *skyfence.Terminal
 	err = s.store.Tx(ctx, func(tx skyfence.Tx) error {
-		t, err := tx.FindTerminalByID(ctx, id)
-		if err != nil {
-			return err
-		}
-		switch {
-		case t.Status == skyfence.Deactivated:
-			return skyfence.Errorf(skyfence.ECONFLICT, "terminal %q is deactivated for good", id)
-		case status == skyfence.Inactive:
-			return skyfence.FieldErrorf(skyfence.EINVALID, "status", "a terminal cannot go back to inactive")
-		case status == skyfence.Active && t.Status == skyfence.Inactive:
-			return skyfence.FieldErrorf(skyfence.EINVALID, "status", "activate an inactive terminal with the activation endpoint")
-		}
-		if out, err = tx.UpdateTerminal(ctx, id, skyfence.TerminalUpdate{Status: &status}, s.now().UTC()); err != nil {
-			return err
-		}
-		if err := audit(ctx, tx, p, "terminal.status", id, reason, map[string]string{"from": t.Status.String(), "to": status.String()}); err != nil {
-			return err
-		}
-		if status == skyfence.Deactivated && t.Cell != "" {
-			promoted, err = s.freeCell(ctx, tx, p, t.Cell, id)
+		out, promoted, err = s.setStatusTx(ctx, tx, p, id, status, reason)
+		if err == nil && out == nil {
+			out, err = tx.FindTerminalByID(ctx, id) // already in that status
 		}
 		return err
 	})
@@ -157,6 +140,37 @@ func (s *Service) SetStatus(ctx context.Context, id string, status skyfence.Term
 		s.publish(promoted)
 	}
 	return out, nil
+}
+
+// setStatusTx moves a terminal to a status in tx, audited with the reason;
+// a deactivation frees its place in its cell for the next one waiting
+// (returned as promoted). It returns a nil terminal, and changes nothing,
+// if the terminal is in that status already.
+func (s *Service) setStatusTx(ctx context.Context, tx skyfence.Tx, p *Principal, id string, status skyfence.TerminalStatus, reason string) (out, promoted *skyfence.Terminal, err error) {
+	t, err := tx.FindTerminalByID(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case t.Status == skyfence.Deactivated:
+		return nil, nil, skyfence.Errorf(skyfence.ECONFLICT, "terminal %q is deactivated for good", id)
+	case t.Status == status:
+		return nil, nil, nil
+	case status == skyfence.Inactive:
+		return nil, nil, skyfence.FieldErrorf(skyfence.EINVALID, "status", "a terminal cannot go back to inactive")
+	case status == skyfence.Active && t.Status == skyfence.Inactive:
+		return nil, nil, skyfence.FieldErrorf(skyfence.EINVALID, "status", "activate an inactive terminal with the activation endpoint")
+	}
+	if out, err = tx.UpdateTerminal(ctx, id, skyfence.TerminalUpdate{Status: &status, IfStatus: &t.Status}, s.now().UTC()); err != nil {
+		return nil, nil, err
+	}
+	if err := audit(ctx, tx, p, "terminal.status", id, reason, map[string]string{"from": t.Status.String(), "to": status.String()}); err != nil {
+		return nil, nil, err
+	}
+	if status == skyfence.Deactivated && t.Cell != "" {
+		promoted, err = s.freeCell(ctx, tx, p, t.Cell, id)
+	}
+	return out, promoted, err
 }
 
 // freeCell releases a deactivated terminal's place in its cell and

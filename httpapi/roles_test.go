@@ -66,23 +66,34 @@ func TestRolesEndpointByEndpoint(t *testing.T) {
 	e := newEnv(t)
 	e.register("ut-1", "residential", "UA", true)
 	bodies := map[string]any{
-		"POST /v1/accounts":                  map[string]string{"id": "acct-roles"},
-		"POST /v1/terminals":                 map[string]string{"id": "t-roles", "account_id": "acct-ut-1", "plan": "roam", "country": "UA"},
-		"POST /v1/terminals/{id}/status":     map[string]string{"status": "suspended", "reason": "roles test"},
-		"POST /v1/terminals/{id}/activate":   map[string]float64{"lat": 50.45, "lon": 30.52},
-		"POST /v1/verifications":             map[string]string{"terminal_id": "ut-1", "region": "UA", "authority": "UA-MOD"},
-		"POST /v1/verifications/{id}/revoke": map[string]string{"reason": "roles test"},
-		"PUT /v1/cells/{id}":                 map[string]int{"capacity": 5},
-		"POST /v1/fixes":                     map[string]any{"fixes": []any{}},
-		"POST /v1/keys":                      map[string]string{"name": "k", "role": "viewer"},
-		"POST /v1/keys/{id}/revoke":          map[string]string{"reason": "roles test"},
-		"POST /v1/changes":                   map[string]any{"title": "t", "justification": "j", "requester": "internal", "category": "other", "files": []any{}},
-		"POST /v1/changes/{id}/review":       map[string]any{"approve": true},
-		"POST /v1/changes/{id}/emergency":    map[string]string{"justification": "roles test"},
-		"POST /v1/changes/{id}/withdraw":     map[string]string{"reason": "roles test"},
-		"POST /v1/policy/rollback":           map[string]string{"reason": "roles test"},
+		"POST /v1/accounts":                   map[string]string{"id": "acct-roles"},
+		"POST /v1/terminals":                  map[string]string{"id": "t-roles", "account_id": "acct-ut-1", "plan": "roam", "country": "UA"},
+		"POST /v1/terminals/{id}/status":      map[string]string{"status": "suspended", "reason": "roles test"},
+		"POST /v1/terminals/{id}/activate":    map[string]float64{"lat": 50.45, "lon": 30.52},
+		"POST /v1/verifications":              map[string]string{"terminal_id": "ut-1", "region": "UA", "authority": "UA-MOD"},
+		"POST /v1/verifications/{id}/revoke":  map[string]string{"reason": "roles test"},
+		"PUT /v1/cells/{id}":                  map[string]int{"capacity": 5},
+		"POST /v1/fixes":                      map[string]any{"fixes": []any{}},
+		"POST /v1/keys":                       map[string]string{"name": "k", "role": "viewer"},
+		"POST /v1/keys/{id}/revoke":           map[string]string{"reason": "roles test"},
+		"POST /v1/changes":                    map[string]any{"title": "t", "justification": "j", "requester": "internal", "category": "other", "files": []any{}},
+		"POST /v1/changes/{id}/review":        map[string]any{"approve": true},
+		"POST /v1/changes/{id}/emergency":     map[string]string{"justification": "roles test"},
+		"POST /v1/changes/{id}/withdraw":      map[string]string{"reason": "roles test"},
+		"POST /v1/policy/rollback":            map[string]string{"reason": "roles test"},
+		"POST /v1/cases":                      map[string]string{"terminal_id": "ut-1", "title": "roles test"},
+		"POST /v1/cases/{id}/assign":          map[string]string{"assignee": "ana"},
+		"POST /v1/cases/{id}/notes":           map[string]string{"text": "roles test"},
+		"POST /v1/cases/{id}/actions":         map[string]string{"action": "warn", "reason": "roles test", "notice": "n"},
+		"POST /v1/cases/{id}/cancel":          map[string]string{"reason": "roles test"},
+		"POST /v1/cases/{id}/review":          map[string]any{"approve": true},
+		"POST /v1/cases/{id}/appeal":          map[string]string{"statement": "roles test"},
+		"POST /v1/cases/{id}/appeal/decision": map[string]any{"grant": false, "reason": "roles test"},
+		"POST /v1/cases/{id}/close":           map[string]string{"reason": "roles test"},
+		"POST /v1/cutoffs/preview":            map[string]string{"country": "UA"},
+		"POST /v1/cutoffs":                    map[string]any{"title": "t", "selection": map[string]string{"country": "UA"}, "action": "suspend", "reason": "r", "notice": "n"},
 	}
-	roles := []string{"admin", "viewer", "operator", "policy_author", "approver", "auditor", "partner-UA", "gateway", "emergency"}
+	roles := []string{"admin", "viewer", "operator", "policy_author", "approver", "auditor", "partner-UA", "gateway", "emergency", "investigator"}
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			route := strings.ToUpper(method) + " " + path

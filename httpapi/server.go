@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,7 +53,7 @@ type route struct {
 }
 
 func (s *Server) routeTable() []route {
-	return []route{
+	return slices.Concat([]route{
 		{"GET", "/healthz", true, false, s.health},
 		{"GET", "/readyz", true, false, s.readiness},
 		{"GET", "/metrics", true, false, s.metricsHandler},
@@ -87,7 +88,9 @@ func (s *Server) routeTable() []route {
 		{"POST", "/v1/keys", false, false, s.createKey},
 		{"GET", "/v1/keys", false, false, s.listKeys},
 		{"POST", "/v1/keys/{id}/revoke", false, false, s.revokeKey},
-	}
+	},
+		s.caseRoutes(),
+	)
 }
 
 func (s *Server) routes() {
