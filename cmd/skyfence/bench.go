@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence/bench"
-	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/world"
 )
 
@@ -120,13 +119,9 @@ func runBenchDetect(ctx context.Context, e env) error {
 		return err
 	}
 	if *config != "" {
-		b, err := os.ReadFile(*config)
+		dc, err := loadDetectConfig(*config)
 		if err != nil {
 			return err
-		}
-		dc := detect.DefaultConfig()
-		if err := json.Unmarshal(b, &dc); err != nil {
-			return fmt.Errorf("%s: %w", *config, err)
 		}
 		cfg.Detect = &dc
 	}

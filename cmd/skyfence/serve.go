@@ -48,6 +48,9 @@ type ServeConfig struct {
 	Approvals  int
 	Checkpoint time.Duration
 	Detect     bool
+	// DetectConfig is a JSON file of detection thresholds over the
+	// defaults; "" for the defaults.
+	DetectConfig string
 }
 
 // DefaultServeConfig is the embedded default.
@@ -73,6 +76,7 @@ func serveFlags(fs *flag.FlagSet, c *ServeConfig) {
 	fs.IntVar(&c.Approvals, "approvals", c.Approvals, "approvals a policy change needs from persons other than its author")
 	fs.DurationVar(&c.Checkpoint, "checkpoint", c.Checkpoint, "how often the audit log's head is signed")
 	fs.BoolVar(&c.Detect, "detect", c.Detect, "run detection of unauthorized use alongside ingest")
+	fs.StringVar(&c.DetectConfig, "detect-config", envOr("SKYFENCE_DETECT_CONFIG", c.DetectConfig), "detection thresholds: a JSON `file` over the defaults (docs/DETECTION.md) [SKYFENCE_DETECT_CONFIG]")
 }
 
 func runServe(ctx context.Context, e env) error {
@@ -134,7 +138,11 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 		return nil, err
 	}
 	if cfg.Detect {
-		engine, err := detect.New(detect.DefaultConfig(), detect.Options{})
+		dc, err := loadDetectConfig(cfg.DetectConfig)
+		if err != nil {
+			return nil, fmt.Errorf("--detect-config: %w", err)
+		}
+		engine, err := detect.New(dc, detect.Options{})
 		if err != nil {
 			return nil, err
 		}
