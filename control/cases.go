@@ -228,18 +228,19 @@ type ActionInput struct {
 	Grace Duration `json:"grace"`
 }
 
-// Duration is a time.Duration written as "36h" in JSON.
+// Duration is an action's grace period, written as "36h" in JSON.
 type Duration time.Duration
 
-// UnmarshalJSON reads a duration in Go's notation ("90m", "24h").
+// UnmarshalJSON reads a duration in Go's notation ("90m", "24h"); its
+// error names the field "grace".
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("a duration is a string like \"24h\": %w", err)
+		return skyfence.FieldErrorf(skyfence.EINVALID, "grace", "a grace period is a string like \"24h\"")
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil || v < 0 {
-		return fmt.Errorf("%q is not a duration like \"24h\"", s)
+		return skyfence.FieldErrorf(skyfence.EINVALID, "grace", "%q is not a grace period like \"24h\"", s)
 	}
 	*d = Duration(v)
 	return nil
