@@ -31,6 +31,7 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	ready   func() error
+	streams streams // the live feeds, ended by CloseStreams
 }
 
 // New returns a Server for svc. ready reports whether the service can take
@@ -89,6 +90,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/v1/keys", false, false, s.listKeys},
 		{"POST", "/v1/keys/{id}/revoke", false, false, s.revokeKey},
 	},
+		s.consoleRoutes(),
 		s.caseRoutes(),
 	)
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/audit"
+	"github.com/skyfence/skyfence/bus"
+	"github.com/skyfence/skyfence/console"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/examples"
@@ -104,6 +106,7 @@ type Server struct {
 	ln     net.Listener
 	signer *audit.Signer
 	detect *detect.Queue
+	events *bus.Local // the service's events: the console's live feed listens
 	out    env
 }
 
@@ -148,8 +151,9 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 		}
 		s.detect = detect.NewQueue(engine)
 	}
+	s.events = bus.NewLocal()
 	if s.svc, err = control.New(ctx, control.Config{Store: s.store, Atlas: a, Policy: snap, Logger: log,
-		Rules: skyfence.ChangeRules{Approvals: cfg.Approvals}, Detect: s.detect}); err != nil {
+		Rules: skyfence.ChangeRules{Approvals: cfg.Approvals}, Detect: s.detect, Bus: s.events}); err != nil {
 		return nil, err
 	}
 	if s.signer, err = openSigner(cfg); err != nil {
@@ -163,13 +167,15 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 		return nil, err
 	}
 	api := httpapi.New(s.svc, log, nil)
+	console.Mount(api.Mount)
 	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.http.RegisterOnShutdown(api.CloseStreams)
 	base := "http://" + s.ln.Addr().String()
 	fmt.Fprintf(e.stdout, "skyfence is serving on %s (policy %s, store %s)\n", base, s.svc.Snapshot().Version, cfg.Store)
 	if secret != "" {
 		fmt.Fprintf(e.stdout, "\nAn admin API key was created. It is shown only now; keep it:\n\n  export SKYFENCE_KEY=%s\n\n", secret)
 	}
-	fmt.Fprintf(e.stdout, "Public map: %s/v1/map   Transparency report: %s/transparency   API: %s/openapi.json\n", base, base, base)
+	fmt.Fprintf(e.stdout, "Console: %s/console/   Public map: %s/map   Transparency report: %s/transparency   API: %s/openapi.json\n", base, base, base, base)
 	return s, nil
 }
 
