@@ -1,0 +1,93 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/bus"
+)
+
+// In cluster mode several authorizers share one store, each with its own
+// copy of the registry records and of the policy snapshot. When one of
+// them changes a terminal or activates a policy it publishes the event on
+// the cluster's bus; the others apply it with the methods below. Applying
+// is idempotent: the store is the truth, the event only says what to
+// reload, so an event applied twice, late, or by the process that
+// published it changes nothing.
+
+// Source returns the CloudEvents source of the events this service
+// publishes (Config.Source): in cluster mode, one per authorizer, so that
+// an authorizer can tell its own events from others'.
+func (s *Service) Source() string { return s.source }
+
+// ApplyEvent applies another authorizer's event: a TerminalChanged or
+// Cutoff reloads the terminal's record, a PolicyActivated the policy in
+// force. Other events, and this service's own, are ignored. It publishes
+// nothing.
+func (s *Service) ApplyEvent(ctx context.Context, e bus.Event) error {
+	if e.Source == s.source {
+		return nil
+	}
+	switch e.Type {
+	case bus.TerminalChanged:
+		var t skyfence.Terminal
+		if err := json.Unmarshal(e.Data, &t); err != nil || t.ID == "" {
+			return fmt.Errorf("control: %s event %s: not a terminal: %v", e.Type, e.ID, err)
+		}
+		return s.ApplyTerminal(ctx, &t)
+	case bus.Cutoff:
+		return s.ApplyTerminal(ctx, &skyfence.Terminal{ID: e.Subject})
+	case bus.PolicyActivated:
+		return s.AdoptPolicy(ctx)
+	}
+	return nil
+}
+
+// ApplyTerminal makes the store's record of terminal t.ID the one every
+// decision from now on sees. Reading the store, rather than taking t as
+// it is, orders changes made by different authorizers: whichever event
+// comes last, the record is the latest committed. If the store cannot be
+// read, t itself is applied (when it is a whole record: it has an account)
+// so that a suspension still takes effect, and the error is returned.
+func (s *Service) ApplyTerminal(ctx context.Context, t *skyfence.Terminal) error {
+	rec, err := s.store.FindTerminalByID(ctx, t.ID)
+	switch {
+	case err == nil:
+		s.setRecord(rec)
+		return nil
+	case skyfence.ErrorCode(err) == skyfence.ENOTFOUND:
+		return nil // not committed where this store reads, or gone
+	case t.AccountID != "":
+		s.setRecord(t)
+	}
+	return fmt.Errorf("control: reloading terminal %s: %w", t.ID, err)
+}
+
+// AdoptPolicy makes the store's active policy change the policy every
+// decision from now on uses, compiling it unless it is in force already.
+// Unlike SetSnapshot it publishes no event: the authorizer that activated
+// the change did.
+func (s *Service) AdoptPolicy(ctx context.Context) error {
+	active, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
+	if err != nil {
+		return fmt.Errorf("control: reading the active policy change: %w", err)
+	}
+	if len(active) == 0 {
+		return nil
+	}
+	c := active[0]
+	if c.Version == s.snap.Load().Version {
+		return nil
+	}
+	snap, err := s.compileFiles(c.Files)
+	if err != nil {
+		return fmt.Errorf("control: the active policy change %s: %w", c.ID, err)
+	}
+	if old := s.snap.Swap(snap); old != snap {
+		s.prev.Store(old)
+	}
+	s.log.Info("control: policy adopted", "version", snap.Version, "change", c.ID)
+	return nil
+}

@@ -1,0 +1,140 @@
+package control_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/bus"
+	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/policy"
+)
+
+// authorizer is a service of a cluster, with the events it published.
+type authorizer struct {
+	svc    *control.Service
+	mu     sync.Mutex
+	events []bus.Event
+}
+
+func newAuthorizer(t *testing.T, store skyfence.Store, clk *clock, source string) *authorizer {
+	t.Helper()
+	a := &authorizer{}
+	b := bus.NewLocal()
+	t.Cleanup(b.Subscribe("test", 1000, func(e bus.Event) {
+		a.mu.Lock()
+		a.events = append(a.events, e)
+		a.mu.Unlock()
+	}))
+	svc, err := control.New(context.Background(), control.Config{
+		Store: store, Atlas: testAtlas(t), Policy: compile(t, "../examples/policy/policy.yaml"), Now: clk.now,
+		Rules: skyfence.ChangeRules{Approvals: 2, EmergencyReview: 6 * time.Hour}, Bus: b, Source: source,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close(context.Background()) })
+	a.svc = svc
+	return a
+}
+
+// published waits for and returns the events a published so far, at
+// least n of them.
+func (a *authorizer) published(t *testing.T, n int) []bus.Event {
+	t.Helper()
+	for range 1000 {
+		a.mu.Lock()
+		got := append([]bus.Event(nil), a.events...)
+		a.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("fewer than %d events published", n)
+	return nil
+}
+
+// decide sends one fix of t1 in Berlin to svc and returns the decision.
+func decide(t *testing.T, svc *control.Service, at time.Time) policy.Decision {
+	t.Helper()
+	out := make([]control.Result, 1)
+	fix := []skyfence.Fix{{TerminalID: "t1", Time: at, Lat: 52.52, Lon: 13.40, SpeedKmh: skyfence.NoSpeed}}
+	if err := svc.Ingest(as("gw", skyfence.RoleGateway), fix, out); err != nil || out[0].Err != nil {
+		t.Fatalf("ingest: %v %v", err, out[0].Err)
+	}
+	return out[0].Decision
+}
+
+// Two authorizers on one store: what one changes, the other applies from
+// its events, whatever their order and however often they arrive; an
+// authorizer's own events change nothing; applying publishes nothing.
+func TestClusterAppliesOthersEvents(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store skyfence.Store) {
+		clk := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+		a := newAuthorizer(t, store, clk, "/skyfence/a")
+		b := newAuthorizer(t, store, clk, "/skyfence/b")
+		ctx := context.Background()
+		apply := func(svc *control.Service, es ...bus.Event) {
+			t.Helper()
+			for _, e := range es {
+				if err := svc.ApplyEvent(ctx, e); err != nil {
+					t.Fatalf("apply %s: %v", e.Type, err)
+				}
+			}
+		}
+
+		op := as("olga", skyfence.RoleOperator)
+		if err := a.svc.CreateAccount(op, &skyfence.Account{ID: "a1", Name: "A"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.svc.CreateTerminal(op, &skyfence.Terminal{ID: "t1", AccountID: "a1", Plan: "roam", Country: "DE"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.svc.Activate(op, "t1", 52.52, 13.40); err != nil {
+			t.Fatal(err)
+		}
+		active := a.published(t, 2)
+		apply(b.svc, active...)
+		if d := decide(t, b.svc, clk.now()); !d.Allow {
+			t.Fatalf("b after activation: %+v", d)
+		}
+
+		if _, err := a.svc.SetStatus(op, "t1", skyfence.Suspended, "case 42"); err != nil {
+			t.Fatal(err)
+		}
+		all := a.published(t, 3)
+		suspended := all[len(all)-1]
+		apply(b.svc, suspended, suspended)
+		apply(b.svc, active...) // late, out of order: the store's record wins
+		if d := decide(t, b.svc, clk.now().Add(time.Minute)); d.Reason != policy.TerminalSuspended {
+			t.Fatalf("b after the suspension: %+v", d)
+		}
+		apply(a.svc, all...) // its own: ignored
+		if d := decide(t, a.svc, clk.now().Add(2*time.Minute)); d.Reason != policy.TerminalSuspended {
+			t.Fatalf("a after its own events: %+v", d)
+		}
+
+		c := draft(t, a.svc, as("alice", skyfence.RolePolicyAuthor), control.ChangeInput{})
+		if _, err := a.svc.EmergencyActivate(as("dave", skyfence.RoleEmergency), c.ID, "licence in force tonight"); err != nil {
+			t.Fatal(err)
+		}
+		all = a.published(t, 4)
+		activated := all[len(all)-1]
+		if activated.Type != bus.PolicyActivated {
+			t.Fatalf("last event %s, want %s", activated.Type, bus.PolicyActivated)
+		}
+		if taipeiAllowed(b.svc, clk.now()) {
+			t.Fatal("b allows Taipei before the event")
+		}
+		apply(b.svc, activated, activated)
+		if got, want := b.svc.Snapshot().Version, a.svc.Snapshot().Version; got != want || !taipeiAllowed(b.svc, clk.now()) {
+			t.Fatalf("b's policy %s, want %s", got, want)
+		}
+		if n := len(b.published(t, 0)); n != 0 {
+			t.Errorf("b published %d events while applying a's", n)
+		}
+	})
+}
