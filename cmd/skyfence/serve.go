@@ -33,6 +33,10 @@ it once, and records the starting policy as the first policy change; from
 then on the policy in force is the store's, changed through reviewed policy
 changes (--policy matters only on a first start).
 
+With --mode cluster it is one authorizer of many: all share a PostgreSQL
+store (--store postgres) and apply each other's registry and policy
+changes from a NATS JetStream stream (--nats-url); see docs/CLUSTER.md.
+
 Every flag can also be set by the environment variable in brackets; a flag
 given on the command line wins.
 
@@ -53,6 +57,7 @@ type ServeConfig struct {
 	// DetectConfig is a JSON file of detection thresholds over the
 	// defaults; "" for the defaults.
 	DetectConfig string
+	Cluster      ClusterConfig
 }
 
 // DefaultServeConfig is the embedded default.
@@ -79,6 +84,7 @@ func serveFlags(fs *flag.FlagSet, c *ServeConfig) {
 	fs.DurationVar(&c.Checkpoint, "checkpoint", c.Checkpoint, "how often the audit log's head is signed")
 	fs.BoolVar(&c.Detect, "detect", c.Detect, "run detection of unauthorized use alongside ingest")
 	fs.StringVar(&c.DetectConfig, "detect-config", envOr("SKYFENCE_DETECT_CONFIG", c.DetectConfig), "detection thresholds: a JSON `file` over the defaults (docs/DETECTION.md) [SKYFENCE_DETECT_CONFIG]")
+	c.Cluster.flags(fs)
 }
 
 func runServe(ctx context.Context, e env) error {
@@ -108,6 +114,8 @@ type Server struct {
 	detect *detect.Queue
 	events *bus.Local // the service's events: the console's live feed listens
 	out    env
+
+	cluster *clusterNode // nil unless --mode cluster
 }
 
 // OpenServer builds the server from cfg: loads the world and the policy,
@@ -152,8 +160,12 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 		s.detect = detect.NewQueue(engine)
 	}
 	s.events = bus.NewLocal()
+	if err = s.openCluster(cfg); err != nil {
+		return nil, err
+	}
 	if s.svc, err = control.New(ctx, control.Config{Store: s.store, Atlas: a, Policy: snap, Logger: log,
-		Rules: skyfence.ChangeRules{Approvals: cfg.Approvals}, Detect: s.detect, Bus: s.events}); err != nil {
+		Rules: skyfence.ChangeRules{Approvals: cfg.Approvals}, Detect: s.detect,
+		Bus: s.serviceBus(s.events), Source: s.eventSource()}); err != nil {
 		return nil, err
 	}
 	if s.signer, err = openSigner(cfg); err != nil {
@@ -168,6 +180,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	}
 	api := httpapi.New(s.svc, log, nil)
 	console.Mount(api.Mount)
+	s.startCluster(api)
 	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	s.http.RegisterOnShutdown(api.CloseStreams)
 	base := "http://" + s.ln.Addr().String()
@@ -284,6 +297,7 @@ func (s *Server) close() error {
 		errs = append(errs, s.svc.Close(ctx))
 		cancel()
 	}
+	errs = append(errs, s.closeCluster())
 	if s.store != nil {
 		errs = append(errs, s.store.Close())
 	}

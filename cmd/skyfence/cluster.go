@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/skyfence/skyfence/bus"
+	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/httpapi"
+	"github.com/skyfence/skyfence/natsbus"
+)
+
+// ClusterConfig is what serve --mode cluster adds (docs/CLUSTER.md).
+type ClusterConfig struct {
+	Mode      string
+	NATSURL   string
+	Namespace string
+	Node      string
+	SpoolMiB  int64
+}
+
+// clusterFlags binds the cluster configuration to flags, with the
+// environment as defaults.
+func (c *ClusterConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Mode, "mode", envOr("SKYFENCE_MODE", "embedded"), "`mode`: embedded (one process) or cluster (any number of authorizers on one PostgreSQL and NATS JetStream: docs/CLUSTER.md) [SKYFENCE_MODE]")
+	fs.StringVar(&c.NATSURL, "nats-url", envOr("SKYFENCE_NATS_URL", ""), "NATS `URL` for --mode cluster, e.g. nats://127.0.0.1:4222 [SKYFENCE_NATS_URL]")
+	fs.StringVar(&c.Namespace, "nats-namespace", envOr("SKYFENCE_NATS_NAMESPACE", "skyfence"), "`name` of the cluster's event stream and subjects, for clusters sharing a NATS server [SKYFENCE_NATS_NAMESPACE]")
+	fs.StringVar(&c.Node, "node", envOr("SKYFENCE_NODE", ""), "this authorizer's `name`, unique in the cluster and stable across its restarts (default: host name and listen port) [SKYFENCE_NODE]")
+	fs.Int64Var(&c.SpoolMiB, "spool-mib", 64, "MiB of events an authorizer keeps on disk while NATS is unreachable")
+}
+
+// clusterNode is what cluster mode adds to a server: the cluster's event
+// stream, and the subscription that applies other authorizers' events.
+type clusterNode struct {
+	bus    *natsbus.Bus
+	source string
+	log    *slog.Logger
+	// svc is set once the service is loaded; events that arrive before
+	// wait in the subscription's buffer.
+	svc     atomic.Pointer[control.Service]
+	ready   chan struct{}
+	unsub   func()
+	stop    chan struct{}
+	stopped chan struct{}
+
+	applied, failed atomic.Uint64
+}
+
+// applyBuffer bounds the events waiting to be applied (while the service
+// loads, or the store is slow); more are dropped and counted by the bus.
+const applyBuffer = 1 << 16
+
+// resyncEvery is how often an authorizer checks the store's policy in
+// force, in case it missed an event (its buffer overflowed, or the store
+// was unreachable when the event came).
+const resyncEvery = 10 * time.Second
+
+// openCluster, for --mode cluster, checks the configuration, connects to
+// NATS and subscribes to the event stream, before the service loads its
+// state from the store: no change committed meanwhile is missed.
+func (s *Server) openCluster(cfg ServeConfig) error {
+	c := cfg.Cluster
+	switch c.Mode {
+	case "embedded":
+		return nil
+	case "cluster":
+	default:
+		return fmt.Errorf("--mode: unknown mode %q (want embedded or cluster)", c.Mode)
+	}
+	switch {
+	case cfg.Store != "postgres":
+		return errors.New("--mode cluster needs --store postgres: the authorizers share their state there")
+	case c.NATSURL == "":
+		return errors.New("--mode cluster needs --nats-url or SKYFENCE_NATS_URL")
+	case c.SpoolMiB <= 0:
+		return errors.New("--spool-mib must be positive")
+	}
+	node := c.Node
+	if node == "" {
+		host, _ := os.Hostname()
+		_, port, _ := net.SplitHostPort(cfg.Addr)
+		node = host + "-" + port
+	}
+	node = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_' {
+			return r
+		}
+		return '_'
+	}, node)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	b, err := natsbus.Open(natsbus.Config{
+		URL: c.NATSURL, Name: "skyfence " + node, Namespace: c.Namespace,
+		SpoolFile: filepath.Join(cfg.DataDir, "events-"+node+".spool"), SpoolBytes: c.SpoolMiB << 20, Logger: s.log,
+	})
+	if err != nil {
+		return err
+	}
+	n := &clusterNode{bus: b, source: "/skyfence/" + node, log: s.log, ready: make(chan struct{}),
+		stop: make(chan struct{}), stopped: make(chan struct{})}
+	n.unsub = b.Subscribe("cluster", applyBuffer, n.apply)
+	s.cluster = n
+	s.log.Info("serve: cluster mode", "node", node, "nats", c.NATSURL, "namespace", c.Namespace)
+	return nil
+}
+
+// serviceBus returns the bus the service publishes on: in cluster mode,
+// both the process's own (its console and webhooks see the events this
+// authorizer publishes, once in the cluster) and the cluster's stream.
+func (s *Server) serviceBus(local *bus.Local) bus.Bus {
+	if s.cluster == nil {
+		return local
+	}
+	return tee{local, s.cluster.bus}
+}
+
+// eventSource returns the CloudEvents source of the service's events: one
+// per authorizer in cluster mode, "" (the default) otherwise.
+func (s *Server) eventSource() string {
+	if s.cluster == nil {
+		return ""
+	}
+	return s.cluster.source
+}
+
+// startCluster hands the loaded service to the subscription, which
+// applies the events waiting, and adds the cluster's metrics.
+func (s *Server) startCluster(api *httpapi.Server) {
+	n := s.cluster
+	if n == nil {
+		return
+	}
+	n.svc.Store(s.svc)
+	close(n.ready)
+	api.AddMetrics(n.writeMetrics)
+	go n.resync()
+}
+
+// apply applies one event of the stream to the service (the service
+// ignores its own).
+func (n *clusterNode) apply(e bus.Event) {
+	<-n.ready
+	svc := n.svc.Load()
+	if svc == nil {
+		return // the server failed to start
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := svc.ApplyEvent(ctx, e); err != nil {
+		n.failed.Add(1)
+		n.log.Warn("serve: applying a cluster event", "type", e.Type, "subject", e.Subject, "from", e.Source, "err", err)
+		return
+	}
+	n.applied.Add(1)
+}
+
+// resync adopts the store's policy in force every resyncEvery.
+func (n *clusterNode) resync() {
+	defer close(n.stopped)
+	t := time.NewTicker(resyncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := n.svc.Load().AdoptPolicy(ctx); err != nil {
+				n.log.Warn("serve: checking the policy in force", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// closeCluster stops applying events, then sends (or spools) the events
+// the service published. Call it after the service is closed, before the
+// store.
+func (s *Server) closeCluster() error {
+	n := s.cluster
+	if n == nil {
+		return nil
+	}
+	select {
+	case <-n.ready:
+		if n.svc.Load() != nil {
+			close(n.stop)
+			<-n.stopped
+		}
+	default:
+		close(n.ready) // the service never loaded: apply drops what waits
+	}
+	n.unsub()
+	return n.bus.Close()
+}
+
+func (n *clusterNode) writeMetrics(w io.Writer) {
+	st := n.bus.Stats()
+	connected := 0
+	if st.Connected {
+		connected = 1
+	}
+	fmt.Fprintf(w, "# HELP skyfence_cluster_events_total Events of the cluster's stream, by what became of them.\n# TYPE skyfence_cluster_events_total counter\n")
+	for _, m := range []struct {
+		what string
+		n    uint64
+	}{{"published", st.Published}, {"sent", st.Sent}, {"spooled", st.Spooled}, {"replayed", st.Replayed},
+		{"overflow", st.Overflow}, {"dropped", st.Dropped["cluster"]},
+		{"applied", n.applied.Load()}, {"apply_failed", n.failed.Load()}} {
+		fmt.Fprintf(w, "skyfence_cluster_events_total{what=%q} %d\n", m.what, m.n)
+	}
+	fmt.Fprintf(w, "# HELP skyfence_cluster_spool_bytes Bytes of events waiting on disk for NATS.\n# TYPE skyfence_cluster_spool_bytes gauge\nskyfence_cluster_spool_bytes %d\n", st.SpoolBytes)
+	fmt.Fprintf(w, "# HELP skyfence_cluster_nats_connected 1 if connected to NATS.\n# TYPE skyfence_cluster_nats_connected gauge\nskyfence_cluster_nats_connected %d\n", connected)
+}
+
+// tee publishes on a process's own bus and on the cluster's; subscribers
+// listen to the process's own.
+type tee struct {
+	local   *bus.Local
+	cluster *natsbus.Bus
+}
+
+func (t tee) Publish(e bus.Event) {
+	t.local.Publish(e)
+	t.cluster.Publish(e)
+}
+
+func (t tee) Subscribe(name string, buffer int, fn func(bus.Event)) func() {
+	return t.local.Subscribe(name, buffer, fn)
+}
