@@ -1,6 +1,7 @@
 package control
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -337,7 +338,7 @@ func (s *Service) checkReinstate(c *skyfence.Case, a *skyfence.CaseAction) error
 }
 
 // bulkTerminals returns the terminals a bulk case selected when it was
-// opened (kept in its first note's data: the selection's impact).
+// proposed: those of its first action.
 func bulkTerminals(c *skyfence.Case) []string {
 	if len(c.Actions) > 0 {
 		return c.Actions[0].Terminals
@@ -392,19 +393,12 @@ func (s *Service) applyDue(ctx context.Context, tx skyfence.Tx, p *Principal, c 
 			}
 			// A suspended terminal's decisions name no country: fall back
 			// to where the case placed it.
-			regions[cmpOr(s.regionOf(id), cmpOr(c.Region, "unknown"))]++
+			regions[cmp.Or(s.regionOf(id), c.Region, "unknown")]++
 		}
 	}
 	c.Applied(a, now)
 	data["action_state"], data["applied"], data["regions"] = a.State, len(changed), regions
 	return data, changed, nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // ApplyDueActions applies the case actions whose grace period has ended;
@@ -561,13 +555,13 @@ type BulkInput struct {
 // BulkImpact is what a bulk cut-off would do, shown before anyone approves
 // it.
 type BulkImpact struct {
-	Terminals  int            `json:"terminals"`
-	ByCountry  map[string]int `json:"by_country"`
-	ByPlan     map[string]int `json:"by_plan"`
-	Verified   int            `json:"verified"` // of them, holding a verification valid where they are
-	Accounts   int            `json:"accounts"`
-	Sample     []string       `json:"sample"` // the first terminals by id
-	TerminalID []string       `json:"-"`
+	Terminals int            `json:"terminals"`
+	ByCountry map[string]int `json:"by_country"`
+	ByPlan    map[string]int `json:"by_plan"`
+	Verified  int            `json:"verified"` // of them, holding a verification valid where they are
+	Accounts  int            `json:"accounts"`
+	Sample    []string       `json:"sample"` // the first terminals by id
+	ids       []string       // all of them, by id
 }
 
 // PreviewBulk returns what a bulk cut-off with the selection would do.
@@ -605,8 +599,8 @@ func (s *Service) selectBulk(sel skyfence.BulkSelection) (*BulkImpact, error) {
 		if sel.Unverified && verified {
 			return true
 		}
-		imp.TerminalID = append(imp.TerminalID, t.ID)
-		imp.ByCountry[cmpOr(d.Country, "sea")]++
+		imp.ids = append(imp.ids, t.ID)
+		imp.ByCountry[cmp.Or(d.Country, "sea")]++
 		imp.ByPlan[t.Plan]++
 		accounts[t.AccountID] = true
 		if verified {
@@ -614,9 +608,9 @@ func (s *Service) selectBulk(sel skyfence.BulkSelection) (*BulkImpact, error) {
 		}
 		return true
 	})
-	slices.Sort(imp.TerminalID)
-	imp.Terminals, imp.Accounts = len(imp.TerminalID), len(accounts)
-	imp.Sample = imp.TerminalID[:min(len(imp.TerminalID), 20)]
+	slices.Sort(imp.ids)
+	imp.Terminals, imp.Accounts = len(imp.ids), len(accounts)
+	imp.Sample = imp.ids[:min(len(imp.ids), 20)]
 	return imp, nil
 }
 
@@ -644,9 +638,9 @@ func (s *Service) ProposeBulkCutoff(ctx context.Context, in BulkInput) (*skyfenc
 	now := s.now().UTC()
 	sel := in.Selection
 	c := &skyfence.Case{ID: newID("case-"), Title: in.Title, State: skyfence.CaseInvestigating, Bulk: &sel,
-		Region: cmpOr(sel.Country, sel.Zone), OpenedBy: p.Actor(), Assignee: p.Person, CreatedAt: now, UpdatedAt: now}
+		Region: cmp.Or(sel.Country, sel.Zone), OpenedBy: p.Actor(), Assignee: p.Person, CreatedAt: now, UpdatedAt: now}
 	a := skyfence.CaseAction{ID: "act-1", Kind: in.Action, State: skyfence.ActionPending, Grounds: in.Grounds, Reason: in.Reason,
-		By: p.Actor(), At: now, EffectiveAt: now.Add(time.Duration(in.Grace)), Terminals: imp.TerminalID}
+		By: p.Actor(), At: now, EffectiveAt: now.Add(time.Duration(in.Grace)), Terminals: imp.ids}
 	if err := c.CheckAction(&a); err != nil {
 		return nil, nil, err
 	}
