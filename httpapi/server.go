@@ -92,6 +92,7 @@ func (s *Server) routeTable() []route {
 	},
 		s.consoleRoutes(),
 		s.caseRoutes(),
+		s.importRoutes(),
 	)
 }
 
