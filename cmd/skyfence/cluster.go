@@ -71,7 +71,7 @@ const resyncEvery = 10 * time.Second
 func (s *Server) openCluster(cfg ServeConfig) error {
 	c := cfg.Cluster
 	switch c.Mode {
-	case "embedded":
+	case "", "embedded":
 		return nil
 	case "cluster":
 	default:
