@@ -22,6 +22,7 @@ import (
 	"github.com/skyfence/skyfence/examples"
 	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/policy"
+	"github.com/skyfence/skyfence/webhook"
 )
 
 const serveUsage = `usage: skyfence serve [flags]
@@ -57,6 +58,7 @@ type ServeConfig struct {
 	// DetectConfig is a JSON file of detection thresholds over the
 	// defaults; "" for the defaults.
 	DetectConfig string
+	Webhooks     string
 	Cluster      ClusterConfig
 }
 
@@ -85,6 +87,7 @@ func serveFlags(fs *flag.FlagSet, c *ServeConfig) {
 	fs.BoolVar(&c.Detect, "detect", c.Detect, "run detection of unauthorized use alongside ingest")
 	fs.StringVar(&c.DetectConfig, "detect-config", envOr("SKYFENCE_DETECT_CONFIG", c.DetectConfig), "detection thresholds: a JSON `file` over the defaults (docs/DETECTION.md) [SKYFENCE_DETECT_CONFIG]")
 	c.Cluster.flags(fs)
+	fs.StringVar(&c.Webhooks, "webhooks", envOr("SKYFENCE_WEBHOOKS", c.Webhooks), "JSON or YAML `file` of the webhook endpoints to send alerts, case changes and cut-offs to [SKYFENCE_WEBHOOKS]")
 }
 
 func runServe(ctx context.Context, e env) error {
@@ -115,7 +118,8 @@ type Server struct {
 	events *bus.Local // the service's events: the console's live feed listens
 	out    env
 
-	cluster *clusterNode // nil unless --mode cluster
+	webhooks *webhook.Sender // nil without --webhooks
+	cluster  *clusterNode    // nil unless --mode cluster
 }
 
 // OpenServer builds the server from cfg: loads the world and the policy,
@@ -181,6 +185,9 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	api := httpapi.New(s.svc, log, nil)
 	console.Mount(api.Mount)
 	s.startCluster(api)
+	if s.webhooks, err = startWebhooks(cfg.Webhooks, s.events, api, log); err != nil {
+		return nil, err
+	}
 	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	s.http.RegisterOnShutdown(api.CloseStreams)
 	base := "http://" + s.ln.Addr().String()
@@ -291,6 +298,7 @@ func openSigner(cfg ServeConfig) (*audit.Signer, error) {
 }
 
 func (s *Server) close() error {
+	s.stopWebhooks() // Run has stopped detection: no more alerts come
 	var errs []error
 	if s.svc != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
