@@ -29,31 +29,15 @@ import (
 // built once, started as separate processes of one cluster on a database
 // of their own and a NATS server, stopped and killed by the test.
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// binary builds the skyfence binary once per test run.
+// binary builds the skyfence binary into a directory of the test's (the
+// build cache makes every build after the first a link).
 func binary(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "skyfence-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "skyfence")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	bin := filepath.Join(t.TempDir(), "skyfence")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return binPath
+	return bin
 }
 
 var databases atomic.Int64
@@ -103,11 +87,12 @@ type authorizer struct {
 
 // clusterEnv is what the authorizers of a test share.
 type clusterEnv struct {
-	db, nats, namespace, data string
+	bin, db, nats, namespace, data string
 }
 
 func newCluster(t *testing.T, natsURL string) *clusterEnv {
-	return &clusterEnv{db: freshDatabase(t), nats: natsURL, namespace: testnats.Namespace(), data: t.TempDir()}
+	db := freshDatabase(t)
+	return &clusterEnv{bin: binary(t), db: db, nats: natsURL, namespace: testnats.Namespace(), data: t.TempDir()}
 }
 
 // start starts an authorizer named name on database db (the cluster's,
@@ -122,7 +107,7 @@ func (c *clusterEnv) start(t *testing.T, name string, db string) *authorizer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.cmd = exec.Command(binary(t), "serve", "--mode", "cluster", "--addr", "127.0.0.1:0", "--node", name,
+	a.cmd = exec.Command(c.bin, "serve", "--mode", "cluster", "--addr", "127.0.0.1:0", "--node", name,
 		"--data", c.data, "--store", "postgres", "--postgres-url", db,
 		"--nats-url", c.nats, "--nats-namespace", c.namespace, "--detect=false", "--log-level", "info")
 	a.cmd.Stderr = stderr
@@ -538,7 +523,7 @@ func TestClusterKillLosesNothingAcknowledged(t *testing.T) {
 		}
 	}
 	var out strings.Builder
-	cmd := exec.Command(binary(t), "audit", "verify", "--store", "postgres", "--postgres-url", c.db)
+	cmd := exec.Command(c.bin, "audit", "verify", "--store", "postgres", "--postgres-url", c.db)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "result:      ok") {
 		t.Errorf("audit verify after the kill: %v\n%s", err, out.String())
