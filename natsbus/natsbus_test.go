@@ -121,7 +121,7 @@ func equal(a, b []string) bool {
 // receives, in order, and so does the publisher's own subscription.
 func TestPublishSubscribe(t *testing.T) {
 	url := testnats.URL(t)
-	ns := testnats.Namespace()
+	ns := testnats.Namespace(t, url)
 	a := open(t, url, ns, t.TempDir(), 0)
 	b := open(t, url, ns, t.TempDir(), 0)
 	var atB, atA collector
@@ -149,7 +149,7 @@ func TestPublishSubscribe(t *testing.T) {
 // event published after the outage.
 func TestOutageSpoolsAndReplaysInOrder(t *testing.T) {
 	srv := testnats.Start(t)
-	ns := testnats.Namespace()
+	ns := testnats.Namespace(t, srv.URL())
 	pub := open(t, srv.URL(), ns, t.TempDir(), 0)
 	sub := open(t, srv.URL(), ns, t.TempDir(), 0)
 	var c collector
@@ -191,7 +191,7 @@ func TestOutageSpoolsAndReplaysInOrder(t *testing.T) {
 // fit is replayed.
 func TestSpoolOverflowIsCounted(t *testing.T) {
 	srv := testnats.Start(t)
-	ns := testnats.Namespace()
+	ns := testnats.Namespace(t, srv.URL())
 	line, err := json.Marshal(event(t, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +224,7 @@ func TestSpoolOverflowIsCounted(t *testing.T) {
 // the spool; the next process on the same spool replays them.
 func TestSpoolOutlivesTheProcess(t *testing.T) {
 	srv := testnats.Start(t)
-	ns := testnats.Namespace()
+	ns := testnats.Namespace(t, srv.URL())
 	dir := t.TempDir()
 	sub := open(t, srv.URL(), ns, t.TempDir(), 0)
 	probe := open(t, srv.URL(), ns, t.TempDir(), 0)

@@ -92,7 +92,7 @@ type clusterEnv struct {
 
 func newCluster(t *testing.T, natsURL string) *clusterEnv {
 	db := freshDatabase(t)
-	return &clusterEnv{bin: binary(t), db: db, nats: natsURL, namespace: testnats.Namespace(), data: t.TempDir()}
+	return &clusterEnv{bin: binary(t), db: db, nats: natsURL, namespace: testnats.Namespace(t, natsURL), data: t.TempDir()}
 }
 
 // start starts an authorizer named name on database db (the cluster's,

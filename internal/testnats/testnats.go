@@ -4,6 +4,7 @@
 package testnats
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -12,6 +13,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/skyfence/skyfence/natsbus"
 )
 
 // EnvURL names the machine's NATS server for tests.
@@ -30,10 +35,26 @@ func URL(t testing.TB) string {
 
 var namespaces atomic.Int64
 
-// Namespace returns a namespace of the test's own, so that tests sharing
-// a server do not see each other's streams.
-func Namespace() string {
-	return fmt.Sprintf("t%d_%d_%d", os.Getpid(), time.Now().UnixNano(), namespaces.Add(1))
+// Namespace returns a namespace of the test's own on the server at url,
+// so that tests sharing a server do not see each other's streams; its
+// stream is deleted at the test's cleanup.
+func Namespace(t testing.TB, url string) string {
+	ns := fmt.Sprintf("t%d_%d_%d", os.Getpid(), time.Now().UnixNano(), namespaces.Add(1))
+	t.Cleanup(func() {
+		nc, err := nats.Connect(url, nats.Timeout(2*time.Second))
+		if err != nil {
+			return // an embedded server already stopped
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = js.DeleteStream(ctx, natsbus.Stream(ns)) // absent if nothing was published
+	})
+	return ns
 }
 
 // Server is an embedded nats-server with JetStream, its streams in a
