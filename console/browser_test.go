@@ -61,9 +61,22 @@ func TestPublicMap(t *testing.T) {
 	}
 	// The keyboard way: choose a country from the list.
 	b.do("select", map[string]any{"selector": "#country", "value": "RU"})
-	if got := b.text("#info"); !strings.Contains(got, "Russia") || !strings.Contains(got, "Embargoed") {
+	if got := b.text("#info"); !strings.Contains(got, "Russia") || !strings.Contains(got, "Embargoed") || strings.Contains(got, "null") {
 		t.Errorf("choosing Russia shows %q", got)
 	}
+	// On a phone the panel goes under the map, and nothing is wider than
+	// the screen.
+	b.do("viewport", map[string]any{"width": 390, "height": 844})
+	var phone struct {
+		Wide       bool
+		PanelBelow bool
+	}
+	b.eval(`({Wide: document.documentElement.scrollWidth > 390,
+		PanelBelow: document.querySelector('.panel').getBoundingClientRect().top >= document.getElementById('map').getBoundingClientRect().bottom - 1})`, &phone)
+	if phone.Wide || !phone.PanelBelow {
+		t.Errorf("at phone width: wider than the screen %v, panel under the map %v", phone.Wide, phone.PanelBelow)
+	}
+	b.shot("map-phone")
 }
 
 // TestConsoleLiveTerminal: an operator logs in; a terminal that sends its
@@ -177,4 +190,50 @@ func TestAuditPage(t *testing.T) {
 	b.waitFor(`[...document.querySelectorAll('tbody tr')].length > 0 && [...document.querySelectorAll('tbody tr')].every((r) => r.textContent.includes('ut-9'))`)
 	b.do("click", map[string]any{"selector": "#verify"})
 	b.waitFor(`document.getElementById('verify-result').textContent.includes('sound')`)
+}
+
+// TestCaseActionCutsOff: an investigator suspends a terminal from its
+// case in the console; the terminal's next fix is denied.
+func TestCaseActionCutsOff(t *testing.T) {
+	s := newServer(t)
+	s.terminal(t, "ut-7", "roam", "DE", 52.52, 13.40)
+	gateway := s.key(t, "gw", "gateway")
+	fix := func(lat, lon float64) (allow bool, reason string) {
+		var out struct {
+			Results []struct {
+				Allow  bool
+				Reason string
+			}
+		}
+		s.call(t, gateway, "POST", "/v1/fixes", map[string]any{"fixes": []any{
+			map[string]any{"terminal_id": "ut-7", "time": now(), "lat": lat, "lon": lon},
+		}}, 200, &out)
+		return out.Results[0].Allow, out.Results[0].Reason
+	}
+	if allow, reason := fix(52.52, 13.40); !allow {
+		t.Fatalf("before the case: %s", reason)
+	}
+	investigator := s.key(t, "ivan", "investigator")
+	var c struct{ ID string }
+	s.call(t, investigator, "POST", "/v1/cases", map[string]any{"terminal_id": "ut-7", "title": "Seen near a border crossing"}, 201, &c)
+
+	b := newBrowser(t, 1200, 900)
+	b.login(s.url, investigator, "#/cases/"+c.ID)
+	b.waitFor(`document.querySelector('tr.row[data-id="` + c.ID + `"]') !== null`)
+	b.do("select", map[string]any{"selector": "#action", "value": "suspend"})
+	b.do("select", map[string]any{"selector": "#grounds", "value": "spoofing"})
+	b.do("fill", map[string]any{"selector": "#action-reason", "value": "positions cloned from another terminal"})
+	b.do("fill", map[string]any{"selector": "#action-notice", "value": "Your terminal's service is suspended while we look into its reported positions."})
+	b.do("click", map[string]any{"selector": "#act"})
+	b.waitFor(`document.getElementById('case-result').className === 'okmsg'`)
+	b.shot("console-case")
+	if got := b.text("#case-state-badge"); got != "actioned" {
+		t.Errorf("the case shows state %q, want actioned", got)
+	}
+	if got := b.text("#case-terminal-status"); got != "suspended" {
+		t.Errorf("the case shows the terminal %q, want suspended", got)
+	}
+	if allow, reason := fix(52.53, 13.41); allow || reason != "terminal_suspended" {
+		t.Errorf("after the suspension: allow=%v reason=%s, want denied terminal_suspended", allow, reason)
+	}
 }

@@ -81,7 +81,7 @@ func (w *StateWatch) Changes() []MapState {
 // type on the console's live feed; types not listed are not shown.
 var eventPermissions = map[string]Permission{
 	bus.AlertRaised:     ReadAlerts,
-	bus.CaseChanged:     ReadAlerts,
+	bus.CaseChanged:     ReadCases,
 	bus.Cutoff:          ReadTerminals,
 	bus.TerminalChanged: ReadTerminals,
 	bus.PolicyActivated: ReadPolicy,

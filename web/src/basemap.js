@@ -129,3 +129,9 @@ export function h(tag, attrs = {}, ...children) {
   el.append(...children.flat().filter((c) => c !== undefined && c !== null && c !== false));
   return el;
 }
+
+// fill replaces el's children with children, leaving out null, undefined
+// and false, and flattening arrays.
+export function fill(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== undefined && c !== null && c !== false));
+}

@@ -11,9 +11,9 @@ import { policyView } from './view-policy.js';
 
 // The views, and the roles that can use each (admin can use all).
 const VIEWS = [
-  { path: 'map', name: 'Map', view: mapView, roles: ['viewer', 'operator', 'policy_author', 'approver', 'emergency', 'auditor'] },
-  { path: 'policy', name: 'Policy', view: policyView, roles: ['viewer', 'operator', 'policy_author', 'approver', 'emergency', 'auditor'] },
-  { path: 'cases', name: 'Cases', view: casesView, roles: ['viewer', 'operator', 'auditor'] },
+  { path: 'map', name: 'Map', view: mapView, roles: ['viewer', 'operator', 'policy_author', 'approver', 'emergency', 'auditor', 'investigator'] },
+  { path: 'policy', name: 'Policy', view: policyView, roles: ['viewer', 'operator', 'policy_author', 'approver', 'emergency', 'auditor', 'investigator'] },
+  { path: 'cases', name: 'Cases', view: casesView, roles: ['investigator', 'approver', 'auditor'] },
   { path: 'audit', name: 'Audit', view: auditView, roles: ['auditor'] },
 ];
 

@@ -1,6 +1,6 @@
 // The public availability map (/map): no login, no terminal, no personal
 // data. Click a country, or choose one, for its status and note.
-import { createMap, featureBounds, h, idle, legend, loadAvailability, select, statusLabel } from './basemap.js';
+import { createMap, featureBounds, fill, h, idle, legend, loadAvailability, select, statusLabel } from './basemap.js';
 
 async function main() {
   const availability = await loadAvailability();
@@ -13,7 +13,7 @@ async function main() {
   const show = (f) => {
     const p = f.properties;
     select(map, p.code);
-    info.replaceChildren(
+    fill(info,
       h('h2', {}, p.name, ' ', h('span', { class: 'code' }, p.kind === 'country' ? p.code : '')),
       h('p', { class: `status status-${p.status}` }, statusLabel(p.status)),
       p.note ? h('p', {}, p.note) : null,

@@ -2,7 +2,7 @@
 // on the map, its notes, and the actions (warn, suspend, deactivate,
 // clear) with the notice the account holder gets.
 import { api } from './api.js';
-import { createMap, h, idle, loadAvailability } from './basemap.js';
+import { createMap, fill, h, idle, loadAvailability } from './basemap.js';
 
 const ALLOW = '#1e7f45';
 const DENY = '#c62828';
@@ -51,7 +51,7 @@ async function showCase(el, id, me, reloadList) {
   const path = `/v1/cases/${encodeURIComponent(id)}`;
   const { case: c, evidence } = await api('GET', path);
   const result = h('p', { id: 'case-result', role: 'alert' });
-  const can = me.role === 'admin' || me.role === 'operator';
+  const can = me.role === 'admin' || me.role === 'investigator';
   const run = (fn) => async (e) => {
     if (e) e.preventDefault();
     result.className = '';
@@ -86,11 +86,13 @@ async function showCase(el, id, me, reloadList) {
   const track = [...fixes.values()].sort((a, b) => a.time.localeCompare(b.time));
   const mapEl = h('div', { class: 'minimap', role: 'img', 'aria-label': 'The evidence track: the terminal\'s fixes, green where allowed, red where denied' });
 
-  el.replaceChildren(
+  fill(el,
     h('h2', {}, c.title || c.id, ' ', h('span', { class: 'badge', id: 'case-state-badge' }, c.state)),
     h('p', {}, 'Terminal ', h('code', {}, c.terminal_id || '—'), c.account_id ? ` · account ${c.account_id}` : '', c.region ? ` · ${c.region}` : '',
       ` · opened by ${c.opened_by.person} ${when(c.created_at)}`, c.assignee ? ` · assigned to ${c.assignee}` : ''),
-    st ? h('p', {}, 'Last decision: ', h('span', { class: st.allow ? 'allow' : 'deny', id: 'case-decision' }, st.allow ? 'allowed' : `denied (${st.reason})`)) : null,
+    evidence && evidence.terminal ? h('p', {}, 'Terminal status: ', h('b', { id: 'case-terminal-status' }, evidence.terminal.status)) : null,
+    st ? h('p', {}, 'Last decision: ', h('span', { class: st.allow ? 'allow' : 'deny', id: 'case-decision' }, st.allow ? 'allowed' : `denied (${st.reason})`),
+      ` at ${when(st.fix.time)}`) : null,
     h('h3', {}, 'Evidence'),
     track.length ? mapEl : h('p', { class: 'small' }, 'No fix kept as evidence.'),
     alerts.map((a) => h('p', {}, h('span', { class: `badge ${a.severity === 'high' ? 'bad' : 'warn'}` }, a.detector), ' ', a.summary)),

@@ -2,7 +2,7 @@
 // terminal at its last position coloured by its last decision (clustered
 // at low zoom), denials as a heat layer, all kept live by GET /v1/events.
 import { api, feed } from './api.js';
-import { createMap, h, idle, loadAvailability, select, statusLabel } from './basemap.js';
+import { createMap, fill, h, idle, loadAvailability, select, statusLabel } from './basemap.js';
 
 const ALLOW = '#1e7f45';
 const DENY = '#c62828';
@@ -82,7 +82,8 @@ export async function mapView(root, { me }) {
     type: 'geojson', data: terminals.geojson(false), cluster: true, clusterRadius: 40, clusterMaxZoom: 8,
     clusterProperties: { denied: ['+', ['case', ['get', 'allow'], 0, 1]] },
   });
-  map.addSource('denials', { type: 'geojson', data: terminals.geojson(true) });
+  // The heat layer's source is filled only while the layer is shown.
+  map.addSource('denials', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
   map.addSource('track', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
   map.addLayer({
     id: 'heat', type: 'heatmap', source: 'denials', layout: { visibility: 'none' },
@@ -110,7 +111,10 @@ export async function mapView(root, { me }) {
     id: 'track-fix', type: 'circle', source: 'track', filter: ['==', ['geometry-type'], 'Point'],
     paint: { 'circle-radius': 4, 'circle-color': ['case', ['get', 'allow'], ALLOW, DENY], 'circle-stroke-color': '#1f5fbf', 'circle-stroke-width': 1.5 },
   });
-  heat.addEventListener('change', () => map.setLayoutProperty('heat', 'visibility', heat.checked ? 'visible' : 'none'));
+  heat.addEventListener('change', () => {
+    map.getSource('denials').setData(heat.checked ? terminals.geojson(true) : { type: 'FeatureCollection', features: [] });
+    map.setLayoutProperty('heat', 'visibility', heat.checked ? 'visible' : 'none');
+  });
   const showCount = () => { count.textContent = `${terminals.byId.size.toLocaleString('en')} terminals`; };
   showCount();
   await idle(map);
@@ -123,7 +127,7 @@ export async function mapView(root, { me }) {
     if (!dirty) return;
     dirty = false;
     map.getSource('terminals').setData(terminals.geojson(false));
-    map.getSource('denials').setData(terminals.geojson(true));
+    if (heat.checked) map.getSource('denials').setData(terminals.geojson(true));
     showCount();
   }, 1000);
 
@@ -148,7 +152,7 @@ export async function mapView(root, { me }) {
 
   function showRegion(p) {
     const here = [...terminals.byId.values()];
-    info.replaceChildren(
+    fill(info,
       h('h2', {}, p.name, ' ', h('span', { class: 'code' }, p.code)),
       h('p', { class: `status status-${p.status}` }, statusLabel(p.status)),
       p.note ? h('p', {}, p.note) : null,
@@ -174,7 +178,7 @@ export async function mapView(root, { me }) {
         ...track.map((f) => ({ type: 'Feature', properties: { allow: f.allow }, geometry: { type: 'Point', coordinates: [f.lon, f.lat] } })),
       ].filter(Boolean),
     });
-    info.replaceChildren(
+    fill(info,
       h('h2', {}, 'Terminal ', h('code', {}, t.id)),
       h('table', {},
         h('tr', {}, h('th', {}, 'Status'), h('td', { id: 'terminal-status' }, t.status)),

@@ -3,7 +3,7 @@
 // server enforces who may do what (roles, the two-person rule); the console
 // shows its answer.
 import { api } from './api.js';
-import { createMap, featureBounds, h, idle, loadAvailability, STATUSES, statusLabel } from './basemap.js';
+import { STATUSES, createMap, featureBounds, fill, h, idle, loadAvailability, statusLabel } from './basemap.js';
 
 const statusColor = Object.fromEntries(STATUSES.map(([k, , c]) => [k, c]));
 const GAIN = '#1e7f45';
@@ -86,7 +86,7 @@ async function showChange(el, id, me, reloadList) {
   const can = (states, ...roles) => states.includes(c.state) && (me.role === 'admin' || roles.includes(me.role));
 
   const mapEl = h('div', { class: 'minimap', role: 'img', 'aria-label': 'Map of the regions this change turns on (green outline) or off (red outline), filled with their new status' });
-  el.replaceChildren(
+  fill(el,
     h('h2', {}, c.title, ' ', flags(c)),
     h('p', {}, 'State: ', state, ' · by ', h('b', {}, c.author.person), ` · drafted ${when(c.created_at)}`,
       c.proposed_at ? ` · proposed ${when(c.proposed_at)}` : '', c.review_by ? ` · reviews due ${when(c.review_by)}` : ''),
@@ -129,7 +129,7 @@ async function showChange(el, id, me, reloadList) {
       const [[fw, fs], [fe, fn]] = featureBounds(f);
       w = Math.min(w, fw); s = Math.min(s, fs); e = Math.max(e, fe); n = Math.max(n, fn);
     }
-    map.fitBounds([[w, s], [e, n]], { padding: 60, maxZoom: 5, duration: 0 });
+    map.fitBounds([[w, s], [e, n]], { padding: 60, maxZoom: 4, duration: 0 });
   }
   await idle(map);
   return () => map.remove();

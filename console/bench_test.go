@@ -1,0 +1,72 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/control"
+)
+
+// BenchmarkConsoleMap loads the console's map with 100,000 terminals (or
+// $SKYFENCE_BENCH_TERMINALS; 0 is the empty map, the baseline) in headless
+// chromium with software WebGL, and reports how long the page takes from
+// asking GET /v1/states to the map drawn with every terminal clustered
+// (ms-to-drawn), and the fetch and decode alone (ms-fetch).
+//
+//	go test ./console -run '^$' -bench ConsoleMap -benchtime 3x
+func BenchmarkConsoleMap(b *testing.B) {
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("SKYFENCE_BENCH_TERMINALS")); err == nil {
+		n = v
+	}
+	s := newServer(b)
+	ctx := control.WithPrincipal(context.Background(), control.System)
+	s.call(b, s.admin, "POST", "/v1/accounts", map[string]string{"id": "fleet", "name": "a fleet"}, 201, nil)
+	rng := rand.New(rand.NewPCG(8, 100_000))
+	ts := make([]*skyfence.Terminal, n)
+	fixes := make([]skyfence.Fix, n)
+	at := now()
+	for i := range ts {
+		id := "t" + strconv.Itoa(i)
+		ts[i] = &skyfence.Terminal{ID: id, AccountID: "fleet", Plan: "roam", Country: "DE", Status: skyfence.Active}
+		// Scattered over the inhabited latitudes: some allowed, most denied.
+		fixes[i] = skyfence.Fix{TerminalID: id, Time: at, Lat: rng.Float64()*110 - 45, Lon: rng.Float64()*360 - 180}
+	}
+	if n > 0 {
+		if err := s.svc.ImportTerminals(ctx, ts, "benchmark fleet"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	out := make([]control.Result, control.MaxBatch)
+	for i := 0; i < n; i += control.MaxBatch {
+		if err := s.svc.Ingest(ctx, fixes[i:min(i+control.MaxBatch, n)], out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	br := newBrowser(b, 1280, 800)
+	br.login(s.url, s.admin, "#/map")
+	if got, want := br.text("#count"), fmt.Sprintf("%d terminals", n); strings.ReplaceAll(got, ",", "") != want {
+		b.Fatalf("the map counts %q", got)
+	}
+	var drawn, fetched float64
+	b.ResetTimer()
+	for b.Loop() {
+		br.do("eval", map[string]any{"js": `void location.reload()`})
+		br.waitFor(`document.body.dataset.ready === '1'`)
+		var ms struct{ Load, Fetch string }
+		br.eval(`({Load: document.body.dataset.loadMs, Fetch: document.body.dataset.fetchMs})`, &ms)
+		l, _ := strconv.ParseFloat(ms.Load, 64)
+		f, _ := strconv.ParseFloat(ms.Fetch, 64)
+		drawn += l
+		fetched += f
+	}
+	b.ReportMetric(drawn/float64(b.N), "ms-to-drawn")
+	b.ReportMetric(fetched/float64(b.N), "ms-fetch")
+	br.shot(fmt.Sprintf("console-%d", n))
+}
