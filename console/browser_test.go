@@ -115,6 +115,17 @@ func TestConsoleLiveTerminal(t *testing.T) {
 	if got := b.text("#terminal-decision"); !strings.Contains(got, "allowed") {
 		t.Errorf("ut-1's last decision shows %q, want allowed", got)
 	}
+	// A country counts the terminals last decided in it.
+	b.eval(`(() => { const r = skyfenceMap.getContainer().getBoundingClientRect(); const p = skyfenceMap.project([13.30, 52.40]); return {X: p.x + r.left, Y: p.y + r.top}; })()`, &at)
+	b.do("clickAt", map[string]any{"x": at.X, "y": at.Y})
+	b.waitFor(`document.getElementById('region-count') !== null`)
+	if got := b.text("#region-count"); !strings.HasPrefix(got, "1 terminals") {
+		t.Errorf("Germany counts %q", got)
+	}
+	// The keyboard way to a terminal: find it by id.
+	b.do("fill", map[string]any{"selector": "#find", "value": "ut-1"})
+	b.do("press", map[string]any{"selector": "#find", "key": "Enter"})
+	b.waitFor(`document.getElementById('terminal-decision') !== null`)
 	b.shot("console-map")
 }
 

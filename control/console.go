@@ -13,11 +13,12 @@ import (
 // MapState is a terminal as the console's map draws it: where it last was,
 // what was last decided there, and its registry status.
 type MapState struct {
-	ID     string
-	Lat    float64
-	Lon    float64
-	Reason policy.Reason // Ok allows; every other reason denies
-	Status skyfence.TerminalStatus
+	ID      string
+	Lat     float64
+	Lon     float64
+	Reason  policy.Reason // Ok allows; every other reason denies
+	Country string        // where it was decided: a country, "international" or ""
+	Status  skyfence.TerminalStatus
 }
 
 // MapStates returns every terminal that has sent a fix, at its last
@@ -30,7 +31,7 @@ func (s *Service) MapStates(ctx context.Context) ([]MapState, error) {
 	var out []MapState
 	s.ForEachState(func(t *skyfence.Terminal, last *skyfence.Fix, d *policy.Decision) bool {
 		if last != nil {
-			out = append(out, MapState{ID: t.ID, Lat: last.Lat, Lon: last.Lon, Reason: d.Reason, Status: t.Status})
+			out = append(out, MapState{ID: t.ID, Lat: last.Lat, Lon: last.Lon, Reason: d.Reason, Country: d.Country, Status: t.Status})
 		}
 		return true
 	})
@@ -67,7 +68,7 @@ func (w *StateWatch) Changes() []MapState {
 		if last == nil {
 			return true
 		}
-		st := MapState{ID: t.ID, Lat: last.Lat, Lon: last.Lon, Reason: d.Reason, Status: t.Status}
+		st := MapState{ID: t.ID, Lat: last.Lat, Lon: last.Lon, Reason: d.Reason, Country: d.Country, Status: t.Status}
 		if w.seen[st.ID] != st {
 			w.seen[st.ID] = st
 			out = append(out, st)

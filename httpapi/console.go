@@ -62,8 +62,8 @@ func (s *Server) mapStates(w http.ResponseWriter, r *http.Request) error {
 
 // appendStates writes states as one JSON object of parallel arrays: id,
 // lon, lat (5 decimals, about a metre), reason and status as indexes into
-// the reasons and statuses arrays. A terminal is allowed service where its
-// reason is "ok".
+// the reasons and statuses arrays, and the country where it was decided. A
+// terminal is allowed service where its reason is "ok".
 func appendStates(b []byte, states []control.MapState) []byte {
 	b = append(b, `{"reasons":[`...)
 	for i := range policy.NumReasons {
@@ -97,6 +97,7 @@ func appendStates(b []byte, states []control.MapState) []byte {
 	column("lon", func(b []byte, st *control.MapState) []byte { return strconv.AppendFloat(b, st.Lon, 'f', 5, 64) })
 	column("lat", func(b []byte, st *control.MapState) []byte { return strconv.AppendFloat(b, st.Lat, 'f', 5, 64) })
 	column("reason", func(b []byte, st *control.MapState) []byte { return strconv.AppendUint(b, uint64(st.Reason), 10) })
+	column("country", func(b []byte, st *control.MapState) []byte { return strconv.AppendQuote(b, st.Country) })
 	column("status", func(b []byte, st *control.MapState) []byte { return strconv.AppendUint(b, uint64(st.Status), 10) })
 	return append(b, '}')
 }

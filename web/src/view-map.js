@@ -16,8 +16,20 @@ class Terminals {
     this.reasons = cols.reasons;
     this.statuses = cols.statuses;
     for (let i = 0; i < cols.count; i++) {
-      this.byId.set(cols.id[i], [cols.lon[i], cols.lat[i], cols.reason[i], cols.status[i]]);
+      this.byId.set(cols.id[i], [cols.lon[i], cols.lat[i], cols.reason[i], cols.status[i], cols.country[i]]);
     }
+  }
+
+  // in counts the terminals last decided in country, by reason.
+  in(country) {
+    const byReason = new Map();
+    let n = 0;
+    for (const [, , r, , c] of this.byId.values()) {
+      if (c !== country) continue;
+      n++;
+      byReason.set(this.reasons[r], (byReason.get(this.reasons[r]) || 0) + 1);
+    }
+    return { n, byReason: [...byReason].sort((a, b) => b[1] - a[1]) };
   }
 
   geojson(deniedOnly) {
@@ -44,6 +56,7 @@ export async function mapView(root, { me }) {
   const live = h('span', { id: 'live', class: 'badge' }, 'connecting…');
   const count = h('span', { id: 'count' }, '');
   const heat = h('input', { type: 'checkbox', id: 'heat' });
+  const find = h('input', { id: 'find', placeholder: 'terminal id', 'aria-label': 'Find a terminal by id' });
   const panel = h('aside', { class: 'panel' },
     h('p', {}, count, ' ', live),
     h('ul', { class: 'legend' },
@@ -51,6 +64,8 @@ export async function mapView(root, { me }) {
       h('li', {}, h('span', { class: 'swatch dot', style: `background:${DENY}` }), 'Denied at its last fix'),
       h('li', {}, h('span', { class: 'swatch dot', style: 'background:#e3a21a' }), 'Cluster: colour is the share denied')),
     h('label', {}, heat, ' Denials as a heat layer'),
+    h('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); findTerminal(find.value.trim()); } },
+      find, h('button', { type: 'submit' }, 'Find')),
     h('hr'),
     info);
   root.replaceChildren(mapEl, panel);
@@ -151,13 +166,22 @@ export async function mapView(root, { me }) {
   }
 
   function showRegion(p) {
-    const here = [...terminals.byId.values()];
+    const here = p.kind === 'country' ? terminals.in(p.code) : null;
     fill(info,
       h('h2', {}, p.name, ' ', h('span', { class: 'code' }, p.code)),
       h('p', { class: `status status-${p.status}` }, statusLabel(p.status)),
       p.note ? h('p', {}, p.note) : null,
       p.rule ? h('p', { class: 'small' }, 'Set by ', h('code', {}, p.rule)) : null,
-      h('p', { class: 'small' }, `${here.length.toLocaleString('en')} terminals on the map in all.`));
+      here ? h('p', { id: 'region-count' }, `${here.n.toLocaleString('en')} terminals last decided here`) : null,
+      here && here.n ? h('table', {}, h('tr', {}, h('th', {}, 'Last decision'), h('th', {}, 'Terminals')),
+        here.byReason.map(([r, n]) => h('tr', {}, h('td', { class: r === 'ok' ? 'allow' : 'deny' }, r === 'ok' ? 'allowed' : r), h('td', {}, n.toLocaleString('en'))))) : null);
+  }
+
+  function findTerminal(id) {
+    if (!id) return;
+    const t = terminals.byId.get(id);
+    if (t) map.flyTo({ center: [t[0], t[1]], zoom: Math.max(map.getZoom(), 9) });
+    showTerminal(id).catch((x) => fill(info, h('p', { class: 'error' }, x.message)));
   }
 
   async function showTerminal(id) {
