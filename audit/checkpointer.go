@@ -22,11 +22,16 @@ const finalTimeout = 10 * time.Second
 //
 // Run it in one process per log (in a cluster, one process, or each with
 // the same key file: a head that is already a checkpoint is not signed
-// again, so two do no harm).
+// again, so two do no harm). In a cluster every authorizer runs one with
+// Leading set, and only the leader's checkpoints.
 type Checkpointer struct {
 	Store  skyfence.Store
 	Signer *Signer
 	Logger *slog.Logger // nil discards
+	// Leading, if set, says whether this process checkpoints now: when it
+	// returns false, a checkpoint (the last one at shutdown included) is
+	// skipped. Nil checkpoints always.
+	Leading func() bool
 }
 
 // Run registers the signer's key in the log if the log has no key yet (a
@@ -89,8 +94,12 @@ func (c *Checkpointer) register(ctx context.Context, logger *slog.Logger) error 
 	})
 }
 
-// tick checkpoints the head unless it is a checkpoint already.
+// tick checkpoints the head unless it is a checkpoint already, or this
+// process does not lead.
 func (c *Checkpointer) tick(ctx context.Context) error {
+	if c.Leading != nil && !c.Leading() {
+		return nil
+	}
 	return c.Store.Tx(ctx, func(tx skyfence.Tx) error {
 		head, err := findHead(ctx, tx)
 		if err != nil || head == nil || head.Action == ActionCheckpoint {

@@ -18,6 +18,7 @@ import (
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/natsbus"
+	"github.com/skyfence/skyfence/postgres"
 )
 
 // ClusterConfig is what serve --mode cluster adds (docs/CLUSTER.md).
@@ -40,11 +41,14 @@ func (c *ClusterConfig) flags(fs *flag.FlagSet) {
 }
 
 // clusterNode is what cluster mode adds to a server: the cluster's event
-// stream, and the subscription that applies other authorizers' events.
+// stream, the subscription that applies other authorizers' events, and the
+// candidacy for leading the scheduled work.
 type clusterNode struct {
 	bus    *natsbus.Bus
+	node   string
 	source string
 	log    *slog.Logger
+	leader *postgres.Leader // set by startCluster
 	// svc is set once the service is loaded; events that arrive before
 	// wait in the subscription's buffer.
 	svc     atomic.Pointer[control.Service]
@@ -107,7 +111,7 @@ func (s *Server) openCluster(cfg ServeConfig) error {
 	if err != nil {
 		return err
 	}
-	n := &clusterNode{bus: b, source: "/skyfence/" + node, log: s.log, ready: make(chan struct{}),
+	n := &clusterNode{bus: b, node: node, source: "/skyfence/" + node, log: s.log, ready: make(chan struct{}),
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	n.unsub = b.Subscribe("cluster", applyBuffer, n.apply)
 	s.cluster = n
@@ -135,16 +139,25 @@ func (s *Server) eventSource() string {
 }
 
 // startCluster hands the loaded service to the subscription, which
-// applies the events waiting, and adds the cluster's metrics.
+// applies the events waiting, stands for leader of the scheduled work, and
+// adds the cluster's metrics.
 func (s *Server) startCluster(api *httpapi.Server) {
 	n := s.cluster
 	if n == nil {
 		return
 	}
+	n.leader = s.store.(*postgres.DB).Campaign(n.node)
 	n.svc.Store(s.svc)
 	close(n.ready)
 	api.AddMetrics(n.writeMetrics)
 	go n.resync()
+}
+
+// leads reports whether this process runs the scheduled work (Tick and
+// audit checkpoints): always in the embedded mode, in a cluster only while
+// it is the leader, holding the store's advisory lock (docs/CLUSTER.md).
+func (s *Server) leads() bool {
+	return s.cluster == nil || s.cluster.leader.Leading()
 }
 
 // apply applies one event of the stream to the service (the service
@@ -202,14 +215,20 @@ func (s *Server) closeCluster() error {
 		close(n.ready) // the service never loaded: apply drops what waits
 	}
 	n.unsub()
+	if n.leader != nil {
+		n.leader.Close()
+	}
 	return n.bus.Close()
 }
 
 func (n *clusterNode) writeMetrics(w io.Writer) {
 	st := n.bus.Stats()
-	connected := 0
+	connected, leader := 0, 0
 	if st.Connected {
 		connected = 1
+	}
+	if n.leader.Leading() {
+		leader = 1
 	}
 	fmt.Fprintf(w, "# HELP skyfence_cluster_events_total Events of the cluster's stream, by what became of them.\n# TYPE skyfence_cluster_events_total counter\n")
 	for _, m := range []struct {
@@ -222,6 +241,7 @@ func (n *clusterNode) writeMetrics(w io.Writer) {
 	}
 	fmt.Fprintf(w, "# HELP skyfence_cluster_spool_bytes Bytes of events waiting on disk for NATS.\n# TYPE skyfence_cluster_spool_bytes gauge\nskyfence_cluster_spool_bytes %d\n", st.SpoolBytes)
 	fmt.Fprintf(w, "# HELP skyfence_cluster_nats_connected 1 if connected to NATS.\n# TYPE skyfence_cluster_nats_connected gauge\nskyfence_cluster_nats_connected %d\n", connected)
+	fmt.Fprintf(w, "# HELP skyfence_cluster_leader 1 if this authorizer leads the scheduled work (activations, expiries, case actions, audit checkpoints).\n# TYPE skyfence_cluster_leader gauge\nskyfence_cluster_leader %d\n", leader)
 }
 
 // tee publishes on a process's own bus and on the cluster's; subscribers

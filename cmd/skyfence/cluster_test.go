@@ -529,3 +529,44 @@ func TestClusterKillLosesNothingAcknowledged(t *testing.T) {
 		t.Errorf("audit verify after the kill: %v\n%s", err, out.String())
 	}
 }
+
+// Of two authorizers exactly one leads the scheduled work, as /metrics
+// says. When its leader connection is terminated the other takes over, and
+// when that one is SIGKILLed the first leads again.
+func TestClusterLeader(t *testing.T) {
+	c := newCluster(t, natsURL(t))
+	as := []*authorizer{c.start(t, "a1", ""), c.start(t, "a2", "")}
+	leads := func(a *authorizer) bool { return a.metric("skyfence_cluster_leader") == "1" }
+	leader := -1
+	until(t, "one leader", func() bool {
+		for i, a := range as {
+			if leads(a) {
+				leader = i
+			}
+		}
+		return leader >= 0
+	})
+	first, second := as[leader], as[1-leader]
+	if leads(second) {
+		t.Fatal("both authorizers lead")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, c.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = $1`, "skyfence leader "+first.name).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("terminating %s's leader connection: %d sessions, %v", first.name, n, err)
+	}
+	d := until(t, second.name+" taking over", func() bool { return leads(second) && !leads(first) })
+	t.Logf("%s led %v after %s's leader connection was terminated", second.name, d.Round(time.Millisecond), first.name)
+
+	second.stop(syscall.SIGKILL)
+	d = until(t, first.name+" leading again", func() bool { return leads(first) })
+	t.Logf("%s led %v after %s was SIGKILLed", first.name, d.Round(time.Millisecond), second.name)
+}

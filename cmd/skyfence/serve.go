@@ -210,7 +210,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- s.http.Serve(s.ln) }()
 	bg, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
-	cp := &audit.Checkpointer{Store: s.store, Signer: s.signer, Logger: s.log}
+	cp := &audit.Checkpointer{Store: s.store, Signer: s.signer, Logger: s.log, Leading: s.leads}
 	cpDone := make(chan struct{})
 	go func() {
 		defer close(cpDone)
@@ -264,7 +264,8 @@ func (s *Server) stopDetect() {
 	}
 }
 
-// tick carries out scheduled activations and expiries every few seconds.
+// tick carries out scheduled activations and expiries, and case actions
+// whose grace period ended, every few seconds, if this process leads.
 func (s *Server) tick(ctx context.Context) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
@@ -273,6 +274,9 @@ func (s *Server) tick(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if !s.leads() {
+				continue
+			}
 			if err := s.svc.Tick(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("serve: scheduled policy changes", "err", err)
 			}
