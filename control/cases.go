@@ -416,14 +416,14 @@ func (s *Service) ApplyDueActions(ctx context.Context) error {
 				continue
 			}
 			id := a.ID
-			c, err := s.updateCase(ctx, System, c.ID, "case.action", "grace period ended",
+			done, err := s.updateCase(ctx, System, c.ID, "case.action", "grace period ended",
 				func(c *skyfence.Case, tx skyfence.Tx) (map[string]any, []*skyfence.Terminal, error) {
 					return s.applyDue(ctx, tx, System, c, now)
 				})
 			if err != nil {
 				return fmt.Errorf("case %s: %w", c.ID, err)
 			}
-			s.emitCutoffs(c.ID, c.Action(id))
+			s.emitCutoffs(done.ID, done.Action(id))
 		}
 	}
 	return nil
