@@ -228,8 +228,21 @@ const (
 // worthSaving reports whether fix f moves the terminal's stored state far
 // or long enough to be written; mu held.
 func (sl *slot) worthSaving(f *skyfence.Fix) bool {
-	return sl.savedSec == 0 || f.Time.Unix()-int64(sl.savedSec) >= int64(saveAge/time.Second) ||
-		policy.HaversineKm(float64(sl.savedLat), float64(sl.savedLon), f.Lat, f.Lon) > saveMoveKm
+	if sl.savedSec == 0 || f.Time.Unix()-int64(sl.savedSec) >= int64(saveAge/time.Second) {
+		return true
+	}
+	// Most moves are far from the threshold, and told without
+	// trigonometry: a move is at least as long as its change of latitude,
+	// and one of under 0.7 km along both axes is under 1 km.
+	const kmPerDegree = 6371.0088 * math.Pi / 180 // HaversineKm's radius
+	dlat, dlon := math.Abs(f.Lat-float64(sl.savedLat)), math.Abs(f.Lon-float64(sl.savedLon))
+	switch {
+	case dlat > saveMoveKm/kmPerDegree:
+		return true
+	case dlat < 0.7*saveMoveKm/kmPerDegree && dlon < 0.7*saveMoveKm/kmPerDegree:
+		return false
+	}
+	return policy.HaversineKm(float64(sl.savedLat), float64(sl.savedLon), f.Lat, f.Lon) > saveMoveKm
 }
 
 // markSaved records the last fix as the state written; mu held.

@@ -3,6 +3,7 @@ package control
 import (
 	"fmt"
 	"hash/maphash"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"sync"
@@ -191,5 +192,65 @@ func TestSlotStateRoundTrip(t *testing.T) {
 	}
 	if back.worthSaving(&f) {
 		t.Error("a restored state is worth saving again at its own fix")
+	}
+}
+
+// BenchmarkSlotLookup finds the slots of a million terminals in random
+// order: through a sync.Map of *slot (what the service used before), one
+// at a time through the index, and 64 at a time as Ingest does.
+//
+//	go test ./control -run XXX -bench SlotLookup -benchtime 2000000x
+func BenchmarkSlotLookup(b *testing.B) {
+	const n = 1_000_000
+	st := newSlotStore()
+	var old sync.Map
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("sim-%07d", i)
+		st.add(ids[i])
+		old.Store(ids[i], &slot{})
+	}
+	fixes := make([]skyfence.Fix, n)
+	for i, j := range rand.New(rand.NewPCG(1, 2)).Perm(n) {
+		fixes[i].TerminalID = ids[j]
+	}
+	b.Run("sync.Map", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if v, ok := old.Load(fixes[i%n].TerminalID); !ok || v == nil {
+				b.Fatal("not found")
+			}
+		}
+	})
+	b.Run("get", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if st.get(fixes[i%n].TerminalID) == nil {
+				b.Fatal("not found")
+			}
+		}
+	})
+	b.Run("getBatch", func(b *testing.B) {
+		out := make([]*slot, locateChunk)
+		for i := 0; b.Loop(); i += locateChunk {
+			lo := i % (n - locateChunk)
+			st.getBatch(fixes[lo:lo+locateChunk], out)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*locateChunk), "ns/lookup")
+	})
+}
+
+// worthSaving's shortcuts agree with the great-circle distance.
+func TestWorthSavingAgreesWithHaversine(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	for range 200_000 {
+		sl := slot{savedSec: uint32(at.Unix()), savedLat: float32(r.Float64()*178 - 89), savedLon: float32(r.Float64()*360 - 180)}
+		scale := []float64{0.001, 0.01, 0.05}[r.IntN(3)] // degrees: well under, about, well over 1 km
+		f := skyfence.Fix{Time: at.Add(time.Minute),
+			Lat: max(-90, min(90, float64(sl.savedLat)+scale*(2*r.Float64()-1))),
+			Lon: float64(sl.savedLon) + scale*(2*r.Float64()-1)}
+		want := policy.HaversineKm(float64(sl.savedLat), float64(sl.savedLon), f.Lat, f.Lon) > saveMoveKm
+		if got := sl.worthSaving(&f); got != want {
+			t.Fatalf("worthSaving from (%v, %v) to (%v, %v) = %v, the distance says %v", sl.savedLat, sl.savedLon, f.Lat, f.Lon, got, want)
+		}
 	}
 }
