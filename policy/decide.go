@@ -15,8 +15,10 @@ type Decision struct {
 	Reason Reason `json:"reason"`
 	// Rule names what decided: a rule id, "status:XX" or "licence:XX" for a
 	// region's status, "default_status", "plan:NAME" for a plan's speed
-	// cap, "terminal" for the terminal's own status, "position" for an
-	// invalid position, "" when everything allowed.
+	// cap, "terminal" for the terminal's own status (or an unknown terminal
+	// where no region says what to do with one), "unknown_terminal:XX" for
+	// region XX's unknown_terminal setting (also when it allowed),
+	// "position" for an invalid position, "" when everything allowed.
 	Rule string `json:"rule"`
 	// Region is the region of the deciding rule, if any.
 	Region string `json:"region,omitempty"`
@@ -43,7 +45,8 @@ type Decision struct {
 	PolicyVersion string `json:"policy_version"`
 	// Located is true if the position was located (Country, Land and Zones
 	// are set); decisions on the terminal's status or an invalid position
-	// do not locate.
+	// do not locate, nor do those on an unknown terminal unless a region of
+	// the policy allows unknown terminals.
 	Located bool `json:"located"`
 }
 
@@ -164,8 +167,10 @@ func (s *Snapshot) precheck(t *skyfence.Terminal, f *skyfence.Fix) (Decision, bo
 		return deny(PositionInvalid, "position")
 	}
 	switch {
-	case t == nil:
+	case t == nil && !s.failOpen:
 		return deny(UnknownTerminal, "terminal")
+	case t == nil:
+		return d, false // the regions at the position say (decideAt)
 	case t.Status == skyfence.Deactivated:
 		return deny(TerminalDeactivated, "terminal")
 	case t.Status == skyfence.Suspended:
@@ -190,19 +195,31 @@ func (s *Snapshot) decideAt(d *Decision, t *skyfence.Terminal, tr *Track, f *sky
 	}
 	e := eval{s: s, t: t, tr: tr, f: f, d: d, place: place}
 	zones := s.zoneRegions[zs]
+	var openRule, openRegion string // the region that let an unknown terminal through
+	if t == nil {
+		allow, rule, region := unknownAt(zones, country)
+		if !allow {
+			d.Reason, d.Rule, d.Region = UnknownTerminal, rule, region
+			return
+		}
+		openRule, openRegion = rule, region
+	}
 	for a := Aspect(0); a < numAspects; a++ {
+		if t == nil && a != AspectService && a != AspectSpeed {
+			continue // the terminal's own record decides these
+		}
 		if r, rule, region := e.aspect(a, zones, country); r != Ok {
 			d.Reason, d.Rule, d.Region = r, rule, region
 			return
 		}
-		if a == AspectSpeed {
+		if a == AspectSpeed && t != nil {
 			if r, rule := e.planSpeed(); r != Ok {
 				d.Reason, d.Rule = r, rule
 				return
 			}
 		}
 	}
-	d.Allow = true
+	d.Allow, d.Rule, d.Region = true, openRule, openRegion
 }
 
 // aspect resolves one aspect over the regions at the position: zones (by
@@ -261,6 +278,42 @@ func (e *eval) aspect(a Aspect, zones []*regionRules, country *regionRules) (Rea
 			return reason, rule, region
 		}
 	}
+}
+
+// unknownAt resolves the regions' unknown_terminal settings at a position
+// as an aspect is resolved: the highest priority level at which a region
+// says something decides, and within a level deny wins. It returns whether
+// an unknown terminal may go on to the position's checks, and the rule and
+// region that said so; where no region says anything, it denies by rule
+// "terminal", as when no region allows unknown terminals at all.
+func unknownAt(zones []*regionRules, country *regionRules) (allow bool, rule, region string) {
+	level, said := math.MinInt, false
+	for _, z := range zones { // by priority, highest first
+		if z.unknown != "" {
+			level, said = z.priority, true
+			break
+		}
+	}
+	if country.unknown != "" && (!said || country.priority > level) {
+		level, said = country.priority, true
+	}
+	if !said {
+		return false, "terminal", ""
+	}
+	allow = true
+	pick := func(r *regionRules) {
+		if r.unknown == "" || r.priority != level {
+			return
+		}
+		if rule == "" || allow && r.unknown == FailClosed {
+			allow, rule, region = r.unknown == FailOpen, r.unknownRule, r.name
+		}
+	}
+	for _, z := range zones {
+		pick(z)
+	}
+	pick(country)
+	return allow, rule, region
 }
 
 // judge returns whether region r says something about aspect a for this
@@ -370,7 +423,7 @@ func (e *eval) verified(v *VerificationRule, region string) bool {
 // exemption returns how the terminal is exempt from rule c ("terminal",
 // "group", "plan", "class"), or "".
 func (e *eval) exemption(c *compiledRule) string {
-	if !c.hasExemptions {
+	if !c.hasExemptions || e.t == nil { // an unknown terminal is exempt from nothing
 		return ""
 	}
 	ex := &c.Exempt

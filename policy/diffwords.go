@@ -26,6 +26,9 @@ func describeRegion(r *Region) []string {
 	if r.Reference != "" {
 		out = append(out, "reference "+quote(r.Reference))
 	}
+	if r.UnknownTerminal != "" {
+		out = append(out, "unknown_terminal "+string(r.UnknownTerminal))
+	}
 	return out
 }
 
@@ -51,7 +54,15 @@ func diffRegion(a, b *Region) []string {
 	}
 	out = append(out, textChange("note", a.Note, b.Note)...)
 	out = append(out, textChange("reference", a.Reference, b.Reference)...)
+	changed("unknown_terminal", unknownOrNone(a.UnknownTerminal), unknownOrNone(b.UnknownTerminal))
 	return out
+}
+
+func unknownOrNone(u Fallback) string {
+	if u == "" {
+		return "none"
+	}
+	return string(u)
 }
 
 // textChange says how a free text changed, if it did.

@@ -47,6 +47,22 @@ func (s Status) restrictiveness() int {
 	return len(Statuses)
 }
 
+// Fallback is what a region does with a fix of a terminal the
+// deciding process does not know: not registered, or its record not yet
+// loaded (after a restart, or a registration through another authorizer
+// whose event has not arrived). The zero value says nothing: a position
+// where no region says anything denies.
+type Fallback string
+
+// Fallbacks.
+const (
+	// FailClosed denies: unknown_terminal.
+	FailClosed Fallback = "deny"
+	// FailOpen lets the fix through to what the position alone decides (statuses, no_service rules, the regions' speed caps),
+	// as if the terminal held every verification and plan.
+	FailOpen Fallback = "allow"
+)
+
 // Special region names. Any other region is an ISO 3166-1 alpha-2 code from
 // the built-in boundaries or a zone, written ZonePrefix + the zone's id.
 const (
@@ -117,7 +133,10 @@ type Region struct {
 	// Licence is required for a country to be Available: outside its
 	// validity the country falls back to NotLicensed by itself.
 	Licence *Licence
-	Pos     Pos
+	// UnknownTerminal is what the region does with terminals the
+	// authorizer does not know; "" says nothing (docs/POLICY.md).
+	UnknownTerminal Fallback
+	Pos             Pos
 }
 
 // Licence is the record that allows service in a country.

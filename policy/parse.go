@@ -335,7 +335,7 @@ func (p *parser) regions(n *yaml.Node) []Region {
 	p.entries(n, "regions", func(k, v *yaml.Node) {
 		r := Region{Region: k.Value, Pos: pos(k)}
 		what := "regions." + k.Value
-		p.fields(v, what, []string{"status", "priority", "note", "reference", "licence"}, func(key string, _, v *yaml.Node) {
+		p.fields(v, what, []string{"status", "priority", "note", "reference", "licence", "unknown_terminal"}, func(key string, _, v *yaml.Node) {
 			switch key {
 			case "status":
 				r.Status = p.status(v, what+".status")
@@ -348,6 +348,13 @@ func (p *parser) regions(n *yaml.Node) []Region {
 				r.Reference = p.str(v, what+".reference")
 			case "licence":
 				r.Licence = p.licence(v, what+".licence")
+			case "unknown_terminal":
+				switch u := Fallback(p.str(v, what+".unknown_terminal")); u {
+				case FailOpen, FailClosed:
+					r.UnknownTerminal = u
+				default:
+					p.errorf(v, "%s.unknown_terminal: want allow or deny, not %q", what, u)
+				}
 			}
 		})
 		out = append(out, r)

@@ -29,6 +29,9 @@ type Snapshot struct {
 	plans         map[string]*planInfo
 	airAboveM     float64 //
 	byName        map[string]*regionRules
+	// failOpen is set if any region allows unknown terminals: only then
+	// are their fixes located.
+	failOpen bool
 }
 
 // regionRules is what one region says, compiled.
@@ -42,6 +45,8 @@ type regionRules struct {
 	licence     *Licence
 	licenceRule string
 	note        string
+	unknown     Fallback // "" if the region says nothing
+	unknownRule string   // "unknown_terminal:UA"
 	rules       [numAspects][]*compiledRule
 }
 
@@ -128,6 +133,10 @@ func Compile(src *Source, a *atlas.Atlas) (*Snapshot, error) {
 		r.note = reg.Note
 		if reg.Licence != nil {
 			r.licence, r.licenceRule = reg.Licence, "licence:"+reg.Region
+		}
+		if reg.UnknownTerminal != "" {
+			r.unknown, r.unknownRule = reg.UnknownTerminal, "unknown_terminal:"+reg.Region
+			s.failOpen = s.failOpen || reg.UnknownTerminal == FailOpen
 		}
 	}
 	for i := range doc.Rules {

@@ -136,6 +136,8 @@ rules:
 		{"unknown status", head + "regions: {UA: {status: open}}\n", false},
 		{"licence without authority", head + "regions: {UA: {status: available, licence: {valid_from: 2022-03-01}}}\n", false},
 		{"priority not whole", head + "regions: {UA: {priority: high}}\n", false},
+		{"unknown terminals allowed", head + "regions: {UA: {status: available, licence: {authority: A, valid_from: 2022-03-01}, unknown_terminal: allow}}\n", true},
+		{"unknown terminals neither allowed nor denied", head + "regions: {UA: {unknown_terminal: maybe}}\n", false},
 		{"date in another form", rule("no_service: true, from: 01/02/2026"), false},
 		{"time without zone", rule(`no_service: true, from: "2026-01-01T10:00:00"`), false},
 		{"two aspects", rule("no_service: true, speed_cap_kmh: 75"), false},
