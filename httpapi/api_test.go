@@ -57,6 +57,7 @@ type env struct {
 	t    *testing.T
 	url  string
 	svc  *control.Service
+	api  *httpapi.Server
 	keys map[string]string // role (or "partner-UA") -> secret
 	now  time.Time
 }
@@ -90,7 +91,8 @@ func newEnv(t *testing.T) *env {
 		t.Fatalf("bootstrap: %q %v", admin, err)
 	}
 	e.keys["admin"] = admin
-	srv := httptest.NewServer(httpapi.New(svc, log, nil))
+	e.api = httpapi.New(svc, log, nil)
+	srv := httptest.NewServer(e.api)
 	e.url = srv.URL
 	t.Cleanup(func() {
 		srv.Close()

@@ -54,7 +54,8 @@ func (in *fixInput) toFix(prefix string) (skyfence.Fix, error) {
 // ingest takes a batch of fixes and answers a decision (or an error) for
 // each, in order: as one JSON object ({"fixes": [...]}) or, with
 // Content-Type application/x-ndjson, as a stream of one fix per line
-// answered by one result per line.
+// answered by one result per line. A JSON batch with a batch_id that this
+// server answered recently is answered the same again (batches.go).
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-ndjson" {
 		return s.ingestStream(w, r)
@@ -79,6 +80,24 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(in.Fixes) > control.MaxBatch {
 		return skyfence.FieldErrorf(skyfence.ETOOLARGE, "fixes", "a batch holds at most %d fixes, got %d; send more batches or stream NDJSON", control.MaxBatch, len(in.Fixes))
+	}
+	var pending *batch // this batch, until its answer is kept for retries
+	if in.BatchID != "" {
+		kept, p, err := s.batches.begin(r.Context(), control.PrincipalFrom(r.Context()).KeyID, in.BatchID, s.batches.sum(in.Fixes))
+		if err != nil {
+			return err
+		}
+		if kept != nil {
+			w.Header().Set("Content-Type", "application/json")
+			_, err = w.Write(kept)
+			return err
+		}
+		pending = p
+		defer func() {
+			if pending != nil {
+				s.batches.end(pending, nil) // it failed: a retry decides it anew
+			}
+		}()
 	}
 	fixes := make([]skyfence.Fix, 0, len(in.Fixes))
 	pre := make([]error, len(in.Fixes))
@@ -120,6 +139,10 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		k++
 	}
 	b = append(b, "]}\n"...)
+	if pending != nil {
+		s.batches.end(pending, b) // before writing: the gateway may never read it
+		pending = nil
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_, err = w.Write(b)
 	s.metrics.decisions(results)

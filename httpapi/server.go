@@ -31,7 +31,8 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	ready   func() error
-	streams streams // the live feeds, ended by CloseStreams
+	streams streams     // the live feeds, ended by CloseStreams
+	batches *batchCache // answers to fix batches by batch_id, for retries
 }
 
 // New returns a Server for svc. ready reports whether the service can take
@@ -40,7 +41,9 @@ func New(svc *control.Service, log *slog.Logger, ready func() error) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{svc: svc, log: log, mux: http.NewServeMux(), metrics: newMetrics(), ready: ready}
+	s := &Server{svc: svc, log: log, mux: http.NewServeMux(), metrics: newMetrics(), ready: ready,
+		batches: newBatchCache(DefaultBatchCacheBytes, DefaultBatchCacheAge)}
+	s.AddMetrics(s.batches.writeMetrics)
 	s.routes()
 	return s
 }

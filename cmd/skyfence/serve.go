@@ -60,6 +60,9 @@ type ServeConfig struct {
 	DetectConfig string
 	Webhooks     string
 	Cluster      ClusterConfig
+	// BatchCacheMiB bounds the answers to fix batches kept for retries
+	// with the same batch_id (docs/API.md).
+	BatchCacheMiB int
 }
 
 // DefaultServeConfig is the embedded default.
@@ -71,6 +74,8 @@ func DefaultServeConfig() ServeConfig {
 		Approvals:  2,
 		Checkpoint: 5 * time.Minute,
 		Detect:     true,
+
+		BatchCacheMiB: httpapi.DefaultBatchCacheBytes >> 20,
 	}
 }
 
@@ -86,6 +91,7 @@ func serveFlags(fs *flag.FlagSet, c *ServeConfig) {
 	fs.DurationVar(&c.Checkpoint, "checkpoint", c.Checkpoint, "how often the audit log's head is signed")
 	fs.BoolVar(&c.Detect, "detect", c.Detect, "run detection of unauthorized use alongside ingest")
 	fs.StringVar(&c.DetectConfig, "detect-config", envOr("SKYFENCE_DETECT_CONFIG", c.DetectConfig), "detection thresholds: a JSON `file` over the defaults (docs/DETECTION.md) [SKYFENCE_DETECT_CONFIG]")
+	fs.IntVar(&c.BatchCacheMiB, "batch-cache-mib", c.BatchCacheMiB, "MiB of answers to fix batches kept (up to 10 minutes) so that a gateway's retry with the same batch_id gets the same answer; 0 keeps none")
 	c.Cluster.flags(fs)
 	fs.StringVar(&c.Webhooks, "webhooks", envOr("SKYFENCE_WEBHOOKS", c.Webhooks), "JSON or YAML `file` of the webhook endpoints to send alerts, case changes and cut-offs to [SKYFENCE_WEBHOOKS]")
 }
@@ -183,6 +189,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 		return nil, err
 	}
 	api := httpapi.New(s.svc, log, nil)
+	api.KeepBatches(cfg.BatchCacheMiB<<20, httpapi.DefaultBatchCacheAge)
 	console.Mount(api.Mount)
 	s.startCluster(api)
 	if s.webhooks, err = startWebhooks(cfg.Webhooks, s.events, api, log); err != nil {
