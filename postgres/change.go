@@ -48,20 +48,8 @@ func (r reader) FindChanges(ctx context.Context, f skyfence.ChangeFilter) ([]*sk
 		return nil, fmt.Errorf("postgres: find policy changes: %w", err)
 	}
 	defer rows.Close()
-	var cs []*skyfence.PolicyChange
-	for rows.Next() {
-		var id string
-		var doc []byte
-		if err := rows.Scan(&id, &doc); err != nil {
-			return nil, fmt.Errorf("postgres: find policy changes: %w", err)
-		}
-		c, err := changejson.Decode(doc)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: policy change %q: %w", id, err)
-		}
-		cs = append(cs, c)
-	}
-	if err := rows.Err(); err != nil {
+	cs, err := sqlrows.Docs(rows, "policy change", changejson.Decode)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: find policy changes: %w", err)
 	}
 	return cs, nil
@@ -112,16 +100,14 @@ func (t *tx) UpdateChange(ctx context.Context, c *skyfence.PolicyChange) error {
 		return fmt.Errorf("postgres: update policy change %q: %w", c.ID, err)
 	}
 	if tag.RowsAffected() == 0 {
-		var stored int64
-		err := t.q.QueryRow(ctx, `SELECT revision FROM policy_changes WHERE id = $1`, c.ID).Scan(&stored)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return skyfence.Errorf(skyfence.ENOTFOUND, "policy change %q not found", c.ID)
-		case err != nil:
-			return fmt.Errorf("postgres: update policy change %q: %w", c.ID, err)
-		}
-		return skyfence.Errorf(skyfence.ECONFLICT, "policy change %q changed meanwhile (revision %d, not %d): read it again",
-			c.ID, stored, c.Revision)
+		return sqlrows.StaleRevision("policy change", c.ID, c.Revision, func() (int64, bool, error) {
+			var stored int64
+			err := t.q.QueryRow(ctx, `SELECT revision FROM policy_changes WHERE id = $1`, c.ID).Scan(&stored)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return 0, false, nil
+			}
+			return stored, err == nil, err
+		})
 	}
 	c.Revision = next
 	return nil

@@ -49,20 +49,8 @@ func (r reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfen
 		return nil, fmt.Errorf("sqlite: find cases: %w", err)
 	}
 	defer rows.Close()
-	var cs []*skyfence.Case
-	for rows.Next() {
-		var id string
-		var doc []byte
-		if err := rows.Scan(&id, &doc); err != nil {
-			return nil, fmt.Errorf("sqlite: find cases: %w", err)
-		}
-		c, err := sqlrows.DecodeCase(doc)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: case %q: %w", id, err)
-		}
-		cs = append(cs, c)
-	}
-	if err := rows.Err(); err != nil {
+	cs, err := sqlrows.Docs(rows, "case", sqlrows.DecodeCase)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: find cases: %w", err)
 	}
 	return cs, nil
@@ -107,15 +95,14 @@ func (t *tx) UpdateCase(ctx context.Context, c *skyfence.Case) error {
 		return fmt.Errorf("sqlite: update case %q: %w", c.ID, err)
 	}
 	if n == 0 {
-		var stored int64
-		err := t.q.QueryRowContext(ctx, `SELECT revision FROM cases WHERE id = ?`, c.ID).Scan(&stored)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return skyfence.Errorf(skyfence.ENOTFOUND, "case %q not found", c.ID)
-		case err != nil:
-			return fmt.Errorf("sqlite: update case %q: %w", c.ID, err)
-		}
-		return skyfence.Errorf(skyfence.ECONFLICT, "case %q changed meanwhile (revision %d, not %d): read it again", c.ID, stored, c.Revision)
+		return sqlrows.StaleRevision("case", c.ID, c.Revision, func() (int64, bool, error) {
+			var stored int64
+			err := t.q.QueryRowContext(ctx, `SELECT revision FROM cases WHERE id = ?`, c.ID).Scan(&stored)
+			if errors.Is(err, sql.ErrNoRows) {
+				return 0, false, nil
+			}
+			return stored, err == nil, err
+		})
 	}
 	c.Revision = next
 	return nil
