@@ -17,7 +17,8 @@ import (
 // $SKYFENCE_BENCH_TERMINALS; 0 is the empty map, the baseline) in headless
 // chromium with software WebGL, and reports how long the page takes from
 // asking GET /v1/states to the map drawn with every terminal clustered
-// (ms-to-drawn), and the fetch and decode alone (ms-fetch).
+// (ms-to-drawn), the fetch and decode alone (ms-fetch), and building the
+// features for the map (ms-build); the rest is MapLibre's.
 //
 //	go test ./console -run '^$' -bench ConsoleMap -benchtime 3x
 func BenchmarkConsoleMap(b *testing.B) {
@@ -54,19 +55,22 @@ func BenchmarkConsoleMap(b *testing.B) {
 	if got, want := br.text("#count"), fmt.Sprintf("%d terminals", n); strings.ReplaceAll(got, ",", "") != want {
 		b.Fatalf("the map counts %q", got)
 	}
-	var drawn, fetched float64
+	var drawn, fetched, built float64
 	b.ResetTimer()
 	for b.Loop() {
 		br.do("eval", map[string]any{"js": `void location.reload()`})
 		br.waitFor(`document.body.dataset.ready === '1'`)
-		var ms struct{ Load, Fetch string }
-		br.eval(`({Load: document.body.dataset.loadMs, Fetch: document.body.dataset.fetchMs})`, &ms)
+		var ms struct{ Load, Fetch, Build string }
+		br.eval(`({Load: document.body.dataset.loadMs, Fetch: document.body.dataset.fetchMs, Build: document.body.dataset.buildMs})`, &ms)
 		l, _ := strconv.ParseFloat(ms.Load, 64)
 		f, _ := strconv.ParseFloat(ms.Fetch, 64)
+		bu, _ := strconv.ParseFloat(ms.Build, 64)
 		drawn += l
 		fetched += f
+		built += bu
 	}
 	b.ReportMetric(drawn/float64(b.N), "ms-to-drawn")
 	b.ReportMetric(fetched/float64(b.N), "ms-fetch")
+	b.ReportMetric(built/float64(b.N), "ms-build")
 	br.shot(fmt.Sprintf("console-%d", n))
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // statusColours are the legend's colours (web/src/basemap.js).
@@ -127,6 +128,35 @@ func TestConsoleLiveTerminal(t *testing.T) {
 	b.do("press", map[string]any{"selector": "#find", "key": "Enter"})
 	b.waitFor(`document.getElementById('terminal-decision') !== null`)
 	b.shot("console-map")
+
+	// A change reaches the map as a diff of that terminal alone, not as
+	// every terminal again: ut-1 jumps to Taipei, too fast, and is drawn
+	// there red.
+	b.do("eval", map[string]any{"js": `void (() => {
+		const src = skyfenceMap.getSource('terminals');
+		window.sent = {setData: 0, diffs: []};
+		const update = src.updateData.bind(src), set = src.setData.bind(src);
+		src.updateData = (d) => { sent.diffs.push(d); return update(d); };
+		src.setData = (d) => { sent.setData++; return set(d); };
+		skyfenceMap.jumpTo({center: [121.56, 25.03], zoom: 10});
+	})()`})
+	s.call(t, gateway, "POST", "/v1/fixes", map[string]any{"fixes": []any{
+		map[string]any{"terminal_id": "ut-1", "time": now().Add(time.Minute), "lat": 25.03, "lon": 121.56},
+	}}, 200, nil)
+	b.waitFor(`skyfenceMap.queryRenderedFeatures(skyfenceMap.project([121.56, 25.03]), {layers: ['terminal']}).some((f) => f.properties.allow === false)`)
+	var sent struct {
+		SetData int
+		Diffs   []struct {
+			Add []struct {
+				ID         int
+				Properties struct{ Allow bool }
+			}
+		}
+	}
+	b.eval(`sent`, &sent)
+	if sent.SetData != 0 || len(sent.Diffs) != 1 || len(sent.Diffs[0].Add) != 1 || sent.Diffs[0].Add[0].Properties.Allow {
+		t.Errorf("the move reached the map as %+v, want one diff of one denied terminal and no setData", sent)
+	}
 }
 
 // TestPolicyTwoPersonRule: in the console, the author of a proposed change

@@ -8,41 +8,62 @@ const ALLOW = '#1e7f45';
 const DENY = '#c62828';
 
 // Terminals keeps every terminal's map state as the API sends it: columns
-// of GET /v1/states, or the deltas of the live feed.
+// of GET /v1/states, or the deltas of the live feed. Each terminal has a
+// number, its feature id on the map, given in the order they come.
 class Terminals {
-  constructor() { this.byId = new Map(); this.reasons = []; this.statuses = []; }
+  constructor() { this.byId = new Map(); this.ids = []; this.reasons = []; this.ok = -1; this.active = -1; }
 
+  // apply takes columns and returns the terminals they changed.
   apply(cols) {
     this.reasons = cols.reasons;
-    this.statuses = cols.statuses;
+    this.ok = cols.reasons.indexOf('ok');
+    this.active = cols.statuses.indexOf('active');
+    const changed = new Array(cols.count);
     for (let i = 0; i < cols.count; i++) {
-      this.byId.set(cols.id[i], [cols.lon[i], cols.lat[i], cols.reason[i], cols.status[i], cols.country[i]]);
+      const id = cols.id[i];
+      let t = this.byId.get(id);
+      if (!t) {
+        t = { n: this.ids.length, lon: 0, lat: 0, reason: 0, status: 0, country: '' };
+        this.ids.push(id);
+        this.byId.set(id, t);
+      }
+      t.lon = cols.lon[i];
+      t.lat = cols.lat[i];
+      t.reason = cols.reason[i];
+      t.status = cols.status[i];
+      t.country = cols.country[i];
+      changed[i] = t;
     }
+    return changed;
   }
 
   // in counts the terminals last decided in country, by reason.
   in(country) {
     const byReason = new Map();
     let n = 0;
-    for (const [, , r, , c] of this.byId.values()) {
-      if (c !== country) continue;
+    for (const t of this.byId.values()) {
+      if (t.country !== country) continue;
       n++;
-      byReason.set(this.reasons[r], (byReason.get(this.reasons[r]) || 0) + 1);
+      const r = this.reasons[t.reason];
+      byReason.set(r, (byReason.get(r) || 0) + 1);
     }
     return { n, byReason: [...byReason].sort((a, b) => b[1] - a[1]) };
   }
 
-  geojson(deniedOnly) {
-    const features = [];
-    for (const [id, [lon, lat, r, st]] of this.byId) {
-      const allow = this.reasons[r] === 'ok';
-      if (deniedOnly && allow) continue;
-      features.push({
-        type: 'Feature',
-        geometry: { type: 'Point', coordinates: [lon, lat] },
-        properties: { id, allow, reason: this.reasons[r], status: this.statuses[st] },
-      });
-    }
+  // feature is t as the map's sources take it: the few properties the
+  // layers use, so that the worker has little to copy and cluster.
+  feature(t) {
+    return {
+      type: 'Feature', id: t.n,
+      geometry: { type: 'Point', coordinates: [t.lon, t.lat] },
+      properties: { allow: t.reason === this.ok, active: t.status === this.active },
+    };
+  }
+
+  geojson() {
+    const features = new Array(this.ids.length);
+    let i = 0;
+    for (const t of this.byId.values()) features[i++] = this.feature(t);
     return { type: 'FeatureCollection', features };
   }
 }
@@ -74,31 +95,61 @@ export async function mapView(root, { me }) {
   const { map, loaded } = createMap(mapEl, availability, { muted: true });
   window.skyfenceMap = map;
   const terminals = new Terminals();
-  let dirty = false;
+  // The terminals changed since the map last drew them, by feature id.
+  // Deltas that come while GET /v1/states is loading wait in early, to go
+  // over it in order.
+  let changed = new Map();
+  let early = null;
+  const delta = (cols) => {
+    if (early) { early.push(cols); return; }
+    for (const t of terminals.apply(cols)) changed.set(t.n, t);
+  };
+  let loading = Promise.resolve();
+  const loadStates = () => (loading = loading.catch(() => {}).then(async () => {
+    early = [];
+    try {
+      delta(await api('GET', '/v1/states'));
+    } finally {
+      const queued = early;
+      early = null;
+      for (const cols of queued) delta(cols);
+    }
+  }));
 
   // The feed first: its "hello" says it is watching, so loading the
-  // states after it misses no change.
+  // states after it misses no change. A feed that reconnects watches
+  // from its new hello: the states are loaded again, as a delta.
   let hello;
+  let started = false;
   const helloSeen = new Promise((r) => { hello = r; });
   const stream = feed((event, data) => {
-    if (event === 'hello') { live.textContent = 'live'; hello(); }
-    else if (event === 'states') { terminals.apply(data); dirty = true; }
+    if (event === 'hello') {
+      live.textContent = 'live';
+      hello();
+      if (started) loadStates().catch((x) => { live.textContent = `reload failed: ${x.message}`; });
+    } else if (event === 'states') delta(data);
     else if (event === 'disconnected') live.textContent = 'reconnecting…';
     else if (event === 'error') live.textContent = `no live feed: ${data.message}`;
     else if (event === 'cloudevent' && data.type === 'io.skyfence.policy.activated') live.textContent = `live · policy ${data.subject.slice(0, 15)}…`;
   });
   await Promise.race([helloSeen, new Promise((r) => setTimeout(r, 5000))]);
+  started = true;
   const t0 = performance.now();
-  terminals.apply(await api('GET', '/v1/states'));
+  await loadStates();
   const fetched = performance.now();
 
   await loaded;
+  changed = new Map();
+  const all = terminals.geojson();
+  const built = performance.now();
   map.addSource('terminals', {
-    type: 'geojson', data: terminals.geojson(false), cluster: true, clusterRadius: 40, clusterMaxZoom: 8,
+    type: 'geojson', data: all, cluster: true, clusterRadius: 40, clusterMaxZoom: 8,
     clusterProperties: { denied: ['+', ['case', ['get', 'allow'], 0, 1]] },
   });
-  // The heat layer's source is filled only while the layer is shown.
-  map.addSource('denials', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  // The heat layer's source takes the denied terminals of the same
+  // features (its filter), and is filled only while the layer is shown.
+  const empty = { type: 'FeatureCollection', features: [] };
+  map.addSource('denials', { type: 'geojson', data: empty, filter: ['==', ['get', 'allow'], false] });
   map.addSource('track', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
   map.addLayer({
     id: 'heat', type: 'heatmap', source: 'denials', layout: { visibility: 'none' },
@@ -117,7 +168,7 @@ export async function mapView(root, { me }) {
     paint: {
       'circle-color': ['case', ['get', 'allow'], ALLOW, DENY],
       'circle-radius': 6,
-      'circle-stroke-color': ['match', ['get', 'status'], 'active', '#ffffff', '#111111'],
+      'circle-stroke-color': ['case', ['get', 'active'], '#ffffff', '#111111'],
       'circle-stroke-width': 1.5,
     },
   });
@@ -127,7 +178,7 @@ export async function mapView(root, { me }) {
     paint: { 'circle-radius': 4, 'circle-color': ['case', ['get', 'allow'], ALLOW, DENY], 'circle-stroke-color': '#1f5fbf', 'circle-stroke-width': 1.5 },
   });
   heat.addEventListener('change', () => {
-    map.getSource('denials').setData(heat.checked ? terminals.geojson(true) : { type: 'FeatureCollection', features: [] });
+    map.getSource('denials').setData(heat.checked ? terminals.geojson() : empty);
     map.setLayoutProperty('heat', 'visibility', heat.checked ? 'visible' : 'none');
   });
   const showCount = () => { count.textContent = `${terminals.byId.size.toLocaleString('en')} terminals`; };
@@ -135,14 +186,17 @@ export async function mapView(root, { me }) {
   await idle(map);
   document.body.dataset.loadMs = String(Math.round(performance.now() - t0));
   document.body.dataset.fetchMs = String(Math.round(fetched - t0));
+  document.body.dataset.buildMs = String(Math.round(built - fetched));
   document.body.dataset.ready = '1';
 
-  // Redraw at most every two seconds, as the deltas come.
+  // Once a second at most, the terminals that changed go to the map as a
+  // diff by feature id (adding one replaces it), not the whole set again.
   const redraw = setInterval(() => {
-    if (!dirty) return;
-    dirty = false;
-    map.getSource('terminals').setData(terminals.geojson(false));
-    if (heat.checked) map.getSource('denials').setData(terminals.geojson(true));
+    if (!changed.size) return;
+    const diff = { add: [...changed.values()].map((t) => terminals.feature(t)) };
+    changed = new Map();
+    map.getSource('terminals').updateData(diff);
+    if (heat.checked) map.getSource('denials').updateData(diff);
     showCount();
   }, 1000);
 
@@ -154,7 +208,7 @@ export async function mapView(root, { me }) {
       const zoom = await map.getSource('terminals').getClusterExpansionZoom(f.properties.cluster_id);
       map.easeTo({ center: f.geometry.coordinates, zoom });
     } else if (f.layer.id === 'terminal') {
-      showTerminal(f.properties.id);
+      showTerminal(terminals.ids[f.id]);
     } else {
       select(map, f.properties.code);
       showRegion(f.properties);
@@ -180,7 +234,7 @@ export async function mapView(root, { me }) {
   function findTerminal(id) {
     if (!id) return;
     const t = terminals.byId.get(id);
-    if (t) map.flyTo({ center: [t[0], t[1]], zoom: Math.max(map.getZoom(), 9) });
+    if (t) map.flyTo({ center: [t.lon, t.lat], zoom: Math.max(map.getZoom(), 9) });
     showTerminal(id).catch((x) => fill(info, h('p', { class: 'error' }, x.message)));
   }
 
