@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Queue feeds an Engine from any number of goroutines without ever making
@@ -15,7 +16,8 @@ import (
 // A Queue holds at most two buffers of Config.QueueSize observations: the
 // one being filled and the one being processed.
 type Queue struct {
-	e       *Engine
+	e       *Engine // nil for a queue made by NewForwardQueue
+	now     func() time.Time
 	mu      sync.Mutex
 	buf     []Observation
 	closed  bool
@@ -39,7 +41,18 @@ type QueueStats struct {
 // If e's clock (Options.Now) is used to stamp observations, it must be
 // safe for concurrent use.
 func NewQueue(e *Engine) *Queue {
-	return &Queue{e: e, buf: make([]Observation, 0, e.cfg.QueueSize), wake: make(chan struct{}, 1)}
+	return &Queue{e: e, now: e.now, buf: make([]Observation, 0, e.cfg.QueueSize), wake: make(chan struct{}, 1)}
+}
+
+// NewForwardQueue returns a queue of size observations without an engine,
+// for Drain: an authorizer whose detection runs elsewhere forwards what
+// ingest offers (docs/CLUSTER.md). now stamps observations without
+// Received; time.Now if nil.
+func NewForwardQueue(size int, now func() time.Time) *Queue {
+	if now == nil {
+		now = time.Now
+	}
+	return &Queue{now: now, buf: make([]Observation, 0, max(size, 1)), wake: make(chan struct{}, 1)}
 }
 
 // Offer queues o and reports whether it was accepted. It never blocks
@@ -47,7 +60,7 @@ func NewQueue(e *Engine) *Queue {
 // stamped with the engine's clock now.
 func (q *Queue) Offer(o Observation) bool {
 	if o.Received.IsZero() {
-		o.Received = q.e.now()
+		o.Received = q.now()
 	}
 	q.mu.Lock()
 	if q.closed || len(q.buf) == cap(q.buf) {
@@ -73,7 +86,7 @@ func (q *Queue) OfferBatch(os []Observation) int {
 	if len(os) == 0 {
 		return 0
 	}
-	now := q.e.now()
+	now := q.now()
 	q.mu.Lock()
 	n := 0
 	if !q.closed {
@@ -118,30 +131,48 @@ func (q *Queue) Close() {
 // leaving the rest). sink runs on Run's goroutine: a slow sink slows
 // detection, and the queue drops, but never slows the producers.
 func (q *Queue) Run(ctx context.Context, sink func(Alert)) error {
+	err := q.Drain(ctx, func(work []Observation) bool {
+		for i := range work {
+			if i%1024 == 1023 && ctx.Err() != nil {
+				return false
+			}
+			for _, a := range q.e.Process(&work[i]) {
+				sink(a)
+			}
+		}
+		q.smu.Lock()
+		q.stats = q.e.Stats()
+		q.smu.Unlock()
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, a := range q.e.Flush() {
+		sink(a)
+	}
+	return nil
+}
+
+// Drain hands the queued observations to fn, the whole buffer at a time,
+// in the order offered, until Close (then it returns nil once the queue
+// is empty) or until ctx is done or fn returns false (then it returns
+// ctx.Err(), leaving the rest). fn must not keep the slice: it is reused.
+func (q *Queue) Drain(ctx context.Context, fn func([]Observation) bool) error {
 	work := make([]Observation, 0, cap(q.buf))
 	for {
 		q.mu.Lock()
 		work, q.buf = q.buf, work[:0]
 		closed := q.closed
 		q.mu.Unlock()
-		for i := range work {
-			if i%1024 == 1023 && ctx.Err() != nil {
+		if len(work) > 0 {
+			if !fn(work) {
 				return ctx.Err()
 			}
-			for _, a := range q.e.Process(&work[i]) {
-				sink(a)
-			}
-		}
-		if len(work) > 0 {
-			q.smu.Lock()
-			q.stats = q.e.Stats()
-			q.smu.Unlock()
+			clear(work) // the records are the producers'; do not keep them alive
 			continue
 		}
 		if closed {
-			for _, a := range q.e.Flush() {
-				sink(a)
-			}
 			return nil
 		}
 		select {
