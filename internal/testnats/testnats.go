@@ -37,7 +37,7 @@ var namespaces atomic.Int64
 
 // Namespace returns a namespace of the test's own on the server at url,
 // so that tests sharing a server do not see each other's streams; its
-// stream is deleted at the test's cleanup.
+// streams (events, observations) are deleted at the test's cleanup.
 func Namespace(t testing.TB, url string) string {
 	ns := fmt.Sprintf("t%d_%d_%d", os.Getpid(), time.Now().UnixNano(), namespaces.Add(1))
 	t.Cleanup(func() {
@@ -53,6 +53,7 @@ func Namespace(t testing.TB, url string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = js.DeleteStream(ctx, natsbus.Stream(ns)) // absent if nothing was published
+		_ = js.DeleteStream(ctx, natsbus.ObsStream(ns))
 	})
 	return ns
 }
