@@ -19,6 +19,8 @@ import (
 // asking GET /v1/states to the map drawn with every terminal clustered
 // (ms-to-drawn), the fetch and decode alone (ms-fetch), and building the
 // features for the map (ms-build); the rest is MapLibre's.
+// $SKYFENCE_BENCH_TRACE=FILE records one more load as a chromium trace,
+// which `node web/test/profile.mjs FILE` sums up by function and thread.
 //
 //	go test ./console -run '^$' -bench ConsoleMap -benchtime 3x
 func BenchmarkConsoleMap(b *testing.B) {
@@ -68,6 +70,15 @@ func BenchmarkConsoleMap(b *testing.B) {
 		drawn += l
 		fetched += f
 		built += bu
+	}
+	if path := os.Getenv("SKYFENCE_BENCH_TRACE"); path != "" {
+		// One more load, traced: node web/test/profile.mjs FILE says
+		// where the page and MapLibre's workers spent it.
+		b.StopTimer()
+		br.do("startTrace", nil)
+		br.do("eval", map[string]any{"js": `void location.reload()`})
+		br.waitFor(`document.body.dataset.ready === '1'`)
+		br.do("stopTrace", map[string]any{"path": path})
 	}
 	b.ReportMetric(drawn/float64(b.N), "ms-to-drawn")
 	b.ReportMetric(fetched/float64(b.N), "ms-fetch")

@@ -3,6 +3,7 @@
 // command on stdout: {"id", "ok", "value"} or {"id", "ok": false, "error"}.
 // The page's console messages and errors go to stderr, for the test's log.
 // console/browser_test.go is its user; the commands are those of `ops`.
+import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 
@@ -13,6 +14,7 @@ const ARGS = [
 
 let context = null;
 let page = null;
+let tracing = null;
 
 const ops = {
   // launch starts chromium with a fresh profile directory.
@@ -44,6 +46,32 @@ const ops = {
   async screenshot({ path }) {
     const b = await page.screenshot({ path: path || undefined, type: 'png' });
     return path ? null : b.toString('base64');
+  },
+  // startTrace records chromium's trace, the page's and its workers' CPU
+  // samples included, until stopTrace writes it to path (open it in
+  // chromium's DevTools, Performance, or summarize it with
+  // test/profile.mjs).
+  async startTrace() {
+    tracing = await context.newCDPSession(page);
+    await tracing.send('Tracing.start', {
+      transferMode: 'ReturnAsStream',
+      traceConfig: { includedCategories: ['devtools.timeline', 'v8.execute', 'disabled-by-default-devtools.timeline', 'disabled-by-default-v8.cpu_profiler'] },
+    });
+  },
+  async stopTrace({ path }) {
+    const done = new Promise((resolve) => tracing.once('Tracing.tracingComplete', resolve));
+    await tracing.send('Tracing.end');
+    const { stream } = await done;
+    const chunks = [];
+    for (;;) {
+      const { data, eof, base64Encoded } = await tracing.send('IO.read', { handle: stream });
+      chunks.push(Buffer.from(data, base64Encoded ? 'base64' : 'utf8'));
+      if (eof) break;
+    }
+    await tracing.send('IO.close', { handle: stream });
+    writeFileSync(path, Buffer.concat(chunks));
+    await tracing.detach();
+    tracing = null;
   },
   async close() { if (context) await context.close(); context = null; },
 };
