@@ -49,12 +49,11 @@ func (s *Service) flushAlerts(ctx context.Context) error {
 	}
 	recs := make([]*skyfence.AlertRecord, 0, len(pending))
 	for _, a := range pending {
-		data, err := json.Marshal(a)
+		r, err := AlertRecord(&a)
 		if err != nil {
 			return err
 		}
-		recs = append(recs, &skyfence.AlertRecord{ID: a.ID, TerminalID: a.TerminalID, Detector: a.Detector.String(),
-			Severity: int(a.Severity), Score: a.Score, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, Data: data})
+		recs = append(recs, r)
 	}
 	err := s.store.SaveAlerts(ctx, recs)
 	if err != nil {
@@ -70,6 +69,17 @@ func (s *Service) flushAlerts(ctx context.Context) error {
 		b.mu.Unlock()
 	}
 	return err
+}
+
+// AlertRecord is how alert a is stored (Store.SaveAlerts upserts it by
+// id): by the service, and by a cluster's detector workers.
+func AlertRecord(a *detect.Alert) (*skyfence.AlertRecord, error) {
+	data, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
+	return &skyfence.AlertRecord{ID: a.ID, TerminalID: a.TerminalID, Detector: a.Detector.String(),
+		Severity: int(a.Severity), Score: a.Score, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, Data: data}, nil
 }
 
 // AlertFilter selects alerts; zero fields match everything.

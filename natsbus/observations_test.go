@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -137,4 +138,72 @@ func TestObservationsUnacknowledgedComeAgainFirst(t *testing.T) {
 	if len(firsts) != 2 || !firsts[0].Equal(t0.Add(10*time.Second)) || !firsts[1].Equal(t0.Add(20*time.Second)) || !marks[0] || marks[1] {
 		t.Fatalf("after the failure, batches starting at %v (redelivered %v); want the second batch again, then the third", firsts, marks)
 	}
+}
+
+// BenchmarkObservations measures both ends over an embedded nats-server
+// (or SKYFENCE_TEST_NATS_URL's) with 16 partitions and batches of 512:
+// publish-ns/obs is what an authorizer pays per observation (encoding,
+// the JetStream round trip, the server's file store); read-obs/s is what
+// one worker takes afterwards, the detection engine included (decoding,
+// Process, acknowledging one batch per partition at a time), reading the
+// partitions as detect-worker does.
+func BenchmarkObservations(b *testing.B) {
+	url := os.Getenv(testnats.EnvURL)
+	if url == "" {
+		url = testnats.Start(b).URL()
+	}
+	cfg := natsbus.ObsConfig{URL: url, Namespace: testnats.Namespace(b, url), Partitions: 16, MaxBytes: 8 << 30}
+	t0 := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	chunk := observations(4096, 1, t0) // what a drained queue holds under load
+	pub, err := natsbus.OpenObsPublisher(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pub.Close()
+	n := 0
+	for i := 0; b.Loop(); i++ {
+		for k := range chunk {
+			chunk[k].Fix.Time = t0.Add(time.Duration(i) * time.Second)
+		}
+		pub.Publish(chunk)
+		n += len(chunk)
+	}
+	if st := pub.Stats(); st.Dropped > 0 {
+		b.Fatalf("%+v", st)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "publish-ns/obs")
+	b.ReportMetric(float64(pub.Stats().Bytes)/float64(n), "B/obs")
+
+	r, err := natsbus.OpenObsReader(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	e, err := detect.New(detect.DefaultConfig(), detect.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := 0
+	start := time.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for p := range r.Partitions() {
+		wg.Go(func() {
+			_ = r.Read(ctx, p, func(obs []detect.Observation, _ bool) error {
+				mu.Lock()
+				defer mu.Unlock()
+				for i := range obs {
+					e.Process(&obs[i])
+				}
+				if got += len(obs); got >= n {
+					cancel()
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(got)/time.Since(start).Seconds(), "read-obs/s")
 }

@@ -28,6 +28,12 @@ type ClusterConfig struct {
 	Namespace string
 	Node      string
 	SpoolMiB  int64
+	// DetectMode is where detection runs: "local" (in each authorizer, on
+	// the fixes it decides) or "worker" (the authorizer publishes its
+	// observations to JetStream for detector workers: detect-worker).
+	DetectMode string
+	// Partitions of the observation stream, the same everywhere.
+	Partitions int
 }
 
 // clusterFlags binds the cluster configuration to flags, with the
@@ -38,6 +44,14 @@ func (c *ClusterConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Namespace, "nats-namespace", envOr("SKYFENCE_NATS_NAMESPACE", "skyfence"), "`name` of the cluster's event stream and subjects, for clusters sharing a NATS server [SKYFENCE_NATS_NAMESPACE]")
 	fs.StringVar(&c.Node, "node", envOr("SKYFENCE_NODE", ""), "this authorizer's `name`, unique in the cluster and stable across its restarts (default: host name and listen port) [SKYFENCE_NODE]")
 	fs.Int64Var(&c.SpoolMiB, "spool-mib", 64, "MiB of events an authorizer keeps on disk while NATS is unreachable")
+	fs.StringVar(&c.DetectMode, "detect-mode", envOr("SKYFENCE_DETECT_MODE", "local"), "`where` detection runs in --mode cluster: local (in this authorizer, on the fixes it decides) or worker (the decided fixes go to NATS JetStream, partitioned by terminal, for skyfence detect-worker processes) [SKYFENCE_DETECT_MODE]")
+	fs.IntVar(&c.Partitions, "obs-partitions", 16, "partitions of the observation stream (--detect-mode worker): the same on every authorizer and worker")
+}
+
+// forwardsDetection reports whether the authorizer sends its observations
+// to detector workers instead of running detection itself.
+func (c *ClusterConfig) forwardsDetection() bool {
+	return c.Mode == "cluster" && c.DetectMode == "worker"
 }
 
 // clusterNode is what cluster mode adds to a server: the cluster's event
@@ -45,6 +59,7 @@ func (c *ClusterConfig) flags(fs *flag.FlagSet) {
 // candidacy for leading the scheduled work.
 type clusterNode struct {
 	bus    *natsbus.Bus
+	obs    *natsbus.ObsPublisher // nil unless --detect-mode worker
 	node   string
 	source string
 	log    *slog.Logger
@@ -74,6 +89,15 @@ const resyncEvery = 10 * time.Second
 // state from the store: no change committed meanwhile is missed.
 func (s *Server) openCluster(cfg ServeConfig) error {
 	c := cfg.Cluster
+	switch c.DetectMode {
+	case "", "local":
+	case "worker":
+		if c.Mode != "cluster" {
+			return errors.New("--detect-mode worker needs --mode cluster")
+		}
+	default:
+		return fmt.Errorf("--detect-mode: unknown mode %q (want local or worker)", c.DetectMode)
+	}
 	switch c.Mode {
 	case "", "embedded":
 		return nil
@@ -115,6 +139,12 @@ func (s *Server) openCluster(cfg ServeConfig) error {
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	n.unsub = b.Subscribe("cluster", applyBuffer, n.apply)
 	s.cluster = n
+	if cfg.Detect && c.forwardsDetection() {
+		if n.obs, err = natsbus.OpenObsPublisher(natsbus.ObsConfig{URL: c.NATSURL, Name: "skyfence obs " + node,
+			Namespace: c.Namespace, Partitions: c.Partitions, Logger: s.log}); err != nil {
+			return err
+		}
+	}
 	s.log.Info("serve: cluster mode", "node", node, "nats", c.NATSURL, "namespace", c.Namespace)
 	return nil
 }
@@ -218,6 +248,9 @@ func (s *Server) closeCluster() error {
 	if n.leader != nil {
 		n.leader.Close()
 	}
+	if n.obs != nil {
+		n.obs.Close() // detection stopped before: nothing publishes
+	}
 	return n.bus.Close()
 }
 
@@ -238,6 +271,12 @@ func (n *clusterNode) writeMetrics(w io.Writer) {
 		{"overflow", st.Overflow}, {"dropped", st.Dropped["cluster"]},
 		{"applied", n.applied.Load()}, {"apply_failed", n.failed.Load()}} {
 		fmt.Fprintf(w, "skyfence_cluster_events_total{what=%q} %d\n", m.what, m.n)
+	}
+	if n.obs != nil {
+		ob := n.obs.Stats()
+		fmt.Fprintf(w, "# HELP skyfence_cluster_observations_total Decided fixes sent to detector workers, by what became of them.\n# TYPE skyfence_cluster_observations_total counter\n")
+		fmt.Fprintf(w, "skyfence_cluster_observations_total{what=\"sent\"} %d\nskyfence_cluster_observations_total{what=\"dropped\"} %d\n", ob.Sent, ob.Dropped)
+		fmt.Fprintf(w, "# HELP skyfence_cluster_observation_bytes_total Bytes of the observation batches JetStream took.\n# TYPE skyfence_cluster_observation_bytes_total counter\nskyfence_cluster_observation_bytes_total %d\n", ob.Bytes)
 	}
 	fmt.Fprintf(w, "# HELP skyfence_cluster_spool_bytes Bytes of events waiting on disk for NATS.\n# TYPE skyfence_cluster_spool_bytes gauge\nskyfence_cluster_spool_bytes %d\n", st.SpoolBytes)
 	fmt.Fprintf(w, "# HELP skyfence_cluster_nats_connected 1 if connected to NATS.\n# TYPE skyfence_cluster_nats_connected gauge\nskyfence_cluster_nats_connected %d\n", connected)

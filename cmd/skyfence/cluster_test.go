@@ -88,6 +88,7 @@ type authorizer struct {
 // clusterEnv is what the authorizers of a test share.
 type clusterEnv struct {
 	bin, db, nats, namespace, data string
+	extra                          []string // more flags for every authorizer
 }
 
 func newCluster(t *testing.T, natsURL string) *clusterEnv {
@@ -110,6 +111,7 @@ func (c *clusterEnv) start(t *testing.T, name string, db string) *authorizer {
 	a.cmd = exec.Command(c.bin, "serve", "--mode", "cluster", "--addr", "127.0.0.1:0", "--node", name,
 		"--data", c.data, "--store", "postgres", "--postgres-url", db,
 		"--nats-url", c.nats, "--nats-namespace", c.namespace, "--detect=false", "--log-level", "info")
+	a.cmd.Args = append(a.cmd.Args, c.extra...)
 	a.cmd.Stderr = stderr
 	out, err := a.cmd.StdoutPipe()
 	if err != nil {

@@ -38,6 +38,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the skyfence server (the embedded default: SQLite, built-in policy)", runServe},
+		{"detect-worker", "run detection for a cluster whose authorizers publish their decided fixes (docs/CLUSTER.md)", runDetectWorker},
 		{"change", "draft, propose, review, activate or roll back policy changes on a server", runChange},
 		{"transparency", "write the public transparency report (HTML and JSON) from a store", runTransparency},
 		{"locate", "answer the country (and zones) of lat,lon lines", runLocate},

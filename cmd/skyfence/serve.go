@@ -37,6 +37,9 @@ changes (--policy matters only on a first start).
 With --mode cluster it is one authorizer of many: all share a PostgreSQL
 store (--store postgres) and apply each other's registry and policy
 changes from a NATS JetStream stream (--nats-url); see docs/CLUSTER.md.
+With --detect-mode worker an authorizer runs no detection: it publishes
+the fixes it decided to JetStream, partitioned by terminal, and
+'skyfence detect-worker' processes raise the alerts.
 
 Every flag can also be set by the environment variable in brackets; a flag
 given on the command line wins.
@@ -158,7 +161,10 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Detect {
+	switch {
+	case cfg.Detect && cfg.Cluster.forwardsDetection():
+		s.detect = detect.NewForwardQueue(detect.DefaultConfig().QueueSize, nil)
+	case cfg.Detect:
 		dc, err := loadDetectConfig(cfg.DetectConfig)
 		if err != nil {
 			return nil, fmt.Errorf("--detect-config: %w", err)
@@ -192,7 +198,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	api.KeepBatches(cfg.BatchCacheMiB<<20, httpapi.DefaultBatchCacheAge)
 	console.Mount(api.Mount)
 	s.startCluster(api)
-	if s.webhooks, err = startWebhooks(cfg.Webhooks, s.events, api, log); err != nil {
+	if s.webhooks, err = startWebhooks(cfg.Webhooks, s.events, api.AddMetrics, log); err != nil {
 		return nil, err
 	}
 	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -232,7 +238,13 @@ func (s *Server) Run(ctx context.Context) error {
 		if s.detect == nil {
 			return
 		}
-		if err := s.detect.Run(bg, s.svc.RecordAlert); err != nil && bg.Err() == nil {
+		run := func() error { return s.detect.Run(bg, s.svc.RecordAlert) }
+		if s.cluster != nil && s.cluster.obs != nil {
+			run = func() error {
+				return s.detect.Drain(bg, func(obs []detect.Observation) bool { s.cluster.obs.Publish(obs); return true })
+			}
+		}
+		if err := run(); err != nil && bg.Err() == nil {
 			s.log.Error("serve: detection stopped", "err", err)
 		}
 	}()

@@ -12,7 +12,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/skyfence/skyfence/bus"
-	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/webhook"
 )
 
@@ -68,7 +67,7 @@ func loadWebhooks(file string, getenv func(string) string) ([]webhook.Endpoint, 
 // startWebhooks starts delivering the events of b to the endpoints of file,
 // and reports their stats with the server's metrics. It returns nil if file
 // is "" (no webhooks).
-func startWebhooks(file string, b bus.Bus, api *httpapi.Server, log *slog.Logger) (*webhook.Sender, error) {
+func startWebhooks(file string, b bus.Bus, addMetrics func(func(io.Writer)), log *slog.Logger) (*webhook.Sender, error) {
 	if file == "" {
 		return nil, nil
 	}
@@ -80,7 +79,7 @@ func startWebhooks(file string, b bus.Bus, api *httpapi.Server, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("--webhooks %s: %w", file, err)
 	}
-	api.AddMetrics(s.WriteMetrics)
+	addMetrics(s.WriteMetrics)
 	log.Info("serve: webhooks", "endpoints", len(eps))
 	return s, nil
 }
