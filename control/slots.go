@@ -1,6 +1,7 @@
 package control
 
 import (
+	"fmt"
 	"hash/maphash"
 	"strings"
 	"sync"
@@ -213,8 +214,11 @@ func (st *slotStore) getBatch(fixes []skyfence.Fix, out []*slot) {
 }
 
 // add returns the slot of id, making it if there is none. id is at most
-// 255 bytes.
+// 255 bytes (terminal ids are checked for 128 when they are made).
 func (st *slotStore) add(id string) *slot {
+	if len(id) > 255 {
+		panic(fmt.Sprintf("control: terminal id of %d bytes, more than a slot holds", len(id)))
+	}
 	if sl := st.get(id); sl != nil {
 		return sl
 	}
