@@ -61,25 +61,15 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		return s.ingestStream(w, r)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	var in struct {
-		BatchID string     `json:"batch_id"`
-		Fixes   []fixInput `json:"fixes"`
-	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(buf)
 	buf.Reset()
 	if _, err := buf.ReadFrom(r.Body); err != nil {
 		return jsonError(err)
 	}
-	body := buf.Bytes()
-	var err error
-	if in.BatchID, in.Fixes, err = parseFixBatch(body, nil); err != nil {
-		if err := decodeBytes(body, &in); err != nil {
-			return err
-		}
-	}
-	if len(in.Fixes) > control.MaxBatch {
-		return skyfence.FieldErrorf(skyfence.ETOOLARGE, "fixes", "a batch holds at most %d fixes, got %d; send more batches or stream NDJSON", control.MaxBatch, len(in.Fixes))
+	in, err := readFixBatch(buf.Bytes())
+	if err != nil {
+		return err
 	}
 	var pending *batch // this batch, until its answer is kept for retries
 	if in.BatchID != "" {
@@ -99,22 +89,6 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 			}
 		}()
 	}
-	fixes := make([]skyfence.Fix, 0, len(in.Fixes))
-	pre := make([]error, len(in.Fixes))
-	idx := make([]int, 0, len(in.Fixes))
-	for i := range in.Fixes {
-		f, err := in.Fixes[i].toFix("fixes/" + strconv.Itoa(i))
-		if err != nil {
-			pre[i] = err
-			continue
-		}
-		fixes = append(fixes, f)
-		idx = append(idx, i)
-	}
-	results := make([]control.Result, len(fixes))
-	if err := s.svc.Ingest(r.Context(), fixes, results); err != nil {
-		return err
-	}
 	bp := slicePool.Get().(*[]byte)
 	b := (*bp)[:0]
 	defer func() {
@@ -123,22 +97,10 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 			slicePool.Put(bp)
 		}
 	}()
-	b = append(b, `{"batch_id":`...)
-	b = strconv.AppendQuote(b, in.BatchID)
-	b = append(b, `,"results":[`...)
-	k := 0
-	for i := range in.Fixes {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if pre[i] != nil {
-			b = appendResult(b, in.Fixes[i].TerminalID, control.Result{Err: pre[i]})
-			continue
-		}
-		b = appendResult(b, in.Fixes[i].TerminalID, results[k])
-		k++
+	b, results, err := s.decide(r.Context(), in.BatchID, in.Fixes, b)
+	if err != nil {
+		return err
 	}
-	b = append(b, "]}\n"...)
 	if pending != nil {
 		s.batches.end(pending, b) // before writing: the gateway may never read it
 		pending = nil

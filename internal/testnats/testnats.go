@@ -37,7 +37,8 @@ var namespaces atomic.Int64
 
 // Namespace returns a namespace of the test's own on the server at url,
 // so that tests sharing a server do not see each other's streams; its
-// streams (events, observations) are deleted at the test's cleanup.
+// streams (events, observations, fixes, decisions) are deleted at the
+// test's cleanup.
 func Namespace(t testing.TB, url string) string {
 	ns := fmt.Sprintf("t%d_%d_%d", os.Getpid(), time.Now().UnixNano(), namespaces.Add(1))
 	t.Cleanup(func() {
@@ -54,6 +55,9 @@ func Namespace(t testing.TB, url string) string {
 		defer cancel()
 		_ = js.DeleteStream(ctx, natsbus.Stream(ns)) // absent if nothing was published
 		_ = js.DeleteStream(ctx, natsbus.ObsStream(ns))
+		_ = js.DeleteKeyValue(ctx, natsbus.PolicyBucket(ns))
+		_ = js.DeleteStream(ctx, natsbus.FixStream(ns))
+		_ = js.DeleteStream(ctx, natsbus.DecisionStream(ns))
 	})
 	return ns
 }

@@ -1,0 +1,414 @@
+package natsbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/skyfence/skyfence"
+)
+
+// Fixes can come from gateways over NATS instead of POST /v1/fixes, in a
+// stream of their own, SKYFENCE_FIXES for the namespace "skyfence",
+// partitioned by terminal as the observations are: subject
+// <namespace>.fixes.<n>, n = Partition(terminal id, partitions), so that
+// one terminal's fixes stay in one partition, in the order the gateways
+// published them. A message is a batch of one partition's fixes in the
+// JSON body of POST /v1/fixes ({"batch_id": ..., "fixes": [...]}). The
+// stream is a work queue (a batch is deleted once an authorizer
+// acknowledged it), bounded in bytes and refusing new batches when full;
+// a batch published with a batch id has the message id <batch id>.<n>, so
+// a gateway that publishes a batch again (it got no acknowledgement) has
+// it stored once within 10 minutes.
+//
+// Each partition has a durable pull consumer of its own, authorize-<n>,
+// with at most one batch unacknowledged. The authorizer reading it decides
+// the batch, publishes the answer (the JSON answer of POST /v1/fixes) on
+// <namespace>.decisions.<n>, in the stream SKYFENCE_DECISIONS (kept an
+// hour, oldest dropped when full), with the message id <n>.<the batch's
+// stream sequence>, and then acknowledges the batch. A batch not
+// acknowledged (the authorizer died) is delivered again, before any later
+// batch of its partition, after the consumer's ack wait: its fixes already
+// applied are refused as not newer (conflict), none is applied twice, and
+// if the first answer was published the second is dropped as its
+// duplicate.
+
+// FixStream returns the name of the namespace's stream of fixes.
+func FixStream(namespace string) string {
+	return strings.ToUpper(strings.ReplaceAll(namespace, "-", "_")) + "_FIXES"
+}
+
+// FixSubject returns the subject of partition p's fixes.
+func FixSubject(namespace string, p int) string {
+	return namespace + ".fixes." + strconv.Itoa(p)
+}
+
+// FixConsumer returns the name of partition p's durable consumer.
+func FixConsumer(p int) string { return "authorize-" + strconv.Itoa(p) }
+
+// DecisionStream returns the name of the namespace's stream of decisions.
+func DecisionStream(namespace string) string {
+	return strings.ToUpper(strings.ReplaceAll(namespace, "-", "_")) + "_DECISIONS"
+}
+
+// DecisionSubject returns the subject of partition p's decisions.
+func DecisionSubject(namespace string, p int) string {
+	return namespace + ".decisions." + strconv.Itoa(p)
+}
+
+// FixConfig is the streams of fixes and decisions both ends use.
+type FixConfig struct {
+	URL, Name string
+	// Namespace as in Config; "skyfence" if empty.
+	Namespace string
+	// Partitions of the stream of fixes; 16 if zero. Every gateway and
+	// authorizer of a cluster must use the same number.
+	Partitions int
+	// MaxBytes bounds each stream; 1 GiB if zero.
+	MaxBytes int64
+	// Retention is how long decisions are kept for gateways; 1 h if zero.
+	Retention time.Duration
+	// AckWait is how long a publisher waits for the server's
+	// acknowledgements, and a consumer for an authorizer's before the
+	// batch is delivered again; 5 s if zero.
+	AckWait time.Duration
+	Logger  *slog.Logger
+}
+
+// duplicateWindow is how long the streams of fixes and decisions
+// recognise a message id they stored.
+const duplicateWindow = 10 * time.Minute
+
+func (c *FixConfig) defaults() error {
+	if c.URL == "" {
+		return errors.New("natsbus: URL is required")
+	}
+	if c.Namespace == "" {
+		c.Namespace = "skyfence"
+	}
+	if !validNamespace(c.Namespace) {
+		return fmt.Errorf("natsbus: namespace %q: use letters, digits, '-' and '_'", c.Namespace)
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 16
+	}
+	if c.Partitions < 1 || c.Partitions > 1024 {
+		return fmt.Errorf("natsbus: %d partitions: want 1 to 1024", c.Partitions)
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = 1 << 30
+	}
+	if c.Retention == 0 {
+		c.Retention = time.Hour
+	}
+	if c.Retention < duplicateWindow {
+		return fmt.Errorf("natsbus: decisions kept %v: want at least %v", c.Retention, duplicateWindow)
+	}
+	if c.AckWait == 0 {
+		c.AckWait = 5 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+func (c *FixConfig) connect() (*nats.Conn, jetstream.JetStream, error) {
+	o := ObsConfig{URL: c.URL, Name: c.Name}
+	return o.connect()
+}
+
+// ensureStreams creates or updates both streams.
+func (c *FixConfig) ensureStreams(ctx context.Context, js jetstream.JetStream) error {
+	ctx, cancel := context.WithTimeout(ctx, c.AckWait)
+	defer cancel()
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: FixStream(c.Namespace), Subjects: []string{c.Namespace + ".fixes.*"}, Storage: jetstream.FileStorage,
+		Retention: jetstream.WorkQueuePolicy, MaxBytes: c.MaxBytes, Discard: jetstream.DiscardNew, MaxAge: 24 * time.Hour,
+		Duplicates: duplicateWindow,
+	}); err != nil {
+		return err
+	}
+	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: DecisionStream(c.Namespace), Subjects: []string{c.Namespace + ".decisions.*"}, Storage: jetstream.FileStorage,
+		MaxBytes: c.MaxBytes, Discard: jetstream.DiscardOld, MaxAge: c.Retention, Duplicates: duplicateWindow,
+	})
+	return err
+}
+
+// FixPublisher is a gateway's end: it publishes batches of fixes and
+// reads the decisions. It is safe for concurrent use.
+type FixPublisher struct {
+	cfg      FixConfig
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	streamOK atomic.Bool
+}
+
+// OpenFixPublisher connects to NATS (retrying in the background: while
+// NATS is away, Publish fails).
+func OpenFixPublisher(cfg FixConfig) (*FixPublisher, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	p := &FixPublisher{cfg: cfg}
+	var err error
+	if p.nc, p.js, err = cfg.connect(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Partitions returns the number of partitions of the stream.
+func (p *FixPublisher) Partitions() int { return p.cfg.Partitions }
+
+// Publish sends a batch of fixes, split by partition into a message each,
+// and waits for JetStream's acknowledgements (at most AckWait). It returns
+// the partitions the batch went to, in order: one answer with batchID
+// comes on each of their decision subjects. An error means that some part
+// may not have been stored: publish the same batch again with the same
+// id, and the parts stored already are not stored twice (within 10
+// minutes; without an id they are, and their fixes are answered as
+// conflicts). A batch holds at most 10,000 fixes, as over HTTP.
+func (p *FixPublisher) Publish(ctx context.Context, batchID string, fixes []skyfence.Fix) ([]int, error) {
+	if !p.streamOK.Load() {
+		if err := p.cfg.ensureStreams(ctx, p.js); err != nil {
+			return nil, fmt.Errorf("natsbus: the streams of fixes: %w", err)
+		}
+		p.streamOK.Store(true)
+	}
+	parts := make(map[int][]int)
+	var order []int
+	for i := range fixes {
+		k := Partition(fixes[i].TerminalID, p.cfg.Partitions)
+		if parts[k] == nil {
+			order = append(order, k)
+		}
+		parts[k] = append(parts[k], i)
+	}
+	futures := make([]jetstream.PubAckFuture, 0, len(order))
+	for _, k := range order {
+		data := appendFixBatch(nil, batchID, fixes, parts[k])
+		var opts []jetstream.PublishOpt
+		if batchID != "" {
+			opts = append(opts, jetstream.WithMsgID(batchID+"."+strconv.Itoa(k)))
+		}
+		f, err := p.js.PublishMsgAsync(&nats.Msg{Subject: FixSubject(p.cfg.Namespace, k), Data: data}, opts...)
+		if err != nil {
+			return order, fmt.Errorf("natsbus: publishing fixes: %w", err)
+		}
+		futures = append(futures, f)
+	}
+	timeout := time.NewTimer(p.cfg.AckWait)
+	defer timeout.Stop()
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			if errors.Is(err, jetstream.ErrNoStreamResponse) {
+				p.streamOK.Store(false)
+			}
+			return order, fmt.Errorf("natsbus: publishing fixes: %w", err)
+		case <-timeout.C:
+			return order, errors.New("natsbus: publishing fixes: no acknowledgement in time")
+		case <-ctx.Done():
+			return order, ctx.Err()
+		}
+	}
+	return order, nil
+}
+
+// appendFixBatch appends fixes[idx...] as the JSON body of POST /v1/fixes.
+func appendFixBatch(b []byte, batchID string, fixes []skyfence.Fix, idx []int) []byte {
+	b = append(b, `{"batch_id":`...)
+	b = strconv.AppendQuote(b, batchID)
+	b = append(b, `,"fixes":[`...)
+	for n, i := range idx {
+		f := &fixes[i]
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"terminal_id":`...)
+		b = strconv.AppendQuote(b, f.TerminalID)
+		b = append(b, `,"time":"`...)
+		b = f.Time.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","lat":`...)
+		b = strconv.AppendFloat(b, f.Lat, 'f', -1, 64)
+		b = append(b, `,"lon":`...)
+		b = strconv.AppendFloat(b, f.Lon, 'f', -1, 64)
+		if f.AltM != 0 {
+			b = append(b, `,"alt_m":`...)
+			b = strconv.AppendFloat(b, f.AltM, 'f', -1, 64)
+		}
+		if f.SpeedKmh >= 0 {
+			b = append(b, `,"speed_kmh":`...)
+			b = strconv.AppendFloat(b, f.SpeedKmh, 'f', -1, 64)
+		}
+		if f.Cell != "" {
+			b = append(b, `,"cell":`...)
+			b = strconv.AppendQuote(b, f.Cell)
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+// Decisions calls fn with each answer published on the decision subjects
+// of partitions from the call on, in each partition's order, until ctx
+// ends. An answer is the JSON answer of POST /v1/fixes ({"batch_id",
+// "results"}), or an error body ({"error"}) for a batch refused whole; a
+// gateway picks its own batches by their ids.
+func (p *FixPublisher) Decisions(ctx context.Context, partitions []int, fn func(partition int, answer []byte)) error {
+	from := time.Now()
+	if err := p.cfg.ensureStreams(ctx, p.js); err != nil {
+		return fmt.Errorf("natsbus: the streams of fixes: %w", err)
+	}
+	subjects := make([]string, len(partitions))
+	for i, k := range partitions {
+		subjects[i] = DecisionSubject(p.cfg.Namespace, k)
+	}
+	c, err := p.js.OrderedConsumer(ctx, DecisionStream(p.cfg.Namespace), jetstream.OrderedConsumerConfig{
+		FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &from,
+	})
+	if err != nil {
+		return fmt.Errorf("natsbus: reading decisions: %w", err)
+	}
+	prefix := p.cfg.Namespace + ".decisions."
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		k, _ := strconv.Atoi(strings.TrimPrefix(m.Subject(), prefix))
+		fn(k, m.Data())
+	})
+	if err != nil {
+		return fmt.Errorf("natsbus: reading decisions: %w", err)
+	}
+	<-ctx.Done()
+	cc.Drain()
+	<-cc.Closed()
+	return nil
+}
+
+// Close closes the connection.
+func (p *FixPublisher) Close() { p.nc.Close() }
+
+// FixReader is an authorizer's end: it reads partitions of the stream of
+// fixes and publishes their decisions.
+type FixReader struct {
+	cfg FixConfig
+	nc  *nats.Conn
+	js  jetstream.JetStream
+
+	batches, redelivered, publishFailures atomic.Uint64
+}
+
+// FixReaderStats counts what a reader did.
+type FixReaderStats struct {
+	Batches         uint64 // decided, answered and acknowledged
+	Redelivered     uint64 // batches delivered more than once
+	PublishFailures uint64 // failed publications of an answer (retried; the batch waits)
+}
+
+// OpenFixReader connects to NATS.
+func OpenFixReader(cfg FixConfig) (*FixReader, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	r := &FixReader{cfg: cfg}
+	var err error
+	if r.nc, r.js, err = cfg.connect(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Partitions returns the number of partitions of the stream.
+func (r *FixReader) Partitions() int { return r.cfg.Partitions }
+
+// Read reads partition p with its durable consumer (made if missing)
+// until ctx ends: for each batch in order it calls decide with the
+// message's body, publishes the answer decide returns on the partition's
+// decision subject, and then acknowledges the batch. While the answer
+// cannot be published Read retries, holding the batch; if ctx ends first
+// the batch is left unacknowledged, to be delivered again after AckWait.
+func (r *FixReader) Read(ctx context.Context, p int, decide func(batch []byte, redelivered bool) []byte) error {
+	var c jetstream.Consumer
+	for c == nil {
+		err := r.cfg.ensureStreams(ctx, r.js)
+		if err == nil {
+			sctx, cancel := context.WithTimeout(ctx, r.cfg.AckWait)
+			c, err = r.js.CreateOrUpdateConsumer(sctx, FixStream(r.cfg.Namespace), jetstream.ConsumerConfig{
+				Durable: FixConsumer(p), FilterSubject: FixSubject(r.cfg.Namespace, p),
+				AckPolicy: jetstream.AckExplicitPolicy, AckWait: r.cfg.AckWait, MaxAckPending: 1,
+				DeliverPolicy: jetstream.DeliverAllPolicy,
+			})
+			cancel()
+		}
+		if err != nil {
+			r.cfg.Logger.Warn("natsbus: the consumer of fixes", "partition", p, "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	var answer []byte
+	for ctx.Err() == nil {
+		m, err := c.Next(jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			if !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+				select {
+				case <-ctx.Done():
+				case <-time.After(250 * time.Millisecond):
+				}
+			}
+			continue
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			r.cfg.Logger.Error("natsbus: a batch of fixes without metadata left to be delivered again", "subject", m.Subject(), "err", err)
+			continue
+		}
+		if md.NumDelivered > 1 {
+			r.redelivered.Add(1)
+		}
+		answer = decide(m.Data(), md.NumDelivered > 1)
+		out := &nats.Msg{Subject: DecisionSubject(r.cfg.Namespace, p), Data: answer}
+		id := jetstream.WithMsgID(strconv.Itoa(p) + "." + strconv.FormatUint(md.Sequence.Stream, 10))
+		for {
+			pctx, cancel := context.WithTimeout(ctx, r.cfg.AckWait)
+			_, err := r.js.PublishMsg(pctx, out, id)
+			cancel()
+			if err == nil {
+				break
+			}
+			r.publishFailures.Add(1)
+			r.cfg.Logger.Warn("natsbus: publishing decisions; retrying", "partition", p, "err", err)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+		if err := m.Ack(); err != nil {
+			r.cfg.Logger.Warn("natsbus: acknowledging a batch of fixes", "partition", p, "err", err)
+		}
+		r.batches.Add(1)
+	}
+	return nil
+}
+
+// Stats returns what the reader did so far.
+func (r *FixReader) Stats() FixReaderStats {
+	return FixReaderStats{Batches: r.batches.Load(), Redelivered: r.redelivered.Load(), PublishFailures: r.publishFailures.Load()}
+}
+
+// Close closes the connection; call it after every Read returned.
+func (r *FixReader) Close() { r.nc.Close() }
