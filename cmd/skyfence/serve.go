@@ -39,7 +39,9 @@ store (--store postgres) and apply each other's registry and policy
 changes from a NATS JetStream stream (--nats-url); see docs/CLUSTER.md.
 With --detect-mode worker an authorizer runs no detection: it publishes
 the fixes it decided to JetStream, partitioned by terminal, and
-'skyfence detect-worker' processes raise the alerts.
+'skyfence detect-worker' processes raise the alerts. With --fix-partitions
+it also decides the batches of fixes gateways publish on NATS, for those
+partitions of the stream of fixes, and publishes their answers.
 
 Every flag can also be set by the environment variable in brackets; a flag
 given on the command line wins.
@@ -63,6 +65,7 @@ type ServeConfig struct {
 	DetectConfig string
 	Webhooks     string
 	Cluster      ClusterConfig
+	FixStream    FixStreamConfig
 	// BatchCacheMiB bounds the answers to fix batches kept for retries
 	// with the same batch_id (docs/API.md).
 	BatchCacheMiB int
@@ -96,6 +99,7 @@ func serveFlags(fs *flag.FlagSet, c *ServeConfig) {
 	fs.StringVar(&c.DetectConfig, "detect-config", envOr("SKYFENCE_DETECT_CONFIG", c.DetectConfig), "detection thresholds: a JSON `file` over the defaults (docs/DETECTION.md) [SKYFENCE_DETECT_CONFIG]")
 	fs.IntVar(&c.BatchCacheMiB, "batch-cache-mib", c.BatchCacheMiB, "MiB of answers to fix batches kept (up to 10 minutes) so that a gateway's retry with the same batch_id gets the same answer; 0 keeps none")
 	c.Cluster.flags(fs)
+	c.FixStream.flags(fs)
 	fs.StringVar(&c.Webhooks, "webhooks", envOr("SKYFENCE_WEBHOOKS", c.Webhooks), "JSON or YAML `file` of the webhook endpoints to send alerts, case changes and cut-offs to [SKYFENCE_WEBHOOKS]")
 }
 
@@ -129,6 +133,7 @@ type Server struct {
 
 	webhooks *webhook.Sender // nil without --webhooks
 	cluster  *clusterNode    // nil unless --mode cluster
+	fixes    *fixStream      // nil without --fix-partitions
 }
 
 // OpenServer builds the server from cfg: loads the world and the policy,
@@ -198,6 +203,9 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	api.KeepBatches(cfg.BatchCacheMiB<<20, httpapi.DefaultBatchCacheAge)
 	console.Mount(api.Mount)
 	s.startCluster(api)
+	if err = s.startFixes(api); err != nil {
+		return nil, err
+	}
 	if s.webhooks, err = startWebhooks(cfg.Webhooks, s.events, api.AddMetrics, log); err != nil {
 		return nil, err
 	}
@@ -250,6 +258,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	select {
 	case err := <-errc:
+		s.stopFixes()
 		s.stopDetect()
 		<-detectDone
 		stopBg()
@@ -262,6 +271,7 @@ func (s *Server) Run(ctx context.Context) error {
 	drain, cancel := context.WithTimeout(context.Background(), s.cfg.Drain)
 	defer cancel()
 	err := s.http.Shutdown(drain)
+	s.stopFixes()  // fixes from NATS stop with those over HTTP
 	s.stopDetect() // after the last request: Run drains what is queued, then returns
 	<-detectDone
 	stopBg()
@@ -321,6 +331,7 @@ func openSigner(cfg ServeConfig) (*audit.Signer, error) {
 }
 
 func (s *Server) close() error {
+	s.stopFixes()    // if Run never ran
 	s.stopWebhooks() // Run has stopped detection: no more alerts come
 	var errs []error
 	if s.svc != nil {
