@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/bus"
+	"github.com/skyfence/skyfence/policy"
 )
 
 // In cluster mode several authorizers share one store, each with its own
@@ -65,11 +67,25 @@ func (s *Service) ApplyTerminal(ctx context.Context, t *skyfence.Terminal) error
 	return fmt.Errorf("control: reloading terminal %s: %w", t.ID, err)
 }
 
+// adopting serializes adopting a policy from the store (AdoptPolicy)
+// and from the cluster's key-value bucket (AdoptPolicyFiles), so that a
+// store read made before a newer policy came through the bucket does not
+// put the older one back.
+type adopting struct {
+	mu  sync.Mutex
+	gen uint64 // policies adopted through AdoptPolicyFiles; guarded by mu
+}
+
 // AdoptPolicy makes the store's active policy change the policy every
 // decision from now on uses, compiling it unless it is in force already.
 // Unlike SetSnapshot it publishes no event: the authorizer that activated
-// the change did.
+// the change did. If AdoptPolicyFiles adopted a policy while the store was
+// read, the read may be older than it and is not used (the next call
+// reads again).
 func (s *Service) AdoptPolicy(ctx context.Context) error {
+	s.adopting.mu.Lock()
+	gen := s.adopting.gen
+	s.adopting.mu.Unlock()
 	active, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
 	if err != nil {
 		return fmt.Errorf("control: reading the active policy change: %w", err)
@@ -78,16 +94,47 @@ func (s *Service) AdoptPolicy(ctx context.Context) error {
 		return nil
 	}
 	c := active[0]
-	if c.Version == s.snap.Load().Version {
+	s.adopting.mu.Lock()
+	defer s.adopting.mu.Unlock()
+	if gen != s.adopting.gen || c.Version == s.snap.Load().Version {
 		return nil
 	}
 	snap, err := s.compileFiles(c.Files)
 	if err != nil {
 		return fmt.Errorf("control: the active policy change %s: %w", c.ID, err)
 	}
+	s.swapPolicy(snap)
+	s.log.Info("control: policy adopted", "version", snap.Version, "change", c.ID)
+	return nil
+}
+
+// AdoptPolicyFiles makes the policy compiled from files, which must be
+// version, the policy every decision from now on uses, unless it is in
+// force already: in cluster mode the authorizers take the active change
+// from a NATS key-value bucket this way, without reading the store. Like
+// AdoptPolicy it publishes no event.
+func (s *Service) AdoptPolicyFiles(version string, files []skyfence.PolicyFile) error {
+	s.adopting.mu.Lock()
+	defer s.adopting.mu.Unlock()
+	if version == s.snap.Load().Version {
+		return nil
+	}
+	snap, err := s.compileFiles(files)
+	if err != nil {
+		return fmt.Errorf("control: the policy %s: %w", version, err)
+	}
+	if snap.Version != version {
+		return fmt.Errorf("control: the policy's files compile to version %s, not %s", snap.Version, version)
+	}
+	s.swapPolicy(snap)
+	s.adopting.gen++
+	s.log.Info("control: policy adopted", "version", snap.Version)
+	return nil
+}
+
+// swapPolicy puts snap in force, keeping the one it replaces.
+func (s *Service) swapPolicy(snap *policy.Snapshot) {
 	if old := s.snap.Swap(snap); old != snap {
 		s.prev.Store(old)
 	}
-	s.log.Info("control: policy adopted", "version", snap.Version, "change", c.ID)
-	return nil
 }

@@ -2,7 +2,9 @@ package control_test
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -135,6 +137,62 @@ func TestClusterAppliesOthersEvents(t *testing.T) {
 		}
 		if n := len(b.published(t, 0)); n != 0 {
 			t.Errorf("b published %d events while applying a's", n)
+		}
+	})
+}
+
+// unreachable is a store that can be cut off: reading policy changes
+// fails while down is set.
+type unreachable struct {
+	skyfence.Store
+	down atomic.Bool
+}
+
+func (u *unreachable) FindChanges(ctx context.Context, f skyfence.ChangeFilter) ([]*skyfence.PolicyChange, error) {
+	if u.down.Load() {
+		return nil, errors.New("connection refused")
+	}
+	return u.Store.FindChanges(ctx, f)
+}
+
+// An authorizer that cannot read the store adopts a policy from its
+// version and files (as the cluster's key-value bucket carries them): once,
+// only if the files are that version, publishing nothing.
+func TestAdoptPolicyFilesWithoutTheStore(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store skyfence.Store) {
+		clk := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+		a := newAuthorizer(t, store, clk, "/skyfence/a")
+		cut := &unreachable{Store: store}
+		b := newAuthorizer(t, cut, clk, "/skyfence/b")
+		ctx := context.Background()
+
+		c := draft(t, a.svc, as("alice", skyfence.RolePolicyAuthor), control.ChangeInput{})
+		if _, err := a.svc.EmergencyActivate(as("dave", skyfence.RoleEmergency), c.ID, "licence in force tonight"); err != nil {
+			t.Fatal(err)
+		}
+		activated := a.published(t, 1)[0]
+		cut.down.Store(true)
+		if err := b.svc.ApplyEvent(ctx, activated); err == nil || taipeiAllowed(b.svc, clk.now()) {
+			t.Fatalf("b applied the activation without the store: %v", err)
+		}
+		before := b.svc.Snapshot().Version
+		if err := b.svc.AdoptPolicyFiles("not-"+c.Version, c.Files); err == nil || b.svc.Snapshot().Version != before {
+			t.Fatalf("b adopted files under another version: %v", err)
+		}
+		for range 2 {
+			if err := b.svc.AdoptPolicyFiles(c.Version, c.Files); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := b.svc.Snapshot().Version; got != c.Version || !taipeiAllowed(b.svc, clk.now()) {
+			t.Fatalf("b's policy %s, want %s", got, c.Version)
+		}
+		cut.down.Store(false)
+		if err := b.svc.AdoptPolicy(ctx); err != nil || b.svc.Snapshot().Version != c.Version {
+			t.Fatalf("b's policy after the store is back: %s, %v", b.svc.Snapshot().Version, err)
+		}
+		if n := len(b.published(t, 0)); n != 0 {
+			t.Errorf("b published %d events while adopting", n)
 		}
 	})
 }

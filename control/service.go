@@ -76,6 +76,9 @@ type Service struct {
 	stop   chan struct{}
 	done   chan struct{}
 	closed atomic.Bool
+	// adopting orders the adoptions of other authorizers' policies
+	// (cluster.go).
+	adopting adopting
 }
 
 const dirtyShards = 64
