@@ -31,7 +31,7 @@ var (
 	theSnap   *policy.Snapshot
 )
 
-func scenario(t *testing.T) (*atlas.Atlas, *policy.Snapshot) {
+func scenario(t testing.TB) (*atlas.Atlas, *policy.Snapshot) {
 	t.Helper()
 	worldOnce.Do(func() {
 		d, err := world.Load(world.Res10m)

@@ -1,17 +1,24 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/internal/testnats"
 	"github.com/skyfence/skyfence/natsbus"
+	"github.com/skyfence/skyfence/sqlite"
 )
 
 // gatewayCtx is what an authorizer decides batches from NATS with.
@@ -203,4 +210,98 @@ func TestFixesOverNATSRedeliveredApplyNothingTwice(t *testing.T) {
 	if n := e.svc.Stats.Rejected.Load() - rejectedBefore; n != 2 {
 		t.Errorf("%d fixes refused on redelivery, want 2", n)
 	}
+}
+
+// BenchmarkFixesOverNATS measures one authorizer consuming the stream of
+// fixes (embedded nats-server, or SKYFENCE_TEST_NATS_URL's): 16
+// partitions, batches of 1,000 fixes of 1,000 active terminals (about 63
+// fixes a partition's message), a reader goroutine a partition as serve
+// --fix-partitions runs them, each batch decided by DecideBatch on a
+// SQLite service, answered on the decision subjects and acknowledged.
+// publish-ns/fix is the gateway's cost; consume-fixes/s what the
+// authorizer takes.
+func BenchmarkFixesOverNATS(b *testing.B) {
+	a, snap := scenario(b)
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, b.TempDir()+"/skyfence.db", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	svc, err := control.New(ctx, control.Config{Store: store, Atlas: a, Policy: snap, Now: func() time.Time { return testNow }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer svc.Close(ctx)
+	sys := control.WithPrincipal(ctx, control.System)
+	if err := svc.CreateAccount(sys, &skyfence.Account{ID: "acct", Name: "A"}); err != nil {
+		b.Fatal(err)
+	}
+	const terms = 1000
+	ts := make([]*skyfence.Terminal, terms)
+	for k := range ts {
+		ts[k] = &skyfence.Terminal{ID: fmt.Sprintf("ut-%d", k), AccountID: "acct", Plan: "roam", Country: "DE", Status: skyfence.Active}
+	}
+	if err := svc.ImportTerminals(sys, ts, "benchmark"); err != nil {
+		b.Fatal(err)
+	}
+	api := httpapi.New(svc, slog.New(slog.DiscardHandler), nil)
+
+	url := os.Getenv(testnats.EnvURL)
+	if url == "" {
+		url = testnats.Start(b).URL()
+	}
+	cfg := natsbus.FixConfig{URL: url, Namespace: testnats.Namespace(b, url), Partitions: 16, MaxBytes: 8 << 30}
+	pub, err := natsbus.OpenFixPublisher(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pub.Close()
+	fixes := make([]skyfence.Fix, terms)
+	t0 := testNow.Add(-24 * time.Hour)
+	n, messages := 0, 0
+	for i := 0; b.Loop(); i++ {
+		for k := range fixes {
+			fixes[k] = skyfence.Fix{TerminalID: ts[k].ID, Time: t0.Add(time.Duration(i) * time.Second), Lat: 52.52, Lon: 13.40, SpeedKmh: 0}
+		}
+		to, err := pub.Publish(ctx, "gw-"+strconv.Itoa(i), fixes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(fixes)
+		messages += len(to)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "publish-ns/fix")
+
+	r, err := natsbus.OpenFixReader(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	gw := control.WithPrincipal(ctx, &control.Principal{KeyID: "nats:bench", Role: skyfence.RoleGateway})
+	var conflicts atomic.Int64
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for p := range r.Partitions() {
+		wg.Go(func() {
+			var out []byte
+			_ = r.Read(rctx, p, func(batch []byte, _ bool) []byte {
+				out = api.DecideBatch(gw, batch, out[:0])
+				conflicts.Add(int64(bytes.Count(out, []byte(`"conflict"`))))
+				return out
+			})
+		})
+	}
+	for r.Stats().Batches < uint64(messages) {
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	cancel()
+	wg.Wait()
+	if st := r.Stats(); st.Batches != uint64(messages) || conflicts.Load() != 0 {
+		b.Fatalf("%+v of %d messages, %d conflicts", st, messages, conflicts.Load())
+	}
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "consume-fixes/s")
 }
