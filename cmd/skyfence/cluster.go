@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/bus"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/httpapi"
@@ -71,8 +72,15 @@ type clusterNode struct {
 	unsub   func()
 	stop    chan struct{}
 	stopped chan struct{}
+	// activated is signalled when this authorizer activates a policy: the
+	// resync goroutine puts it into the cluster's policy bucket.
+	activated chan struct{}
+	unwatch   func() // stops watching the policy bucket; set by startCluster
 
 	applied, failed atomic.Uint64
+	// policyPut counts policies this authorizer put into the bucket,
+	// policyFailed puts and adoptions that failed.
+	policyPut, policyFailed atomic.Uint64
 }
 
 // applyBuffer bounds the events waiting to be applied (while the service
@@ -180,7 +188,19 @@ func (s *Server) startCluster(api *httpapi.Server) {
 	n.svc.Store(s.svc)
 	close(n.ready)
 	api.AddMetrics(n.writeMetrics)
-	go n.resync()
+	n.activated = make(chan struct{}, 1)
+	unlocal := s.events.Subscribe("cluster policy", 16, func(e bus.Event) {
+		if e.Type == bus.PolicyActivated {
+			select {
+			case n.activated <- struct{}{}:
+			default: // a put is due already
+			}
+		}
+	})
+	n.syncPolicy(s.store)
+	unwatch := n.bus.WatchPolicy(n.adoptPolicy)
+	n.unwatch = func() { unlocal(); unwatch() }
+	go n.resync(s.store)
 }
 
 // leads reports whether this process runs the scheduled work (Tick and
@@ -208,8 +228,10 @@ func (n *clusterNode) apply(e bus.Event) {
 	n.applied.Add(1)
 }
 
-// resync adopts the store's policy in force every resyncEvery.
-func (n *clusterNode) resync() {
+// resync adopts the store's policy in force every resyncEvery, and puts
+// it into the cluster's policy bucket then and when this authorizer
+// activated one.
+func (n *clusterNode) resync(store skyfence.Store) {
 	defer close(n.stopped)
 	t := time.NewTicker(resyncEvery)
 	defer t.Stop()
@@ -217,13 +239,48 @@ func (n *clusterNode) resync() {
 		select {
 		case <-n.stop:
 			return
+		case <-n.activated:
+			n.syncPolicy(store)
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			if err := n.svc.Load().AdoptPolicy(ctx); err != nil {
 				n.log.Warn("serve: checking the policy in force", "err", err)
 			}
 			cancel()
+			n.syncPolicy(store)
 		}
+	}
+}
+
+// syncPolicy puts the store's active policy change into the cluster's
+// policy bucket unless the bucket holds it: at once after this authorizer
+// activated it, and at start and every resyncEvery on every authorizer, so
+// that a put lost (NATS away, the process killed) is made good.
+func (n *clusterNode) syncPolicy(store skyfence.Store) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	put, err := n.bus.SyncPolicy(ctx, func(ctx context.Context) (*natsbus.Policy, error) {
+		active, err := store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
+		if err != nil || len(active) == 0 {
+			return nil, err
+		}
+		c := active[0]
+		return &natsbus.Policy{Change: c.ID, Version: c.Version, ActivatedAt: c.ActivatedAt, Files: c.Files}, nil
+	})
+	switch {
+	case err != nil:
+		n.policyFailed.Add(1)
+		n.log.Warn("serve: putting the policy in force into the cluster's bucket", "err", err)
+	case put:
+		n.policyPut.Add(1)
+	}
+}
+
+// adoptPolicy adopts a policy read from the cluster's policy bucket.
+func (n *clusterNode) adoptPolicy(p natsbus.Policy) {
+	if err := n.svc.Load().AdoptPolicyFiles(p.Version, p.Files); err != nil {
+		n.policyFailed.Add(1)
+		n.log.Warn("serve: adopting the policy of the cluster's bucket", "version", p.Version, "change", p.Change, "err", err)
 	}
 }
 
@@ -243,6 +300,9 @@ func (s *Server) closeCluster() error {
 		}
 	default:
 		close(n.ready) // the service never loaded: apply drops what waits
+	}
+	if n.unwatch != nil {
+		n.unwatch()
 	}
 	n.unsub()
 	if n.leader != nil {
@@ -278,6 +338,8 @@ func (n *clusterNode) writeMetrics(w io.Writer) {
 		fmt.Fprintf(w, "skyfence_cluster_observations_total{what=\"sent\"} %d\nskyfence_cluster_observations_total{what=\"dropped\"} %d\n", ob.Sent, ob.Dropped)
 		fmt.Fprintf(w, "# HELP skyfence_cluster_observation_bytes_total Bytes of the observation batches JetStream took.\n# TYPE skyfence_cluster_observation_bytes_total counter\nskyfence_cluster_observation_bytes_total %d\n", ob.Bytes)
 	}
+	fmt.Fprintf(w, "# HELP skyfence_cluster_policy_total Policies in force this authorizer put into the cluster's bucket (put), and puts and adoptions from it that failed (failed).\n# TYPE skyfence_cluster_policy_total counter\n")
+	fmt.Fprintf(w, "skyfence_cluster_policy_total{what=\"put\"} %d\nskyfence_cluster_policy_total{what=\"failed\"} %d\n", n.policyPut.Load(), n.policyFailed.Load())
 	fmt.Fprintf(w, "# HELP skyfence_cluster_spool_bytes Bytes of events waiting on disk for NATS.\n# TYPE skyfence_cluster_spool_bytes gauge\nskyfence_cluster_spool_bytes %d\n", st.SpoolBytes)
 	fmt.Fprintf(w, "# HELP skyfence_cluster_nats_connected 1 if connected to NATS.\n# TYPE skyfence_cluster_nats_connected gauge\nskyfence_cluster_nats_connected %d\n", connected)
 	fmt.Fprintf(w, "# HELP skyfence_cluster_leader 1 if this authorizer leads the scheduled work (activations, expiries, case actions, audit checkpoints).\n# TYPE skyfence_cluster_leader gauge\nskyfence_cluster_leader %d\n", leader)

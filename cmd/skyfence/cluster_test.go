@@ -309,26 +309,7 @@ func TestClusterPropagation(t *testing.T) {
 		t.Logf("suspension: acknowledged by a1 in %v; %s denied the terminal %v after the request was sent", acked, name, d)
 	}
 
-	doc, err := os.ReadFile("../../examples/policy/policy.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	zones, err := os.ReadFile("../../examples/policy/zones.geojson")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const de = "  DE:\n    status: available\n    licence: {authority: BNetzA, reference: BNetzA/2021/12, valid_from: 2021-03-01}\n"
-	embargo := strings.Replace(string(doc), de, "  DE:\n    status: embargoed\n", 1)
-	if embargo == string(doc) {
-		t.Fatal("the example policy no longer has DE as written here")
-	}
-	files, _ := json.Marshal([]map[string]string{{"name": "policy.yaml", "content": embargo}, {"name": "zones.geojson", "content": string(zones)}})
-	var change struct{ ID string }
-	_ = json.Unmarshal([]byte(a1.must("POST", "/v1/changes", a1.key, `{"title":"Embargo","justification":"test","requester":"internal","category":"other","files":`+string(files)+`}`)), &change)
-	emergency := a1.secret(a1.key, "erin", "emergency")
-	start = time.Now()
-	a1.must("POST", "/v1/changes/"+change.ID+"/emergency", emergency, `{"justification":"sanctions in force now"}`)
-	acked = time.Since(start)
+	start, acked = activateEmbargo(t, a1)
 	for name, d := range reach(t, start, others, func(a *authorizer) bool { return !allowed(a.decide(gw, "t2", berlinLat, berlinLon)) }) {
 		t.Logf("policy activation: acknowledged by a1 in %v; %s denied under it %v after the request was sent", acked, name, d)
 	}
