@@ -59,8 +59,9 @@ func (b *Bus) policyKV(ctx context.Context) (jetstream.KeyValue, error) {
 // into the bucket unless the bucket holds it already, and reports whether
 // it put it. The bucket's revision is read before active is called and
 // checked by the put, so that of two authorizers syncing at once the one
-// that read the store later wins; a put that lost is tried again. active
-// may return nil: nothing is in force.
+// that read the store later wins; a put that lost is tried again. If the
+// put fails otherwise, the policy the bucket held is deleted (watchers
+// ignore the deletion). active may return nil: nothing is in force.
 func (b *Bus) SyncPolicy(ctx context.Context, active func(context.Context) (*Policy, error)) (bool, error) {
 	kv, err := b.policyKV(ctx)
 	if err != nil {
@@ -96,6 +97,12 @@ func (b *Bus) SyncPolicy(ctx context.Context, active func(context.Context) (*Pol
 			continue // another authorizer put meanwhile: read both again
 		}
 		if err != nil {
+			// The bucket holds a policy no longer in force (this one is
+			// too large, say): delete it rather than let an authorizer
+			// that starts now adopt it.
+			if rev != 0 {
+				_ = kv.Delete(ctx, policyKey, jetstream.LastRevision(rev))
+			}
 			return false, fmt.Errorf("natsbus: putting the policy %s: %w", p.Version, err)
 		}
 		return true, nil

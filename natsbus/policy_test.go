@@ -2,10 +2,14 @@ package natsbus_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/internal/testnats"
@@ -103,6 +107,32 @@ func TestPolicyBucket(t *testing.T) {
 	var late policies
 	t.Cleanup(a.WatchPolicy(late.add))
 	waitFor(t, "a late watcher sees v4", func() bool { return slices.Equal(late.versions(), []string{"v4"}) })
+
+	// A policy too large for a NATS message is not put, and the one the
+	// bucket held, no longer in force, is deleted: an authorizer that
+	// starts now finds none to adopt.
+	big := policyOf("chg-5", "v5", t0.Add(5*time.Hour))
+	big.Files[0].Data = make([]byte, 2<<20)
+	set(big)
+	if put, err := a.SyncPolicy(ctx, active); err == nil || put {
+		t.Fatalf("SyncPolicy of 2 MiB: put %v, %v", put, err)
+	}
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	kv, err := js.KeyValue(ctx, natsbus.PolicyBucket(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := kv.Get(ctx, "active"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("the bucket after a failed put: %v, %v", e, err)
+	}
+	set(policyOf("chg-6", "v6", t0.Add(6*time.Hour)))
+	syncTo(b, true)
+	waitFor(t, "the watcher sees v6", func() bool { return slices.Equal(seen.versions(), []string{"v1", "v2", "v1", "v4", "v6"}) })
 }
 
 // With NATS away a sync fails at once; the watcher resumes when NATS is
