@@ -271,20 +271,24 @@ func (p *FixPublisher) Decisions(ctx context.Context, partitions []int, fn func(
 	if err := p.cfg.ensureStreams(ctx, p.js); err != nil {
 		return fmt.Errorf("natsbus: the streams of fixes: %w", err)
 	}
-	subjects := make([]string, len(partitions))
-	for i, k := range partitions {
-		subjects[i] = DecisionSubject(p.cfg.Namespace, k)
+	// One wildcard filter, the partitions picked here: a consumer with
+	// several filter subjects needs nats-server 2.10, and Debian's is 2.9.
+	want := make(map[int]bool, len(partitions))
+	for _, k := range partitions {
+		want[k] = true
 	}
 	c, err := p.js.OrderedConsumer(ctx, DecisionStream(p.cfg.Namespace), jetstream.OrderedConsumerConfig{
-		FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &from,
+		FilterSubjects: []string{p.cfg.Namespace + ".decisions.*"}, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &from,
 	})
 	if err != nil {
 		return fmt.Errorf("natsbus: reading decisions: %w", err)
 	}
 	prefix := p.cfg.Namespace + ".decisions."
 	cc, err := c.Consume(func(m jetstream.Msg) {
-		k, _ := strconv.Atoi(strings.TrimPrefix(m.Subject(), prefix))
-		fn(k, m.Data())
+		k, err := strconv.Atoi(strings.TrimPrefix(m.Subject(), prefix))
+		if err == nil && want[k] {
+			fn(k, m.Data())
+		}
 	})
 	if err != nil {
 		return fmt.Errorf("natsbus: reading decisions: %w", err)
