@@ -186,7 +186,13 @@ func (st *slotStore) setLast(sl *slot, f *skyfence.Fix, d *policy.Decision, now 
 	sl.at, sl.lat, sl.lon = f.Time.UnixNano(), f.Lat, f.Lon
 	sl.alt, sl.speed = float32(f.AltM), float32(f.SpeedKmh)
 	if st.strs.str(sl.fixCell) != f.Cell {
-		sl.fixCell = st.strs.id(f.Cell)
+		// Cells come from gateways: a flood of distinct ones must not
+		// grow the interned strings for ever. Past the bound a new cell
+		// is not kept in the last state (detection saw it with the fix).
+		var ok bool
+		if sl.fixCell, ok = st.strs.idIfRoom(f.Cell, maxInterned); !ok {
+			st.cellsNotKept.Add(1)
+		}
 	}
 	sl.allow, sl.reason = d.Allow, d.Reason
 	if st.strs.str(sl.rule) != d.Rule {

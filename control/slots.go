@@ -115,6 +115,25 @@ func (t *strTable) id(s string) uint32 {
 	return id
 }
 
+// idIfRoom is id, but a new string is interned only while the table holds
+// fewer than limit; past it, a new string gets 0 ("") and ok false.
+func (t *strTable) idIfRoom(s string, limit uint32) (id uint32, ok bool) {
+	if s == "" {
+		return 0, true
+	}
+	t.mu.Lock()
+	if id, ok := t.ids[s]; ok {
+		t.mu.Unlock()
+		return id, true
+	}
+	full := t.n >= limit
+	t.mu.Unlock()
+	if full {
+		return 0, false
+	}
+	return t.id(s), true
+}
+
 // str returns the string of id.
 func (t *strTable) str(id uint32) string {
 	if id == 0 {
@@ -157,7 +176,19 @@ type slotStore struct {
 	profiles table[profile]
 	nver     uint32 // the last verification entry in use
 	vers     table[verif]
+
+	// cellsNotKept counts serving cells not kept in a last state because
+	// maxInterned strings were interned already.
+	cellsNotKept atomic.Uint64
 }
+
+// maxInterned bounds the interned strings a fix's serving cell may add to:
+// a million distinct cells and beams is far beyond a real constellation's.
+const maxInterned = 1 << 20
+
+// CellsNotKept returns how many fixes' serving cells were not kept in the
+// terminals' last states because the bound on distinct cells was reached.
+func (s *Service) CellsNotKept() uint64 { return s.slots.cellsNotKept.Load() }
 
 // get returns the slot of id, or nil.
 func (st *slotStore) get(id string) *slot {

@@ -85,6 +85,8 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
 	fmt.Fprintf(&b, "skyfence_fixes_rejected_total %d\n", st.Rejected.Load())
 	b.WriteString("# HELP skyfence_store_errors_total Failed writes of terminal states to the store.\n# TYPE skyfence_store_errors_total counter\n")
 	fmt.Fprintf(&b, "skyfence_store_errors_total %d\n", st.StoreErrors.Load())
+	b.WriteString("# HELP skyfence_cells_not_kept_total Serving cells of fixes not kept in last states (too many distinct cells).\n# TYPE skyfence_cells_not_kept_total counter\n")
+	fmt.Fprintf(&b, "skyfence_cells_not_kept_total %d\n", s.svc.CellsNotKept())
 	as := s.svc.AlertStats()
 	b.WriteString("# HELP skyfence_detect_observations_total Decided fixes handed to detection.\n# TYPE skyfence_detect_observations_total counter\n")
 	fmt.Fprintf(&b, "skyfence_detect_observations_total %d\n", as.Queue.Offered)
