@@ -188,7 +188,19 @@ type CaseFilter struct {
 	TerminalID string
 	AccountID  string
 	Label      Label
-	Limit      int // 0 means 100; at most 1000
+	// DueBy selects the cases whose scheduled action (DueAt) is due by
+	// then; the zero time does not select by it.
+	DueBy time.Time
+	Limit int // 0 means 100; at most 1000
+}
+
+// DueAt returns when the case's scheduled action takes effect, or the zero
+// time if no action is scheduled (one waiting for approvals is not).
+func (c *Case) DueAt() time.Time {
+	if a := c.Pending(); a != nil && a.State == ActionScheduled {
+		return a.EffectiveAt
+	}
+	return time.Time{}
 }
 
 // Closed reports whether the case is closed.

@@ -405,26 +405,25 @@ func (s *Service) applyDue(ctx context.Context, tx skyfence.Tx, p *Principal, c 
 // the server calls it with Tick.
 func (s *Service) ApplyDueActions(ctx context.Context) error {
 	now := s.now().UTC()
-	for _, state := range []skyfence.CaseState{skyfence.CaseOpen, skyfence.CaseInvestigating, skyfence.CaseActioned} {
-		cases, err := s.store.FindCases(ctx, skyfence.CaseFilter{State: state, Limit: 1000})
+	// Up to a page a call: what is left is applied at the next Tick.
+	cases, err := s.store.FindCases(ctx, skyfence.CaseFilter{DueBy: now, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	for _, c := range cases {
+		a := c.Pending()
+		if a == nil || a.State != skyfence.ActionScheduled || now.Before(a.EffectiveAt) {
+			continue // changed since it was listed
+		}
+		id := a.ID
+		done, err := s.updateCase(ctx, System, c.ID, "case.action", "grace period ended",
+			func(c *skyfence.Case, tx skyfence.Tx) (map[string]any, []*skyfence.Terminal, error) {
+				return s.applyDue(ctx, tx, System, c, now)
+			})
 		if err != nil {
-			return err
+			return fmt.Errorf("case %s: %w", c.ID, err)
 		}
-		for _, c := range cases {
-			a := c.Pending()
-			if a == nil || a.State != skyfence.ActionScheduled || now.Before(a.EffectiveAt) {
-				continue
-			}
-			id := a.ID
-			done, err := s.updateCase(ctx, System, c.ID, "case.action", "grace period ended",
-				func(c *skyfence.Case, tx skyfence.Tx) (map[string]any, []*skyfence.Terminal, error) {
-					return s.applyDue(ctx, tx, System, c, now)
-				})
-			if err != nil {
-				return fmt.Errorf("case %s: %w", c.ID, err)
-			}
-			s.emitCutoffs(done.ID, done.Action(id))
-		}
+		s.emitCutoffs(done.ID, done.Action(id))
 	}
 	return nil
 }

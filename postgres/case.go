@@ -44,6 +44,10 @@ func (r reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfen
 			w.add(c.col+" = ", c.v)
 		}
 	}
+	if !f.DueBy.IsZero() {
+		w.list = append(w.list, "due_at > 0")
+		w.add("due_at <= ", f.DueBy.UnixNano())
+	}
 	w.args = append(w.args, limit)
 	rows, err := r.q.Query(ctx, `SELECT id, doc FROM cases`+w.where()+
 		` ORDER BY updated_at DESC, id DESC LIMIT $`+strconv.Itoa(len(w.args)), w.args...)
@@ -65,9 +69,9 @@ func (t *tx) CreateCase(ctx context.Context, c *skyfence.Case) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.guarded(ctx, `INSERT INTO cases (id, state, terminal_id, account_id, assignee, label, updated_at, revision, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.ID, string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label),
-		c.UpdatedAt.UnixNano(), c.Revision, doc)
+	_, err = t.guarded(ctx, `INSERT INTO cases (id, state, terminal_id, account_id, assignee, label, updated_at, due_at, revision, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, c.ID, string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label),
+		c.UpdatedAt.UnixNano(), sqlrows.DueAt(c), c.Revision, doc)
 	switch {
 	case isConflict(err):
 		return skyfence.Errorf(skyfence.ECONFLICT, "case %q already exists", c.ID)
@@ -89,8 +93,8 @@ func (t *tx) UpdateCase(ctx context.Context, c *skyfence.Case) error {
 	// At READ COMMITTED the UPDATE waits for a concurrent one of the row
 	// and then rechecks the revision on the row that one committed.
 	tag, err := t.q.Exec(ctx, `UPDATE cases SET state = $1, terminal_id = $2, account_id = $3, assignee = $4, label = $5,
-		updated_at = $6, revision = $7, doc = $8 WHERE id = $9 AND revision = $10`,
-		string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label), c.UpdatedAt.UnixNano(), next, doc, c.ID, c.Revision)
+		updated_at = $6, due_at = $7, revision = $8, doc = $9 WHERE id = $10 AND revision = $11`,
+		string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label), c.UpdatedAt.UnixNano(), sqlrows.DueAt(c), next, doc, c.ID, c.Revision)
 	if err != nil {
 		return fmt.Errorf("postgres: update case %q: %w", c.ID, err)
 	}

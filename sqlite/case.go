@@ -43,6 +43,9 @@ func (r reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfen
 			conds, args = append(conds, c.col+" = ?"), append(args, c.v)
 		}
 	}
+	if !f.DueBy.IsZero() {
+		conds, args = append(conds, "due_at > 0", "due_at <= ?"), append(args, f.DueBy.UnixNano())
+	}
 	rows, err := r.q.QueryContext(ctx, `SELECT id, doc FROM cases`+where(conds)+
 		` ORDER BY updated_at DESC, id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
@@ -63,9 +66,9 @@ func (t *tx) CreateCase(ctx context.Context, c *skyfence.Case) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.q.ExecContext(ctx, `INSERT INTO cases (id, state, terminal_id, account_id, assignee, label, updated_at, revision, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label),
-		c.UpdatedAt.UnixNano(), c.Revision, string(doc))
+	_, err = t.q.ExecContext(ctx, `INSERT INTO cases (id, state, terminal_id, account_id, assignee, label, updated_at, due_at, revision, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label),
+		c.UpdatedAt.UnixNano(), sqlrows.DueAt(c), c.Revision, string(doc))
 	switch {
 	case isConflict(err):
 		return skyfence.Errorf(skyfence.ECONFLICT, "case %q already exists", c.ID)
@@ -85,8 +88,8 @@ func (t *tx) UpdateCase(ctx context.Context, c *skyfence.Case) error {
 		return err
 	}
 	res, err := t.q.ExecContext(ctx, `UPDATE cases SET state = ?, terminal_id = ?, account_id = ?, assignee = ?, label = ?,
-		updated_at = ?, revision = ?, doc = ? WHERE id = ? AND revision = ?`,
-		string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label), c.UpdatedAt.UnixNano(), next, string(doc), c.ID, c.Revision)
+		updated_at = ?, due_at = ?, revision = ?, doc = ? WHERE id = ? AND revision = ?`,
+		string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label), c.UpdatedAt.UnixNano(), sqlrows.DueAt(c), next, string(doc), c.ID, c.Revision)
 	if err != nil {
 		return fmt.Errorf("sqlite: update case %q: %w", c.ID, err)
 	}

@@ -149,3 +149,41 @@ func testFindCases(t *testing.T, s skyfence.Store) {
 	}
 	same(t, "FindCases limit 5", got, want(func(*skyfence.Case) bool { return true })[:5])
 }
+
+// testCaseDue: FindCases with DueBy selects the cases whose scheduled
+// action is due by then, and follows updates that schedule or apply one.
+func testCaseDue(t *testing.T, s skyfence.Store) {
+	scheduled := func(id string, due time.Time) *skyfence.Case {
+		c := caseAt(id, "t1", "", skyfence.CaseInvestigating, t0)
+		c.Actions[0].State, c.Actions[0].EffectiveAt = skyfence.ActionScheduled, due.UTC()
+		return c
+	}
+	early, late := scheduled("case-early", t0.Add(time.Hour)), scheduled("case-late", t0.Add(3*time.Hour))
+	pending := scheduled("case-pending", t0.Add(time.Hour))
+	pending.Actions[0].State = skyfence.ActionPending // waits for approvals, not for a time
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error {
+		for _, c := range []*skyfence.Case{early, late, pending, caseAt("case-done", "t2", "", skyfence.CaseActioned, t0)} {
+			if err := tx.CreateCase(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	due := func(by time.Time) []string {
+		cs, err := s.FindCases(t.Context(), skyfence.CaseFilter{DueBy: by})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range cs {
+			ids = append(ids, c.ID)
+		}
+		return ids
+	}
+	same(t, "due before any", due(t0), []string(nil))
+	same(t, "due after an hour", due(t0.Add(time.Hour)), []string{"case-early"})
+	same(t, "due after three hours", due(t0.Add(3*time.Hour)), []string{"case-late", "case-early"})
+	early.Actions[0].State = skyfence.ActionApplied
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error { return tx.UpdateCase(ctx, early) })
+	same(t, "due after the early one applied", due(t0.Add(3*time.Hour)), []string{"case-late"})
+}

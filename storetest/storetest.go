@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) skyfence.Store) {
 		{"Case", testCase},
 		{"CaseErrors", testCaseErrors},
 		{"FindCases", testFindCases},
+		{"CaseDue", testCaseDue},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

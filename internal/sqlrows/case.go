@@ -21,7 +21,7 @@ func EncodeCase(c *skyfence.Case, revision int64) ([]byte, error) {
 	case c.CreatedAt.IsZero() || c.UpdatedAt.IsZero():
 		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "updated_at", "case %q needs its creation and update times", c.ID)
 	}
-	if err := CheckTimes(c.CreatedAt, c.UpdatedAt, c.ClosedAt); err != nil {
+	if err := CheckTimes(c.CreatedAt, c.UpdatedAt, c.ClosedAt, c.DueAt()); err != nil {
 		return nil, err
 	}
 	for _, t := range caseTexts(c) {
@@ -71,10 +71,20 @@ func DecodeCase(doc []byte) (*skyfence.Case, error) {
 	return &c, nil
 }
 
-// CheckCaseFilter returns EINVALID for a filter with an unknown state.
+// CheckCaseFilter returns EINVALID for a filter with an unknown state or a
+// DueBy out of range.
 func CheckCaseFilter(f skyfence.CaseFilter) error {
 	if f.State != "" && !f.State.Valid() {
 		return skyfence.FieldErrorf(skyfence.EINVALID, "state", "unknown case state %q (want one of %v)", f.State, skyfence.CaseStates)
 	}
-	return nil
+	return CheckTimes(f.DueBy)
+}
+
+// DueAt is the due_at column of a case: when its scheduled action takes
+// effect, in Unix nanoseconds, or 0.
+func DueAt(c *skyfence.Case) int64 {
+	if t := c.DueAt(); !t.IsZero() {
+		return t.UnixNano()
+	}
+	return 0
 }
