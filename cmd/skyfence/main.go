@@ -42,9 +42,9 @@ func commands() []command {
 		{"change", "draft, propose, review, activate or roll back policy changes on a server", runChange},
 		{"transparency", "write the public transparency report (HTML and JSON) from a store", runTransparency},
 		{"locate", "answer the country (and zones) of lat,lon lines", runLocate},
-		{"bench", "measure skyfence against its peers (bench locate)", runBench},
+		{"bench", "measure skyfence against its peers and its targets (bench all, or one part of it)", runBench},
 		{"sim", "simulate a fleet of terminals and replay its fixes, in process or into a server", runSim},
-		{"policy", "check a policy file, or say what changes between two (policy validate|diff)", runPolicy},
+		{"policy", "check a policy file, say what changes between two, preview its impact (policy validate|diff|plan|schema)", runPolicy},
 		{"decide", "decide whether terminals may have service at their fixes", runDecide},
 		{"audit", "verify the audit log, or export it for verification without skyfence (audit verify|export)", runAudit},
 	}
@@ -103,7 +103,7 @@ func run(ctx context.Context, e env) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: skyfence <command> [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'skyfence <command> -h' for a command's flags.")
 }
