@@ -43,7 +43,7 @@ import (
 
 // FixStream returns the name of the namespace's stream of fixes.
 func FixStream(namespace string) string {
-	return strings.ToUpper(strings.ReplaceAll(namespace, "-", "_")) + "_FIXES"
+	return streamName(namespace, "FIXES")
 }
 
 // FixSubject returns the subject of partition p's fixes.
@@ -56,7 +56,7 @@ func FixConsumer(p int) string { return "authorize-" + strconv.Itoa(p) }
 
 // DecisionStream returns the name of the namespace's stream of decisions.
 func DecisionStream(namespace string) string {
-	return strings.ToUpper(strings.ReplaceAll(namespace, "-", "_")) + "_DECISIONS"
+	return streamName(namespace, "DECISIONS")
 }
 
 // DecisionSubject returns the subject of partition p's decisions.
@@ -88,23 +88,8 @@ type FixConfig struct {
 const duplicateWindow = 10 * time.Minute
 
 func (c *FixConfig) defaults() error {
-	if c.URL == "" {
-		return errors.New("natsbus: URL is required")
-	}
-	if c.Namespace == "" {
-		c.Namespace = "skyfence"
-	}
-	if !validNamespace(c.Namespace) {
-		return fmt.Errorf("natsbus: namespace %q: use letters, digits, '-' and '_'", c.Namespace)
-	}
-	if c.Partitions == 0 {
-		c.Partitions = 16
-	}
-	if c.Partitions < 1 || c.Partitions > 1024 {
-		return fmt.Errorf("natsbus: %d partitions: want 1 to 1024", c.Partitions)
-	}
-	if c.MaxBytes == 0 {
-		c.MaxBytes = 1 << 30
+	if err := partitionedDefaults(c.URL, &c.Namespace, &c.Partitions, &c.MaxBytes, &c.AckWait, &c.Logger); err != nil {
+		return err
 	}
 	if c.Retention == 0 {
 		c.Retention = time.Hour
@@ -112,18 +97,7 @@ func (c *FixConfig) defaults() error {
 	if c.Retention < duplicateWindow {
 		return fmt.Errorf("natsbus: decisions kept %v: want at least %v", c.Retention, duplicateWindow)
 	}
-	if c.AckWait == 0 {
-		c.AckWait = 5 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
 	return nil
-}
-
-func (c *FixConfig) connect() (*nats.Conn, jetstream.JetStream, error) {
-	o := ObsConfig{URL: c.URL, Name: c.Name}
-	return o.connect()
 }
 
 // ensureStreams creates or updates both streams.
@@ -161,7 +135,7 @@ func OpenFixPublisher(cfg FixConfig) (*FixPublisher, error) {
 	}
 	p := &FixPublisher{cfg: cfg}
 	var err error
-	if p.nc, p.js, err = cfg.connect(); err != nil {
+	if p.nc, p.js, err = connectJS(cfg.URL, cfg.Name); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -326,7 +300,7 @@ func OpenFixReader(cfg FixConfig) (*FixReader, error) {
 	}
 	r := &FixReader{cfg: cfg}
 	var err error
-	if r.nc, r.js, err = cfg.connect(); err != nil {
+	if r.nc, r.js, err = connectJS(cfg.URL, cfg.Name); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -342,37 +316,15 @@ func (r *FixReader) Partitions() int { return r.cfg.Partitions }
 // cannot be published Read retries, holding the batch; if ctx ends first
 // the batch is left unacknowledged, to be delivered again after AckWait.
 func (r *FixReader) Read(ctx context.Context, p int, decide func(batch []byte, redelivered bool) []byte) error {
-	var c jetstream.Consumer
-	for c == nil {
-		err := r.cfg.ensureStreams(ctx, r.js)
-		if err == nil {
-			sctx, cancel := context.WithTimeout(ctx, r.cfg.AckWait)
-			c, err = r.js.CreateOrUpdateConsumer(sctx, FixStream(r.cfg.Namespace), jetstream.ConsumerConfig{
-				Durable: FixConsumer(p), FilterSubject: FixSubject(r.cfg.Namespace, p),
-				AckPolicy: jetstream.AckExplicitPolicy, AckWait: r.cfg.AckWait, MaxAckPending: 1,
-				DeliverPolicy: jetstream.DeliverAllPolicy,
-			})
-			cancel()
-		}
-		if err != nil {
-			r.cfg.Logger.Warn("natsbus: the consumer of fixes", "partition", p, "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(time.Second):
-			}
-		}
+	ensure := func(ctx context.Context) error { return r.cfg.ensureStreams(ctx, r.js) }
+	c := partitionConsumer(ctx, r.js, ensure, FixStream(r.cfg.Namespace), FixConsumer(p), FixSubject(r.cfg.Namespace, p), r.cfg.AckWait, r.cfg.Logger)
+	if c == nil {
+		return nil
 	}
 	var answer []byte
 	for ctx.Err() == nil {
-		m, err := c.Next(jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			if !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-				select {
-				case <-ctx.Done():
-				case <-time.After(250 * time.Millisecond):
-				}
-			}
+		m := nextMessage(ctx, c)
+		if m == nil {
 			continue
 		}
 		md, err := m.Metadata()

@@ -69,7 +69,7 @@ type Config struct {
 
 // Stream returns the name of the namespace's stream.
 func Stream(namespace string) string {
-	return strings.ToUpper(strings.ReplaceAll(namespace, "-", "_")) + "_EVENTS"
+	return streamName(namespace, "EVENTS")
 }
 
 // Subject returns the subject events of type typ are published on in the

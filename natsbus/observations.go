@@ -3,11 +3,9 @@ package natsbus
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -35,7 +33,7 @@ import (
 
 // ObsStream returns the name of the namespace's stream of observations.
 func ObsStream(namespace string) string {
-	return strings.ToUpper(strings.ReplaceAll(namespace, "-", "_")) + "_OBS"
+	return streamName(namespace, "OBS")
 }
 
 // ObsSubject returns the subject of partition p.
@@ -74,32 +72,11 @@ type ObsConfig struct {
 }
 
 func (c *ObsConfig) defaults() error {
-	if c.URL == "" {
-		return errors.New("natsbus: URL is required")
-	}
-	if c.Namespace == "" {
-		c.Namespace = "skyfence"
-	}
-	if !validNamespace(c.Namespace) {
-		return fmt.Errorf("natsbus: namespace %q: use letters, digits, '-' and '_'", c.Namespace)
-	}
-	if c.Partitions == 0 {
-		c.Partitions = 16
-	}
-	if c.Partitions < 1 || c.Partitions > 1024 {
-		return fmt.Errorf("natsbus: %d partitions: want 1 to 1024", c.Partitions)
-	}
-	if c.MaxBytes == 0 {
-		c.MaxBytes = 1 << 30
+	if err := partitionedDefaults(c.URL, &c.Namespace, &c.Partitions, &c.MaxBytes, &c.AckWait, &c.Logger); err != nil {
+		return err
 	}
 	if c.Batch == 0 {
 		c.Batch = 512
-	}
-	if c.AckWait == 0 {
-		c.AckWait = 5 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return nil
 }
@@ -109,20 +86,6 @@ func (c *ObsConfig) streamConfig() jetstream.StreamConfig {
 		Name: ObsStream(c.Namespace), Subjects: []string{c.Namespace + ".obs.*"}, Storage: jetstream.FileStorage,
 		Retention: jetstream.WorkQueuePolicy, MaxBytes: c.MaxBytes, Discard: jetstream.DiscardNew, MaxAge: 24 * time.Hour,
 	}
-}
-
-func (c *ObsConfig) connect() (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(c.URL, nats.Name(c.Name), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond), nats.ReconnectBufSize(-1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("natsbus: %w", err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		return nil, nil, fmt.Errorf("natsbus: %w", err)
-	}
-	return nc, js, nil
 }
 
 // ObsPublisher sends an authorizer's observations to the stream. One
@@ -163,7 +126,7 @@ func OpenObsPublisher(cfg ObsConfig) (*ObsPublisher, error) {
 	}
 	p := &ObsPublisher{cfg: cfg, parts: make([][]detect.Observation, cfg.Partitions)}
 	var err error
-	if p.nc, p.js, err = cfg.connect(); err != nil {
+	if p.nc, p.js, err = connectJS(cfg.URL, cfg.Name); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -273,7 +236,7 @@ func OpenObsReader(cfg ObsConfig) (*ObsReader, error) {
 	}
 	r := &ObsReader{cfg: cfg}
 	var err error
-	if r.nc, r.js, err = cfg.connect(); err != nil {
+	if r.nc, r.js, err = connectJS(cfg.URL, cfg.Name); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -288,39 +251,21 @@ func (r *ObsReader) Partitions() int { return r.cfg.Partitions }
 // error the batch is left unacknowledged and Read returns the error: the
 // batch is delivered again, to whoever reads p next, after AckWait.
 func (r *ObsReader) Read(ctx context.Context, p int, handle func(obs []detect.Observation, redelivered bool) error) error {
-	var c jetstream.Consumer
-	for c == nil {
-		sctx, cancel := context.WithTimeout(ctx, r.cfg.AckWait)
-		_, err := r.js.CreateOrUpdateStream(sctx, r.cfg.streamConfig())
-		if err == nil {
-			c, err = r.js.CreateOrUpdateConsumer(sctx, ObsStream(r.cfg.Namespace), jetstream.ConsumerConfig{
-				Durable: ObsConsumer(p), FilterSubject: ObsSubject(r.cfg.Namespace, p),
-				AckPolicy: jetstream.AckExplicitPolicy, AckWait: r.cfg.AckWait, MaxAckPending: 1,
-				DeliverPolicy: jetstream.DeliverAllPolicy,
-			})
-		}
-		cancel()
-		if err != nil {
-			r.cfg.Logger.Warn("natsbus: the observation consumer", "partition", p, "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(time.Second):
-			}
-		}
+	ensure := func(ctx context.Context) error {
+		_, err := r.js.CreateOrUpdateStream(ctx, r.cfg.streamConfig())
+		return err
+	}
+	c := partitionConsumer(ctx, r.js, ensure, ObsStream(r.cfg.Namespace), ObsConsumer(p), ObsSubject(r.cfg.Namespace, p), r.cfg.AckWait, r.cfg.Logger)
+	if c == nil {
+		return nil
 	}
 	var obs []detect.Observation
 	for ctx.Err() == nil {
-		m, err := c.Next(jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			if !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-				select {
-				case <-ctx.Done():
-				case <-time.After(250 * time.Millisecond):
-				}
-			}
+		m := nextMessage(ctx, c)
+		if m == nil {
 			continue
 		}
+		var err error
 		obs, err = detect.DecodeBatch(obs[:0], m.Data())
 		if err != nil {
 			r.undecodable.Add(1)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -27,7 +26,7 @@ const policyKey = "active"
 // PolicyBucket returns the name of the namespace's key-value bucket of the
 // policy in force (SKYFENCE_POLICY for "skyfence").
 func PolicyBucket(namespace string) string {
-	return strings.ToUpper(strings.ReplaceAll(namespace, "-", "_")) + "_POLICY"
+	return streamName(namespace, "POLICY")
 }
 
 // Policy is a policy change in force, as the bucket holds it.
