@@ -36,17 +36,8 @@ func (r reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfen
 		return nil, err
 	}
 	var w conds
-	for _, c := range []struct{ col, v string }{
-		{"state", string(f.State)}, {"assignee", f.Assignee}, {"terminal_id", f.TerminalID},
-		{"account_id", f.AccountID}, {"label", string(f.Label)},
-	} {
-		if c.v != "" {
-			w.add(c.col+" = ", c.v)
-		}
-	}
-	if !f.DueBy.IsZero() {
-		w.list = append(w.list, "due_at > 0")
-		w.add("due_at <= ", f.DueBy.UnixNano())
+	for _, c := range sqlrows.CaseConds(f) {
+		w.add(c.Expr, c.Arg)
 	}
 	w.args = append(w.args, limit)
 	rows, err := r.q.Query(ctx, `SELECT id, doc FROM cases`+w.where()+

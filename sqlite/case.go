@@ -35,16 +35,8 @@ func (r reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfen
 	}
 	var conds []string
 	var args []any
-	for _, c := range []struct{ col, v string }{
-		{"state", string(f.State)}, {"assignee", f.Assignee}, {"terminal_id", f.TerminalID},
-		{"account_id", f.AccountID}, {"label", string(f.Label)},
-	} {
-		if c.v != "" {
-			conds, args = append(conds, c.col+" = ?"), append(args, c.v)
-		}
-	}
-	if !f.DueBy.IsZero() {
-		conds, args = append(conds, "due_at > 0", "due_at <= ?"), append(args, f.DueBy.UnixNano())
+	for _, c := range sqlrows.CaseConds(f) {
+		conds, args = append(conds, c.Expr+"?"), append(args, c.Arg)
 	}
 	rows, err := r.q.QueryContext(ctx, `SELECT id, doc FROM cases`+where(conds)+
 		` ORDER BY updated_at DESC, id DESC LIMIT ?`, append(args, limit)...)

@@ -80,6 +80,31 @@ func CheckCaseFilter(f skyfence.CaseFilter) error {
 	return CheckTimes(f.DueBy)
 }
 
+// Cond is one condition of a WHERE clause: Expr ends where the driver
+// writes the placeholder of Arg (e.g. "state = " then "?" or "$1").
+type Cond struct {
+	Expr string
+	Arg  any
+}
+
+// CaseConds returns the conditions of the cases f selects (the columns of
+// the cases table; f checked by CheckCaseFilter).
+func CaseConds(f skyfence.CaseFilter) []Cond {
+	var out []Cond
+	for _, c := range []struct{ col, v string }{
+		{"state", string(f.State)}, {"assignee", f.Assignee}, {"terminal_id", f.TerminalID},
+		{"account_id", f.AccountID}, {"label", string(f.Label)},
+	} {
+		if c.v != "" {
+			out = append(out, Cond{c.col + " = ", c.v})
+		}
+	}
+	if !f.DueBy.IsZero() {
+		out = append(out, Cond{"due_at > 0 AND due_at <= ", f.DueBy.UnixNano()})
+	}
+	return out
+}
+
 // DueAt is the due_at column of a case: when its scheduled action takes
 // effect, in Unix nanoseconds, or 0.
 func DueAt(c *skyfence.Case) int64 {
