@@ -5,13 +5,12 @@ import (
 	"embed"
 	"fmt"
 	"log/slog"
-	"path"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // migrationFiles holds the schema, one file per version, named
@@ -25,44 +24,12 @@ var migrationFiles embed.FS
 // processes starting together take turns.
 const migrateLock = 0x736b7966656e6365 // "skyfence"
 
-// migration is one versioned schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	entries, err := migrationFiles.ReadDir("migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries { // ReadDir sorts by name, hence by version
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name is not NNNN_what.sql", e.Name())
-		}
-		if len(ms) > 0 && ms[len(ms)-1].version >= v {
-			return nil, fmt.Errorf("migration %s: version %d repeats", e.Name(), v)
-		}
-		b, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	return ms, nil
-}
-
 // migrate creates the schema if one is named and brings it up to date in
 // one transaction, recording each applied version in schema_migrations; it
 // applies nothing when the schema is current, and refuses a database
 // written by a newer build.
 func migrate(ctx context.Context, pool *pgxpool.Pool, schema string, logger *slog.Logger) error {
-	ms, err := migrations()
+	ms, err := sqlrows.Migrations(migrationFiles, "migrations")
 	if err != nil {
 		return err
 	}
@@ -90,21 +57,21 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string, logger *slo
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return err
 	}
-	if latest := ms[len(ms)-1].version; current > latest {
+	if latest := ms[len(ms)-1].Version; current > latest {
 		return fmt.Errorf("schema version %d is newer than this build's %d", current, latest)
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if m.Version <= current {
 			continue
 		}
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-			m.version, m.name, time.Now().UnixNano()); err != nil {
+			m.Version, m.Name, time.Now().UnixNano()); err != nil {
 			return err
 		}
-		logger.Info("applied migration", "version", m.version, "name", m.name, "schema", schema)
+		logger.Info("applied migration", "version", m.Version, "name", m.Name, "schema", schema)
 	}
 	return tx.Commit(ctx)
 }
