@@ -103,31 +103,10 @@ func (c *clusterEnv) start(t *testing.T, name string, db string) *authorizer {
 	if db == "" {
 		db = c.db
 	}
-	a := &authorizer{t: t, name: name, log: filepath.Join(c.data, name+".log"), done: make(chan struct{})}
-	stderr, err := os.Create(a.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.cmd = exec.Command(c.bin, "serve", "--mode", "cluster", "--addr", "127.0.0.1:0", "--node", name,
+	args := append([]string{"serve", "--mode", "cluster", "--addr", "127.0.0.1:0", "--node", name,
 		"--data", c.data, "--store", "postgres", "--postgres-url", db,
-		"--nats-url", c.nats, "--nats-namespace", c.namespace, "--detect=false", "--log-level", "info")
-	a.cmd.Args = append(a.cmd.Args, c.extra...)
-	a.cmd.Stderr = stderr
-	out, err := a.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { a.cmd.Wait(); stderr.Close(); close(a.done) }()
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(a.log)
-			t.Logf("%s's log:\n%s", name, b)
-		}
-	})
-	t.Cleanup(func() { a.stop(syscall.SIGTERM) })
+		"--nats-url", c.nats, "--nats-namespace", c.namespace, "--detect=false", "--log-level", "info"}, c.extra...)
+	a, out := c.launch(t, name, args...)
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		line := sc.Text()
@@ -148,6 +127,36 @@ func (c *clusterEnv) start(t *testing.T, name string, db string) *authorizer {
 		t.Fatalf("authorizer %s did not start:\n%s", name, b)
 	}
 	return a
+}
+
+// launch starts the skyfence binary with args as process name, its
+// standard error in <data>/<name>.log (shown if the test fails), stopped
+// at the test's end; it returns the process and its standard output.
+func (c *clusterEnv) launch(t *testing.T, name string, args ...string) (*authorizer, io.ReadCloser) {
+	t.Helper()
+	a := &authorizer{t: t, name: name, log: filepath.Join(c.data, name+".log"), done: make(chan struct{})}
+	stderr, err := os.Create(a.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.cmd = exec.Command(c.bin, args...)
+	a.cmd.Stderr = stderr
+	out, err := a.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { a.cmd.Wait(); stderr.Close(); close(a.done) }()
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(a.log)
+			t.Logf("%s's log:\n%s", name, b)
+		}
+	})
+	t.Cleanup(func() { a.stop(syscall.SIGTERM) })
+	return a, out
 }
 
 // stop sends sig and waits for the process to end.

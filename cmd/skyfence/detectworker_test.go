@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,30 +31,10 @@ func (c *clusterEnv) startWorker(t *testing.T, name, db string) *authorizer {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	w := &authorizer{t: t, name: name, base: "http://" + addr, log: filepath.Join(c.data, name+".log"), done: make(chan struct{})}
-	stderr, err := os.Create(w.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.cmd = exec.Command(c.bin, "detect-worker", "--node", name, "--addr", addr, "--data", c.data,
+	w, out := c.launch(t, name, "detect-worker", "--node", name, "--addr", addr, "--data", c.data,
 		"--store", "postgres", "--postgres-url", db, "--nats-url", c.nats, "--nats-namespace", c.namespace,
 		"--obs-partitions", "4", "--ack-wait", "2s")
-	w.cmd.Stderr = stderr
-	out, err := w.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { w.cmd.Wait(); stderr.Close(); close(w.done) }()
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(w.log)
-			t.Logf("%s's log:\n%s", name, b)
-		}
-	})
-	t.Cleanup(func() { w.stop(syscall.SIGTERM) })
+	w.base = "http://" + addr
 	sc := bufio.NewScanner(out)
 	if !sc.Scan() || !strings.Contains(sc.Text(), "is reading 4 of 4 partitions") {
 		w.stop(syscall.SIGKILL)
