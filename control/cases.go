@@ -262,17 +262,8 @@ func (s *Service) ActOnCase(ctx context.Context, id string, in ActionInput) (*sk
 	}
 	now := s.now().UTC()
 	c, err := s.updateCase(ctx, p, id, "case.action", in.Reason, func(c *skyfence.Case, tx skyfence.Tx) (map[string]any, []*skyfence.Terminal, error) {
-		a := skyfence.CaseAction{
-			ID: fmt.Sprintf("act-%d", len(c.Actions)+1), Kind: in.Action, State: skyfence.ActionScheduled, Grounds: in.Grounds,
-			Reason: in.Reason, By: p.Actor(), At: now, EffectiveAt: now.Add(time.Duration(in.Grace)),
-		}
-		if a.Grounds == "" {
-			a.Grounds = defaultGrounds(in.Action)
-		}
-		if err := c.CheckAction(&a); err != nil {
-			return nil, nil, err
-		}
-		if err := s.checkNotice(c, &a, in, now); err != nil {
+		a, err := s.newAction(c, p, in, now)
+		if err != nil {
 			return nil, nil, err
 		}
 		switch {
@@ -294,6 +285,23 @@ func (s *Service) ActOnCase(ctx context.Context, id string, in ActionInput) (*sk
 	}
 	s.emitCutoffs(c.ID, &c.Actions[len(c.Actions)-1])
 	return c, nil
+}
+
+// newAction makes the next action of case c from the investigator's input,
+// scheduled (at once, or after its grace period), checked against the
+// case, with the account holder's notice.
+func (s *Service) newAction(c *skyfence.Case, p *Principal, in ActionInput, now time.Time) (skyfence.CaseAction, error) {
+	a := skyfence.CaseAction{
+		ID: fmt.Sprintf("act-%d", len(c.Actions)+1), Kind: in.Action, State: skyfence.ActionScheduled, Grounds: in.Grounds,
+		Reason: in.Reason, By: p.Actor(), At: now, EffectiveAt: now.Add(time.Duration(in.Grace)),
+	}
+	if a.Grounds == "" {
+		a.Grounds = defaultGrounds(in.Action)
+	}
+	if err := c.CheckAction(&a); err != nil {
+		return a, err
+	}
+	return a, s.checkNotice(c, &a, in, now)
 }
 
 // defaultGrounds is the grounds of an action that need not name them.
@@ -638,14 +646,11 @@ func (s *Service) ProposeBulkCutoff(ctx context.Context, in BulkInput) (*skyfenc
 	sel := in.Selection
 	c := &skyfence.Case{ID: newID("case-"), Title: in.Title, State: skyfence.CaseInvestigating, Bulk: &sel,
 		Region: cmp.Or(sel.Country, sel.Zone), OpenedBy: p.Actor(), Assignee: p.Person, CreatedAt: now, UpdatedAt: now}
-	a := skyfence.CaseAction{ID: "act-1", Kind: in.Action, State: skyfence.ActionPending, Grounds: in.Grounds, Reason: in.Reason,
-		By: p.Actor(), At: now, EffectiveAt: now.Add(time.Duration(in.Grace)), Terminals: imp.ids}
-	if err := c.CheckAction(&a); err != nil {
+	a, err := s.newAction(c, p, in.ActionInput, now)
+	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.checkNotice(c, &a, in.ActionInput, now); err != nil {
-		return nil, nil, err
-	}
+	a.State, a.Terminals = skyfence.ActionPending, imp.ids
 	c.Actions = []skyfence.CaseAction{a}
 	err = s.store.Tx(ctx, func(tx skyfence.Tx) error {
 		if err := tx.CreateCase(ctx, c); err != nil {
