@@ -47,10 +47,12 @@ export async function casesView(root, { me, params }) {
   return () => { if (cleanupMap) cleanupMap(); };
 }
 
-async function showCase(el, id, me, reloadList) {
+// showCase draws one case into el. result is the line that reports the
+// last step; a re-draw after a step keeps it, so it says "Done." only
+// once the page shows the step's outcome.
+async function showCase(el, id, me, reloadList, result = h('p', { id: 'case-result', role: 'alert' })) {
   const path = `/v1/cases/${encodeURIComponent(id)}`;
   const { case: c, evidence } = await api('GET', path);
-  const result = h('p', { id: 'case-result', role: 'alert' });
   const can = me.role === 'admin' || me.role === 'investigator';
   const run = (fn) => async (e) => {
     if (e) e.preventDefault();
@@ -58,12 +60,11 @@ async function showCase(el, id, me, reloadList) {
     result.textContent = 'Working…';
     try {
       await fn();
+      await reloadList();
+      const again = await showCase(el, id, me, reloadList, result);
+      if (again) cleanups.push(again);
       result.className = 'okmsg';
       result.textContent = 'Done.';
-      await reloadList();
-      const again = await showCase(el, id, me, reloadList);
-      if (again) cleanups.push(again);
-      el.querySelector('#case-result').replaceWith(result);
     } catch (x) {
       result.className = 'error';
       result.textContent = x.message;
