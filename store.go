@@ -145,8 +145,9 @@ type Reader interface {
 	FindAlerts(ctx context.Context, f AlertFilter) ([]*AlertRecord, error)
 	FindChangeByID(ctx context.Context, id string) (*PolicyChange, error)
 	FindCaseByID(ctx context.Context, id string) (*Case, error)
-	// FindCases returns cases, most recently updated first.
-	FindCases(ctx context.Context, f CaseFilter) ([]*Case, error)
+	// FindCases returns a page of cases, most recently updated first, and
+	// where the next page starts (the zero cursor after the last page).
+	FindCases(ctx context.Context, f CaseFilter) ([]*Case, CaseCursor, error)
 	// FindChanges returns policy changes, newest (by CreatedAt, then id)
 	// first.
 	FindChanges(ctx context.Context, f ChangeFilter) ([]*PolicyChange, error)

@@ -91,10 +91,11 @@ func (s *Service) regionOf(id string) string {
 	return st.Country
 }
 
-// Cases lists cases, most recently updated first.
-func (s *Service) Cases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfence.Case, error) {
+// Cases lists cases, most recently updated first, a page at a time, and
+// says where the next page starts (the zero cursor after the last).
+func (s *Service) Cases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfence.Case, skyfence.CaseCursor, error) {
 	if _, err := require(ctx, ReadCases); err != nil {
-		return nil, err
+		return nil, skyfence.CaseCursor{}, err
 	}
 	return s.store.FindCases(ctx, f)
 }
@@ -414,7 +415,7 @@ func (s *Service) applyDue(ctx context.Context, tx skyfence.Tx, p *Principal, c 
 func (s *Service) ApplyDueActions(ctx context.Context) error {
 	now := s.now().UTC()
 	// Up to a page a call: what is left is applied at the next Tick.
-	cases, err := s.store.FindCases(ctx, skyfence.CaseFilter{DueBy: now, Limit: 1000})
+	cases, _, err := s.store.FindCases(ctx, skyfence.CaseFilter{DueBy: now, Limit: 1000})
 	if err != nil {
 		return err
 	}

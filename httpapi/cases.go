@@ -58,8 +58,12 @@ func (s *Server) openCase(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listCases(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	after, err := skyfence.ParseCaseCursor(q.Get("cursor"))
+	if err != nil {
+		return err
+	}
 	f := skyfence.CaseFilter{State: skyfence.CaseState(q.Get("state")), Assignee: q.Get("assignee"), TerminalID: q.Get("terminal_id"),
-		AccountID: q.Get("account_id"), Label: skyfence.Label(q.Get("label"))}
+		AccountID: q.Get("account_id"), Label: skyfence.Label(q.Get("label")), After: after}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
@@ -67,14 +71,14 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Limit = n
 	}
-	cs, err := s.svc.Cases(r.Context(), f)
+	cs, next, err := s.svc.Cases(r.Context(), f)
 	if err != nil {
 		return err
 	}
 	if cs == nil {
 		cs = []*skyfence.Case{}
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"cases": cs})
+	return writeJSON(w, http.StatusOK, map[string]any{"cases": cs, "next_cursor": next.String()})
 }
 
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request) error {

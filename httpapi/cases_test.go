@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"net/url"
 	"testing"
 	"time"
 )
@@ -58,4 +59,46 @@ func TestInvestigationToCutOff(t *testing.T) {
 		t.Errorf("report: %+v", rep)
 	}
 	e.wantError("auditor", "GET", "/v1/reports/cutoffs?from=yesterday", nil, 400, "invalid", "from")
+}
+
+// TestCasesPaged: GET /v1/cases pages with next_cursor through every case
+// once, and a cursor it did not give is refused, naming the field.
+func TestCasesPaged(t *testing.T) {
+	e := newEnv(t)
+	e.register("ut-1", "residential", "UA", true)
+	opened := map[string]bool{}
+	for range 7 {
+		var c struct{ ID string }
+		e.must("investigator", "POST", "/v1/cases", map[string]any{"terminal_id": "ut-1", "title": "paged"}, 201, &c)
+		opened[c.ID] = true
+	}
+	seen := map[string]bool{}
+	cursor, pages := "", 0
+	for {
+		var page struct {
+			Cases      []struct{ ID string }
+			NextCursor string `json:"next_cursor"`
+		}
+		e.must("auditor", "GET", "/v1/cases?limit=3&cursor="+url.QueryEscape(cursor), nil, 200, &page)
+		pages++
+		for _, c := range page.Cases {
+			if seen[c.ID] {
+				t.Errorf("page %d shows case %s again", pages, c.ID)
+			}
+			seen[c.ID] = true
+		}
+		if page.NextCursor == "" || pages > 7 {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if pages != 3 || len(seen) != len(opened) {
+		t.Errorf("%d pages of 3 gave %d cases, want 3 pages and the %d opened", pages, len(seen), len(opened))
+	}
+	for id := range opened {
+		if !seen[id] {
+			t.Errorf("no page shows case %s", id)
+		}
+	}
+	e.wantError("auditor", "GET", "/v1/cases?cursor=case-1", nil, 400, "invalid", "cursor")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,32 +26,36 @@ func (r reader) FindCaseByID(ctx context.Context, id string) (*skyfence.Case, er
 	return c, nil
 }
 
-// FindCases returns the cases f selects, most recently updated first, at
-// most f.Limit of them (0: 100; over 1000: 1000).
-func (r reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfence.Case, error) {
+// FindCases returns the cases f selects, most recently updated first, from
+// f.After on, at most f.Limit of them (0: 100; over 1000: 1000), and where
+// the next page starts.
+func (r reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfence.Case, skyfence.CaseCursor, error) {
+	var next skyfence.CaseCursor
 	limit, err := sqlrows.PageLimit(f.Limit)
 	if err != nil {
-		return nil, err
+		return nil, next, err
 	}
 	if err := sqlrows.CheckCaseFilter(f); err != nil {
-		return nil, err
+		return nil, next, err
 	}
 	var w conds
 	for _, c := range sqlrows.CaseConds(f) {
-		w.add(c.Expr, c.Arg)
+		w.list = append(w.list, numbered(c.Expr, len(w.args)))
+		w.args = append(w.args, c.Args...)
 	}
-	w.args = append(w.args, limit)
+	w.args = append(w.args, limit+1)
 	rows, err := r.q.Query(ctx, `SELECT id, doc FROM cases`+w.where()+
 		` ORDER BY updated_at DESC, id DESC LIMIT $`+strconv.Itoa(len(w.args)), w.args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: find cases: %w", err)
+		return nil, next, fmt.Errorf("postgres: find cases: %w", err)
 	}
 	defer rows.Close()
 	cs, err := sqlrows.Docs(rows, "case", sqlrows.DecodeCase)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: find cases: %w", err)
+		return nil, next, fmt.Errorf("postgres: find cases: %w", err)
 	}
-	return cs, nil
+	cs, next = sqlrows.CasePage(cs, limit)
+	return cs, next, nil
 }
 
 // CreateCase stores a new case at its Revision: EINVALID as
@@ -101,4 +106,20 @@ func (t *tx) UpdateCase(ctx context.Context, c *skyfence.Case) error {
 	}
 	c.Revision = next
 	return nil
+}
+
+// numbered writes PostgreSQL's placeholders into expr, which has a "?"
+// for each: "$n+1", "$n+2"... after the n arguments before it.
+func numbered(expr string, n int) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(expr, '?')
+		if i < 0 {
+			return b.String() + expr
+		}
+		n++
+		b.WriteString(expr[:i])
+		b.WriteString("$" + strconv.Itoa(n))
+		expr = expr[i+1:]
+	}
 }

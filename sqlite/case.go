@@ -23,32 +23,35 @@ func (r reader) FindCaseByID(ctx context.Context, id string) (*skyfence.Case, er
 	return c, nil
 }
 
-// FindCases returns the cases f selects, most recently updated first, at
-// most f.Limit of them (0: 100; over 1000: 1000).
-func (r reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfence.Case, error) {
+// FindCases returns the cases f selects, most recently updated first, from
+// f.After on, at most f.Limit of them (0: 100; over 1000: 1000), and where
+// the next page starts.
+func (r reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfence.Case, skyfence.CaseCursor, error) {
+	var next skyfence.CaseCursor
 	limit, err := sqlrows.PageLimit(f.Limit)
 	if err != nil {
-		return nil, err
+		return nil, next, err
 	}
 	if err := sqlrows.CheckCaseFilter(f); err != nil {
-		return nil, err
+		return nil, next, err
 	}
 	var conds []string
 	var args []any
 	for _, c := range sqlrows.CaseConds(f) {
-		conds, args = append(conds, c.Expr+"?"), append(args, c.Arg)
+		conds, args = append(conds, c.Expr), append(args, c.Args...)
 	}
 	rows, err := r.q.QueryContext(ctx, `SELECT id, doc FROM cases`+where(conds)+
-		` ORDER BY updated_at DESC, id DESC LIMIT ?`, append(args, limit)...)
+		` ORDER BY updated_at DESC, id DESC LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: find cases: %w", err)
+		return nil, next, fmt.Errorf("sqlite: find cases: %w", err)
 	}
 	defer rows.Close()
 	cs, err := sqlrows.Docs(rows, "case", sqlrows.DecodeCase)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: find cases: %w", err)
+		return nil, next, fmt.Errorf("sqlite: find cases: %w", err)
 	}
-	return cs, nil
+	cs, next = sqlrows.CasePage(cs, limit)
+	return cs, next, nil
 }
 
 // CreateCase stores a new case at its Revision: EINVALID as

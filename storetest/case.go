@@ -84,10 +84,12 @@ func testCaseErrors(t *testing.T, s skyfence.Store) {
 			return tx.CreateCase(ctx, c)
 		})
 	}
-	_, err := s.FindCases(t.Context(), skyfence.CaseFilter{State: "pondering"})
+	_, _, err := s.FindCases(t.Context(), skyfence.CaseFilter{State: "pondering"})
 	wantCode(t, "FindCases with an unknown state", err, skyfence.EINVALID)
-	_, err = s.FindCases(t.Context(), skyfence.CaseFilter{Limit: -1})
+	_, _, err = s.FindCases(t.Context(), skyfence.CaseFilter{Limit: -1})
 	wantCode(t, "FindCases with a negative limit", err, skyfence.EINVALID)
+	_, _, err = s.FindCases(t.Context(), skyfence.CaseFilter{After: skyfence.CaseCursor{UpdatedAt: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), ID: "c"}})
+	wantCode(t, "FindCases after a cursor out of range", err, skyfence.EINVALID)
 }
 
 func testFindCases(t *testing.T, s skyfence.Store) {
@@ -137,17 +139,44 @@ func testFindCases(t *testing.T, s skyfence.Store) {
 			func(c *skyfence.Case) bool { return c.AccountID == "acct-t2" && c.State == skyfence.CaseOpen }},
 		{"label", skyfence.CaseFilter{Label: skyfence.LabelFalsePositive}, func(c *skyfence.Case) bool { return c.Label == skyfence.LabelFalsePositive }},
 	} {
-		got, err := s.FindCases(t.Context(), tc.f)
+		got, next, err := s.FindCases(t.Context(), tc.f)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		same(t, "FindCases "+tc.name, got, want(tc.keep))
+		if !next.IsZero() {
+			t.Errorf("FindCases %s: all in one page, yet a next page at %v", tc.name, next)
+		}
 	}
-	got, err := s.FindCases(t.Context(), skyfence.CaseFilter{Limit: 5})
+	got, _, err := s.FindCases(t.Context(), skyfence.CaseFilter{Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	same(t, "FindCases limit 5", got, want(func(*skyfence.Case) bool { return true })[:5])
+
+	// Paged (pages of 5 end between two cases updated at the same time; the
+	// last page of 4 is full), all of them and a filtered listing give the
+	// same as in one page, and the last page says it is the last.
+	for _, f := range []skyfence.CaseFilter{{Limit: 5}, {Limit: 4}, {TerminalID: "t1", Limit: 3}} {
+		keep := func(c *skyfence.Case) bool { return f.TerminalID == "" || c.TerminalID == f.TerminalID }
+		whole := want(keep)
+		var paged []*skyfence.Case
+		for page := 0; page <= len(all); page++ {
+			got, next, err := s.FindCases(t.Context(), f)
+			if err != nil {
+				t.Fatalf("FindCases page %d after %v: %v", page, f.After, err)
+			}
+			paged = append(paged, got...)
+			if next.IsZero() {
+				break
+			}
+			if last := got[len(got)-1]; next.ID != last.ID || !next.UpdatedAt.Equal(last.UpdatedAt) {
+				t.Fatalf("FindCases page %d: next page at %v, want after its last case %s", page, next, last.ID)
+			}
+			f.After = next
+		}
+		same(t, fmt.Sprintf("FindCases paged by %d (terminal %q)", f.Limit, f.TerminalID), paged, whole)
+	}
 }
 
 // testCaseDue: FindCases with DueBy selects the cases whose scheduled
@@ -170,7 +199,7 @@ func testCaseDue(t *testing.T, s skyfence.Store) {
 		return nil
 	})
 	due := func(by time.Time) []string {
-		cs, err := s.FindCases(t.Context(), skyfence.CaseFilter{DueBy: by})
+		cs, _, err := s.FindCases(t.Context(), skyfence.CaseFilter{DueBy: by})
 		if err != nil {
 			t.Fatal(err)
 		}

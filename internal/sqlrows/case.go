@@ -71,20 +71,21 @@ func DecodeCase(doc []byte) (*skyfence.Case, error) {
 	return &c, nil
 }
 
-// CheckCaseFilter returns EINVALID for a filter with an unknown state or a
-// DueBy out of range.
+// CheckCaseFilter returns EINVALID for a filter with an unknown state, or
+// a DueBy or cursor out of range.
 func CheckCaseFilter(f skyfence.CaseFilter) error {
 	if f.State != "" && !f.State.Valid() {
 		return skyfence.FieldErrorf(skyfence.EINVALID, "state", "unknown case state %q (want one of %v)", f.State, skyfence.CaseStates)
 	}
-	return CheckTimes(f.DueBy)
+	return CheckTimes(f.DueBy, f.After.UpdatedAt)
 }
 
-// Cond is one condition of a WHERE clause: Expr ends where the driver
-// writes the placeholder of Arg (e.g. "state = " then "?" or "$1").
+// Cond is one condition of a WHERE clause: Expr has a "?" where the driver
+// writes the placeholder of each of Args, in order (SQLite keeps "?",
+// PostgreSQL numbers them "$1", "$2"...).
 type Cond struct {
 	Expr string
-	Arg  any
+	Args []any
 }
 
 // CaseConds returns the conditions of the cases f selects (the columns of
@@ -96,13 +97,29 @@ func CaseConds(f skyfence.CaseFilter) []Cond {
 		{"account_id", f.AccountID}, {"label", string(f.Label)},
 	} {
 		if c.v != "" {
-			out = append(out, Cond{c.col + " = ", c.v})
+			out = append(out, Cond{c.col + " = ?", []any{c.v}})
 		}
 	}
 	if !f.DueBy.IsZero() {
-		out = append(out, Cond{"due_at > 0 AND due_at <= ", f.DueBy.UnixNano()})
+		out = append(out, Cond{"due_at > 0 AND due_at <= ?", []any{f.DueBy.UnixNano()}})
+	}
+	if !f.After.IsZero() {
+		// The listing's order is (updated_at, id) descending.
+		at := f.After.UpdatedAt.UnixNano()
+		out = append(out, Cond{"(updated_at < ? OR (updated_at = ? AND id < ?))", []any{at, at, f.After.ID}})
 	}
 	return out
+}
+
+// CasePage cuts the rows of a listing asked for one more than limit to
+// the page, and returns where the next page starts: after the page's last
+// case if there was more, else the zero cursor.
+func CasePage(cs []*skyfence.Case, limit int) ([]*skyfence.Case, skyfence.CaseCursor) {
+	if len(cs) <= limit {
+		return cs, skyfence.CaseCursor{}
+	}
+	cs = cs[:limit]
+	return cs, cs[limit-1].CursorAfter()
 }
 
 // DueAt is the due_at column of a case: when its scheduled action takes
