@@ -34,6 +34,9 @@ const (
 	TerminalChanged = "io.skyfence.terminal.changed"
 	// PolicyActivated: a policy version became active; data names it.
 	PolicyActivated = "io.skyfence.policy.activated"
+	// KeyRevoked: an API key was revoked; data is the key (its name,
+	// holder and role; never its hash). Authorizers stop trusting it.
+	KeyRevoked = "io.skyfence.key.revoked"
 )
 
 // SpecVersion is the CloudEvents version of Event.

@@ -26,8 +26,8 @@ func (s *Service) Source() string { return s.source }
 
 // ApplyEvent applies another authorizer's event: a TerminalChanged or
 // Cutoff reloads the terminal's record, a PolicyActivated the policy in
-// force. Other events, and this service's own, are ignored. It publishes
-// nothing.
+// force, a KeyRevoked stops trusting the key. Other events, and this
+// service's own, are ignored. It publishes nothing.
 func (s *Service) ApplyEvent(ctx context.Context, e bus.Event) error {
 	if e.Source == s.source {
 		return nil
@@ -43,6 +43,8 @@ func (s *Service) ApplyEvent(ctx context.Context, e bus.Event) error {
 		return s.ApplyTerminal(ctx, &skyfence.Terminal{ID: e.Subject})
 	case bus.PolicyActivated:
 		return s.AdoptPolicy(ctx)
+	case bus.KeyRevoked:
+		s.forgetKey(e.Subject)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package control_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -193,6 +194,49 @@ func TestAdoptPolicyFilesWithoutTheStore(t *testing.T) {
 		}
 		if n := len(b.published(t, 0)); n != 0 {
 			t.Errorf("b published %d events while adopting", n)
+		}
+	})
+}
+
+// A key revoked by one authorizer: another, which had verified and cached
+// it, refuses it as soon as it applies the KeyRevoked event, not when its
+// cache expires (the clock stands still here).
+func TestClusterForgetsARevokedKey(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store skyfence.Store) {
+		clk := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+		a := newAuthorizer(t, store, clk, "/skyfence/a")
+		b := newAuthorizer(t, store, clk, "/skyfence/b")
+		ctx := context.Background()
+		k, secret, err := a.svc.CreateKey(as("root", skyfence.RoleAdmin), control.KeyInput{Name: "gateway", Role: skyfence.RoleGateway})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.svc.Authenticate(ctx, secret); err != nil {
+			t.Fatalf("b before the revocation: %v", err)
+		}
+		if _, err := a.svc.RevokeKey(as("root", skyfence.RoleAdmin), k.ID, "left on a laptop"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.svc.Authenticate(ctx, secret); skyfence.ErrorCode(err) != skyfence.EUNAUTHORIZED {
+			t.Errorf("a after revoking: %v, want %s", err, skyfence.EUNAUTHORIZED)
+		}
+		if _, err := b.svc.Authenticate(ctx, secret); err != nil {
+			t.Fatalf("b before the event, from its cache: %v", err)
+		}
+		var revoked *bus.Event
+		for _, e := range a.published(t, 1) {
+			if e.Type == bus.KeyRevoked {
+				revoked = &e
+			}
+		}
+		if revoked == nil || revoked.Subject != k.ID || strings.Contains(string(revoked.Data), "hash") {
+			t.Fatalf("a published %+v, want a %s event about %s without the hash", revoked, bus.KeyRevoked, k.ID)
+		}
+		if err := b.svc.ApplyEvent(ctx, *revoked); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.svc.Authenticate(ctx, secret); skyfence.ErrorCode(err) != skyfence.EUNAUTHORIZED {
+			t.Errorf("b after the event: %v, want %s", err, skyfence.EUNAUTHORIZED)
 		}
 	})
 }

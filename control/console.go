@@ -86,6 +86,7 @@ var eventPermissions = map[string]Permission{
 	bus.Cutoff:          ReadTerminals,
 	bus.TerminalChanged: ReadTerminals,
 	bus.PolicyActivated: ReadPolicy,
+	bus.KeyRevoked:      ManageKeys,
 }
 
 // SubscribeEvents calls fn, on a goroutine of the bus, with every event

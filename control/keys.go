@@ -6,11 +6,13 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/bus"
 )
 
 // keyCacheTTL bounds how long a verified key is trusted without asking the
-// store again (a revocation in another process takes at most this long),
-// unless the store cannot be reached.
+// store again, unless the store cannot be reached. A revocation in another
+// process reaches this one by its KeyRevoked event at once, and by this
+// expiry if the event is lost.
 const keyCacheTTL = 5 * time.Second
 
 type cachedKey struct {
@@ -81,7 +83,8 @@ func (s *Service) createKey(ctx context.Context, p *Principal, in KeyInput) (*sk
 	return k, secret, nil
 }
 
-// RevokeKey revokes an API key at once in this process.
+// RevokeKey revokes an API key at once in this process, and in the
+// others of a cluster by the KeyRevoked event it publishes.
 func (s *Service) RevokeKey(ctx context.Context, id, reason string) (*skyfence.APIKey, error) {
 	p, err := require(ctx, ManageKeys)
 	if err != nil {
@@ -97,10 +100,21 @@ func (s *Service) RevokeKey(ctx context.Context, id, reason string) (*skyfence.A
 	if err != nil {
 		return nil, err
 	}
-	s.keys.mu.Lock()
-	s.keys.keys = nil
-	s.keys.mu.Unlock()
+	s.forgetKey(k.ID)
+	s.emit(bus.KeyRevoked, k.ID, k) // the hash is not in its JSON
 	return k, nil
+}
+
+// forgetKey drops a key from the cache of verified keys: its next use asks
+// the store.
+func (s *Service) forgetKey(id string) {
+	s.keys.mu.Lock()
+	defer s.keys.mu.Unlock()
+	for hash, c := range s.keys.keys {
+		if c.p.KeyID == id {
+			delete(s.keys.keys, hash)
+		}
+	}
 }
 
 // Keys lists the API keys (without secrets).

@@ -32,12 +32,13 @@ import (
 )
 
 // DefaultTypes are the event types an endpoint receives when it names none:
-// alerts, case changes and cut-offs. bus.TerminalChanged and
-// bus.PolicyActivated are internal traffic, sent only to endpoints that ask.
+// alerts, case changes and cut-offs. bus.TerminalChanged,
+// bus.PolicyActivated and bus.KeyRevoked are internal traffic, sent only to
+// endpoints that ask.
 var DefaultTypes = []string{bus.AlertRaised, bus.CaseChanged, bus.Cutoff}
 
 // knownTypes are the types an endpoint may ask for.
-var knownTypes = []string{bus.AlertRaised, bus.CaseChanged, bus.Cutoff, bus.TerminalChanged, bus.PolicyActivated}
+var knownTypes = []string{bus.AlertRaised, bus.CaseChanged, bus.Cutoff, bus.TerminalChanged, bus.PolicyActivated, bus.KeyRevoked}
 
 // ContentType is the Content-Type of every delivery.
 const ContentType = "application/cloudevents+json"
