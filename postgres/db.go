@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // DB is a skyfence.Store in a PostgreSQL database. It is safe for
@@ -72,7 +73,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger, opts ...Option) 
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	return &DB{reader: reader{q: retrying{pool}}, pool: pool, logger: logger}, nil
+	return &DB{reader: newReader(retrying{pool}, nil), pool: pool, logger: logger}, nil
 }
 
 // Close closes the database's connections, waiting for those in use.
@@ -101,7 +102,7 @@ func (db *DB) Tx(ctx context.Context, fn func(skyfence.Tx) error) error {
 			t.Rollback(context.WithoutCancel(ctx)) // on error and on panic
 		}
 	}()
-	if err := fn(&tx{reader: reader{q: retrying{t}}, t: t}); err != nil {
+	if err := fn(newTx(t)); err != nil {
 		return retryable(err)
 	}
 	done = true
@@ -118,17 +119,35 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// reader implements skyfence.Reader on q.
-type reader struct{ q querier }
+// reader implements skyfence.Reader: the shared code on q, and the
+// methods of cases on q itself.
+type reader struct {
+	sqlrows.Reader
+	q querier
+}
+
+// newReader returns the reader on q; t is the transaction q runs in, or
+// nil.
+func newReader(q querier, t *tx) reader {
+	return reader{Reader: sqlrows.NewReader(adapter{q, t}, &dialect), q: q}
+}
 
 // tx implements skyfence.Tx on a transaction. Statements run on its
 // reader's q (t, with errors made retryable), t itself serving batches.
 type tx struct {
 	reader
+	sqlrows.Tx
 	t pgx.Tx
 }
 
 var _ skyfence.Tx = (*tx)(nil)
+
+func newTx(t pgx.Tx) *tx {
+	x := &tx{t: t}
+	x.reader = newReader(retrying{t}, x)
+	x.Tx = sqlrows.NewTx(adapter{retrying{t}, x}, &dialect)
+	return x
+}
 
 // guarded runs one statement in a savepoint, in one round trip when it
 // succeeds: if it fails, the savepoint is rolled back and the transaction
@@ -256,30 +275,4 @@ func notFound(err error, what, id string) error {
 		return skyfence.Errorf(skyfence.ENOTFOUND, "%s %q not found", what, id)
 	}
 	return fmt.Errorf("postgres: find %s %q: %w", what, id, err)
-}
-
-// needID returns EINVALID if id is empty.
-func needID(what, id string) error {
-	if id == "" {
-		return skyfence.Errorf(skyfence.EINVALID, "%s id is empty", what)
-	}
-	return nil
-}
-
-// nanos returns t for storage: nanoseconds since the epoch, or nil (NULL)
-// for the zero time. t must have passed checkTimes.
-func nanos(t time.Time) *int64 {
-	if t.IsZero() {
-		return nil
-	}
-	n := t.UnixNano()
-	return &n
-}
-
-// fromNanos returns a stored time, in UTC.
-func fromNanos(n *int64) time.Time {
-	if n == nil {
-		return time.Time{}
-	}
-	return time.Unix(0, *n).UTC()
 }

@@ -10,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // busyTimeout is how long a write waits for another process's write
@@ -73,7 +75,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &DB{reader: reader{q: r}, r: r, w: w, logger: logger}, nil
+	return &DB{reader: newReader(r), r: r, w: w, logger: logger}, nil
 }
 
 // dsn returns the driver's name for the file at abs with the parameters.
@@ -104,7 +106,7 @@ func (db *DB) Tx(ctx context.Context, fn func(skyfence.Tx) error) error {
 			t.Rollback() // on error and on panic
 		}
 	}()
-	if err := fn(&tx{reader: reader{q: t}}); err != nil {
+	if err := fn(&tx{reader: newReader(t), Tx: sqlrows.NewTx(adapter{t}, &dialect)}); err != nil {
 		return err
 	}
 	done = true
@@ -122,16 +124,24 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// reader implements skyfence.Reader on q.
-type reader struct{ q querier }
+// reader implements skyfence.Reader: the shared code on q, and the
+// methods of cases on q itself.
+type reader struct {
+	sqlrows.Reader
+	q querier
+}
+
+func newReader(q querier) reader {
+	return reader{Reader: sqlrows.NewReader(adapter{q}, &dialect), q: q}
+}
 
 // tx implements skyfence.Tx on a transaction of the writer.
-type tx struct{ reader }
+type tx struct {
+	reader
+	sqlrows.Tx
+}
 
 var _ skyfence.Tx = (*tx)(nil)
-
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
 
 // sqliteCode returns the extended result code of a driver error, or 0.
 func sqliteCode(err error) int {
@@ -163,27 +173,10 @@ func notFound(err error, what string, id string) error {
 	return fmt.Errorf("sqlite: find %s %q: %w", what, id, err)
 }
 
-// needID returns EINVALID if id is empty.
-func needID(what, id string) error {
-	if id == "" {
-		return skyfence.Errorf(skyfence.EINVALID, "%s id is empty", what)
+// where returns the WHERE clause joining conds with AND, or "".
+func where(conds []string) string {
+	if len(conds) == 0 {
+		return ""
 	}
-	return nil
-}
-
-// nanos returns t for storage: nanoseconds since the epoch, or nil (NULL)
-// for the zero time. t must have passed checkTimes.
-func nanos(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixNano()
-}
-
-// fromNanos returns a stored time, in UTC.
-func fromNanos(n sql.NullInt64) time.Time {
-	if !n.Valid {
-		return time.Time{}
-	}
-	return time.Unix(0, n.Int64).UTC()
+	return " WHERE " + strings.Join(conds, " AND ")
 }

@@ -1,0 +1,112 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/skyfence/skyfence/internal/changejson"
+	"github.com/skyfence/skyfence/internal/sqlrows"
+)
+
+// dialect is what PostgreSQL's SQL has of its own: row locks held until
+// the transaction ends (a claim or release locks its cell, an audit append
+// the one row of audit_head), and groups kept as text[].
+var dialect = sqlrows.Dialect{
+	Name:          "postgres",
+	ForUpdate:     " FOR UPDATE",
+	AuditHead:     `SELECT seq, hash FROM audit_head`,
+	LockAuditHead: `SELECT seq, hash FROM audit_head FOR UPDATE`,
+	MoveAuditHead: `UPDATE audit_head SET seq = ?, hash = ?`,
+	Groups:        groups,
+	ScanGroups:    func() sqlrows.GroupsColumn { return &arrayGroups{} },
+	Changes:       sqlrows.ChangeCodec{Encode: changejson.Encode, Decode: changejson.Decode, CheckState: changejson.CheckState},
+}
+
+// groups returns groups as stored: never NULL.
+func groups(g []string) (any, error) {
+	if g == nil {
+		return []string{}, nil
+	}
+	return g, nil
+}
+
+// arrayGroups scans a groups column.
+type arrayGroups struct{ groups []string }
+
+func (g *arrayGroups) Dest() any                 { return &g.groups }
+func (g *arrayGroups) Groups() ([]string, error) { return g.groups, nil }
+
+// adapter is the shared code's Querier on q, numbering its "?"
+// placeholders. In a transaction (t set), Try runs in a savepoint.
+type adapter struct {
+	q querier
+	t *tx
+}
+
+func (a adapter) Query(ctx context.Context, query string, args ...any) (sqlrows.Cursor, error) {
+	return a.q.Query(ctx, sqlrows.Dollars(query), args...)
+}
+
+func (a adapter) QueryRow(ctx context.Context, query string, args ...any) sqlrows.Scanner {
+	return row{a.q.QueryRow(ctx, sqlrows.Dollars(query), args...)}
+}
+
+func (a adapter) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := a.q.Exec(ctx, sqlrows.Dollars(query), args...)
+	return tag.RowsAffected(), marked(err)
+}
+
+func (a adapter) Try(ctx context.Context, query string, args ...any) (int64, error) {
+	if a.t == nil {
+		return a.Exec(ctx, query, args...)
+	}
+	tag, err := a.t.guarded(ctx, sqlrows.Dollars(query), args...)
+	return tag.RowsAffected(), marked(err)
+}
+
+// marked returns err marked with its kind if the shared code decides on
+// it.
+func marked(err error) error {
+	switch {
+	case isConflict(err):
+		return sqlrows.Mark(err, sqlrows.ErrUnique)
+	case isMissingRef(err):
+		return sqlrows.Mark(err, sqlrows.ErrForeignKey)
+	}
+	return err
+}
+
+type row struct{ pgx.Row }
+
+func (r row) Scan(dest ...any) error {
+	err := r.Row.Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sqlrows.Mark(err, sqlrows.ErrNoRows)
+	}
+	return err
+}
+
+// conds is a list of conditions joined by AND and their arguments, for
+// the statements written for PostgreSQL alone.
+type conds struct {
+	list []string
+	args []any
+}
+
+// add appends the condition "expr $n" with the argument as $n.
+func (c *conds) add(expr string, arg any) {
+	c.args = append(c.args, arg)
+	c.list = append(c.list, expr+"$"+strconv.Itoa(len(c.args)))
+}
+
+// where returns the WHERE clause, or "".
+func (c *conds) where() string {
+	if len(c.list) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(c.list, " AND ")
+}
