@@ -3,14 +3,13 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
 // alertColumnList is sqlrows.AlertColumns as a list, for COPY.
-var alertColumnList = strings.Split(strings.ReplaceAll(sqlrows.AlertColumns, " ", ""), ",")
+var alertColumnList = columnList(sqlrows.AlertColumns)
 
 // SaveAlerts upserts the alerts by id: COPY into a temporary table, then
 // one INSERT ... ON CONFLICT from it, in one transaction. Of two alerts

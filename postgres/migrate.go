@@ -3,9 +3,7 @@ package postgres
 import (
 	"context"
 	"embed"
-	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -46,32 +44,18 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string, logger *slo
 			return err
 		}
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	err = sqlrows.ApplyMigrations(ctx, adapter{q: tx}, func(ctx context.Context, sql string) error {
+		_, err := tx.Exec(ctx, sql)
+		return err
+	}, ms, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    integer PRIMARY KEY,
 		name       text NOT NULL,
 		applied_at bigint NOT NULL
-	)`); err != nil {
-		return err
-	}
-	var current int
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return err
-	}
-	if latest := ms[len(ms)-1].Version; current > latest {
-		return fmt.Errorf("schema version %d is newer than this build's %d", current, latest)
-	}
-	for _, m := range ms {
-		if m.Version <= current {
-			continue
-		}
-		if _, err := tx.Exec(ctx, m.SQL); err != nil {
-			return fmt.Errorf("migration %s: %w", m.Name, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-			m.Version, m.Name, time.Now().UnixNano()); err != nil {
-			return err
-		}
+	)`, func(m sqlrows.Migration) {
 		logger.Info("applied migration", "version", m.Version, "name", m.Name, "schema", schema)
+	})
+	if err != nil {
+		return err
 	}
 	return tx.Commit(ctx)
 }

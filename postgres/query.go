@@ -57,7 +57,7 @@ func (a adapter) QueryRow(ctx context.Context, query string, args ...any) sqlrow
 
 func (a adapter) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	tag, err := a.q.Exec(ctx, sqlrows.Dollars(query), args...)
-	return tag.RowsAffected(), marked(err)
+	return tag.RowsAffected(), sqlrows.MarkConstraint(err, isConflict(err), isMissingRef(err))
 }
 
 func (a adapter) Try(ctx context.Context, query string, args ...any) (int64, error) {
@@ -65,19 +65,7 @@ func (a adapter) Try(ctx context.Context, query string, args ...any) (int64, err
 		return a.Exec(ctx, query, args...)
 	}
 	tag, err := a.t.guarded(ctx, sqlrows.Dollars(query), args...)
-	return tag.RowsAffected(), marked(err)
-}
-
-// marked returns err marked with its kind if the shared code decides on
-// it.
-func marked(err error) error {
-	switch {
-	case isConflict(err):
-		return sqlrows.Mark(err, sqlrows.ErrUnique)
-	case isMissingRef(err):
-		return sqlrows.Mark(err, sqlrows.ErrForeignKey)
-	}
-	return err
+	return tag.RowsAffected(), sqlrows.MarkConstraint(err, isConflict(err), isMissingRef(err))
 }
 
 type row struct{ pgx.Row }

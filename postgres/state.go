@@ -12,7 +12,12 @@ import (
 )
 
 // stateColumnList is sqlrows.StateColumns as a list, for COPY.
-var stateColumnList = strings.Split(strings.ReplaceAll(sqlrows.StateColumns, " ", ""), ",")
+var stateColumnList = columnList(sqlrows.StateColumns)
+
+// columnList returns a list of columns written "a, b, c" as a slice.
+func columnList(columns string) []string {
+	return strings.Split(strings.ReplaceAll(columns, " ", ""), ",")
+}
 
 // SaveStates upserts the states: COPY into a temporary table, then one
 // INSERT ... ON CONFLICT from it, in one transaction. Of two states of one

@@ -4,9 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/skyfence/skyfence/internal/sqlrows"
 )
@@ -31,32 +29,18 @@ func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 		return err
 	}
 	defer tx.Rollback() // a no-op after Commit
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	err = sqlrows.ApplyMigrations(ctx, adapter{tx}, func(ctx context.Context, sql string) error {
+		_, err := tx.ExecContext(ctx, sql)
+		return err
+	}, ms, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
 		applied_at INTEGER NOT NULL
-	) STRICT`); err != nil {
-		return err
-	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return err
-	}
-	if latest := ms[len(ms)-1].Version; current > latest {
-		return fmt.Errorf("schema version %d is newer than this build's %d", current, latest)
-	}
-	for _, m := range ms {
-		if m.Version <= current {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-			return fmt.Errorf("migration %s: %w", m.Name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.Version, m.Name, time.Now().UnixNano()); err != nil {
-			return err
-		}
+	) STRICT`, func(m sqlrows.Migration) {
 		logger.Info("applied migration", "version", m.Version, "name", m.Name)
+	})
+	if err != nil {
+		return err
 	}
 	return tx.Commit()
 }

@@ -65,7 +65,7 @@ func (a adapter) QueryRow(ctx context.Context, query string, args ...any) sqlrow
 func (a adapter) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	res, err := a.q.ExecContext(ctx, query, args...)
 	if err != nil {
-		return 0, marked(err)
+		return 0, sqlrows.MarkConstraint(err, isConflict(err), isMissingRef(err))
 	}
 	return res.RowsAffected()
 }
@@ -73,18 +73,6 @@ func (a adapter) Exec(ctx context.Context, query string, args ...any) (int64, er
 // Try is Exec: a statement that fails in SQLite undoes itself alone.
 func (a adapter) Try(ctx context.Context, query string, args ...any) (int64, error) {
 	return a.Exec(ctx, query, args...)
-}
-
-// marked returns err marked with its kind if the shared code decides on
-// it.
-func marked(err error) error {
-	switch {
-	case isConflict(err):
-		return sqlrows.Mark(err, sqlrows.ErrUnique)
-	case isMissingRef(err):
-		return sqlrows.Mark(err, sqlrows.ErrForeignKey)
-	}
-	return err
 }
 
 type cursor struct{ *sql.Rows }

@@ -65,15 +65,10 @@ func (r Reader) FindAlerts(ctx context.Context, f skyfence.AlertFilter) ([]*skyf
 	if f.Detector != "" {
 		conds, args = append(conds, "detector = ?"), append(args, f.Detector)
 	}
-	var as []*skyfence.AlertRecord
-	err = r.each(ctx, "find alerts", `SELECT `+AlertColumns+` FROM alerts`+where(conds)+` ORDER BY last_seen DESC, id LIMIT ?`,
-		append(args, limit), func(scan func(...any) error) error {
+	return list(ctx, r, "find alerts", `SELECT `+AlertColumns+` FROM alerts`+where(conds)+` ORDER BY last_seen DESC, id LIMIT ?`,
+		append(args, limit), func(scan func(...any) error) (*skyfence.AlertRecord, error) {
 			var row alertRow
-			if err := scan(row.dest()...); err != nil {
-				return err
-			}
-			as = append(as, row.alert())
-			return nil
+			err := scan(row.dest()...)
+			return row.alert(), err
 		})
-	return as, err
 }

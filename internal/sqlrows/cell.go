@@ -40,17 +40,12 @@ func (r Reader) FindCells(ctx context.Context, f skyfence.CellFilter) ([]*skyfen
 	if f.Full {
 		conds = append(conds, "capacity > 0 AND active >= capacity")
 	}
-	var cs []*skyfence.Cell
-	err = r.each(ctx, "find cells", `SELECT `+cellColumns+` FROM cells`+where(conds)+` ORDER BY id LIMIT ?`, append(args, limit),
-		func(scan func(...any) error) error {
+	return list(ctx, r, "find cells", `SELECT `+cellColumns+` FROM cells`+where(conds)+` ORDER BY id LIMIT ?`, append(args, limit),
+		func(scan func(...any) error) (*skyfence.Cell, error) {
 			var c skyfence.Cell
-			if err := scan(cellDest(&c)...); err != nil {
-				return err
-			}
-			cs = append(cs, &c)
-			return nil
+			err := scan(cellDest(&c)...)
+			return &c, err
 		})
-	return cs, err
 }
 
 // SetCellCapacity sets how many terminals the cell may hold active (0:

@@ -44,16 +44,12 @@ func (r Reader) FindKeyByHash(ctx context.Context, hash []byte) (*skyfence.APIKe
 
 // FindKeys returns every key, revoked ones included, in id order.
 func (r Reader) FindKeys(ctx context.Context) ([]*skyfence.APIKey, error) {
-	var ks []*skyfence.APIKey
-	err := r.each(ctx, "find keys", `SELECT `+keyColumns+` FROM api_keys ORDER BY id`, nil, func(scan func(...any) error) error {
-		var row keyRow
-		if err := scan(row.dest()...); err != nil {
-			return err
-		}
-		ks = append(ks, row.key())
-		return nil
-	})
-	return ks, err
+	return list(ctx, r, "find keys", `SELECT `+keyColumns+` FROM api_keys ORDER BY id`, nil,
+		func(scan func(...any) error) (*skyfence.APIKey, error) {
+			var row keyRow
+			err := scan(row.dest()...)
+			return row.key(), err
+		})
 }
 
 // CreateKey stores a new key: EINVALID without an id or a hash, ECONFLICT

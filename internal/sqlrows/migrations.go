@@ -1,11 +1,13 @@
 package sqlrows
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"path"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Migration is one versioned schema change of a store.
@@ -40,4 +42,37 @@ func Migrations(fsys fs.FS, dir string) ([]Migration, error) {
 		ms = append(ms, Migration{Version: v, Name: e.Name(), SQL: string(b)})
 	}
 	return ms, nil
+}
+
+// ApplyMigrations brings a schema up to date in the transaction that q
+// runs in: it creates schema_migrations with createTable if missing,
+// refuses a schema written by a newer build than ms, and applies each of ms
+// newer than the schema with exec (which runs a migration's SQL as it is,
+// its "?" untouched), recording its version and telling applied.
+func ApplyMigrations(ctx context.Context, q Querier, exec func(ctx context.Context, sql string) error, ms []Migration,
+	createTable string, applied func(Migration)) error {
+	if _, err := q.Exec(ctx, createTable); err != nil {
+		return err
+	}
+	var current int
+	if err := q.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return err
+	}
+	if latest := ms[len(ms)-1].Version; current > latest {
+		return fmt.Errorf("schema version %d is newer than this build's %d", current, latest)
+	}
+	for _, m := range ms {
+		if m.Version <= current {
+			continue
+		}
+		if err := exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.Version, m.Name, time.Now().UnixNano()); err != nil {
+			return err
+		}
+		applied(m)
+	}
+	return nil
 }

@@ -56,6 +56,18 @@ func Mark(err, kind error) error {
 	return &marked{err: err, kind: kind}
 }
 
+// MarkConstraint returns err marked ErrUnique if unique, ErrForeignKey if
+// foreignKey (what the driver's codes say of it), else err itself.
+func MarkConstraint(err error, unique, foreignKey bool) error {
+	switch {
+	case unique:
+		return Mark(err, ErrUnique)
+	case foreignKey:
+		return Mark(err, ErrForeignKey)
+	}
+	return err
+}
+
 type marked struct{ err, kind error }
 
 func (e *marked) Error() string   { return e.err.Error() }

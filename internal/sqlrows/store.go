@@ -144,3 +144,21 @@ func (r Reader) each(ctx context.Context, what, query string, args []any, fn fun
 	}
 	return nil
 }
+
+// list returns what row makes of each row that query returns, read with
+// scan (as for each).
+func list[T any](ctx context.Context, r Reader, what, query string, args []any, row func(scan func(dest ...any) error) (T, error)) ([]T, error) {
+	var out []T
+	err := r.each(ctx, what, query, args, func(scan func(dest ...any) error) error {
+		v, err := row(scan)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -58,21 +58,15 @@ func (r Reader) FindVerifications(ctx context.Context, f skyfence.VerificationFi
 	if f.Region != "" {
 		conds, args = append(conds, "region = ?"), append(args, f.Region)
 	}
-	var vs []*skyfence.Verification
-	err := r.each(ctx, "find verifications", `SELECT `+verificationColumns+` FROM verifications`+where(conds)+` ORDER BY id`, args,
-		func(scan func(dest ...any) error) error {
+	return list(ctx, r, "find verifications", `SELECT `+verificationColumns+` FROM verifications`+where(conds)+` ORDER BY id`, args,
+		func(scan func(...any) error) (*skyfence.Verification, error) {
 			var row verificationRow
 			if err := scan(row.dest()...); err != nil {
-				return err
+				return nil, err
 			}
 			v, err := row.verification(r.d.Name)
-			if err != nil {
-				return err
-			}
-			vs = append(vs, &v)
-			return nil
+			return &v, err
 		})
-	return vs, err
 }
 
 // CreateVerification stores a new verification: EINVALID without an id or
