@@ -142,6 +142,8 @@ type tx struct {
 
 var _ skyfence.Tx = (*tx)(nil)
 
+// newTx returns the tx of t: the shared code's statements that may fail on
+// a constraint run in a savepoint of t (guarded).
 func newTx(t pgx.Tx) *tx {
 	x := &tx{t: t}
 	x.reader = newReader(retrying{t}, x)
