@@ -1,24 +1,21 @@
 package console_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/skyfence/skyfence"
-	"github.com/skyfence/skyfence/control"
 )
 
 // BenchmarkConsoleMap loads the console's map with 100,000 terminals (or
 // $SKYFENCE_BENCH_TERMINALS; 0 is the empty map, the baseline) in headless
 // chromium with software WebGL, and reports how long the page takes from
-// asking GET /v1/states to the map drawn with every terminal clustered
-// (ms-to-drawn), the fetch and decode alone (ms-fetch), and building the
-// features for the map (ms-build); the rest is MapLibre's.
+// asking GET /v1/states to the map drawn with every terminal, clustered
+// (ms-to-drawn), the fetch and decode alone (ms-fetch), clustering the
+// terminals in view and handing their features to the map (ms-build; the
+// rest is MapLibre's), and how many features the map got (features).
 // $SKYFENCE_BENCH_TRACE=FILE records one more load as a chromium trace,
 // which `node web/test/profile.mjs FILE` sums up by function and thread.
 //
@@ -29,47 +26,29 @@ func BenchmarkConsoleMap(b *testing.B) {
 		n = v
 	}
 	s := newServer(b)
-	ctx := control.WithPrincipal(context.Background(), control.System)
-	s.call(b, s.admin, "POST", "/v1/accounts", map[string]string{"id": "fleet", "name": "a fleet"}, 201, nil)
+	// Scattered over the inhabited latitudes: some allowed, most denied.
 	rng := rand.New(rand.NewPCG(8, 100_000))
-	ts := make([]*skyfence.Terminal, n)
-	fixes := make([]skyfence.Fix, n)
-	at := now()
-	for i := range ts {
-		id := "t" + strconv.Itoa(i)
-		ts[i] = &skyfence.Terminal{ID: id, AccountID: "fleet", Plan: "roam", Country: "DE", Status: skyfence.Active}
-		// Scattered over the inhabited latitudes: some allowed, most denied.
-		fixes[i] = skyfence.Fix{TerminalID: id, Time: at, Lat: rng.Float64()*110 - 45, Lon: rng.Float64()*360 - 180}
-	}
-	if n > 0 {
-		if err := s.svc.ImportTerminals(ctx, ts, "benchmark fleet"); err != nil {
-			b.Fatal(err)
-		}
-	}
-	out := make([]control.Result, control.MaxBatch)
-	for i := 0; i < n; i += control.MaxBatch {
-		if err := s.svc.Ingest(ctx, fixes[i:min(i+control.MaxBatch, n)], out); err != nil {
-			b.Fatal(err)
-		}
-	}
+	s.fleet(b, n, func(int) (lat, lon float64) { return rng.Float64()*110 - 45, rng.Float64()*360 - 180 })
 	br := newBrowser(b, 1280, 800)
 	br.login(s.url, s.admin, "#/map")
 	if got, want := br.text("#count"), fmt.Sprintf("%d terminals", n); strings.ReplaceAll(got, ",", "") != want {
 		b.Fatalf("the map counts %q", got)
 	}
-	var drawn, fetched, built float64
+	var drawn, fetched, built, features float64
 	b.ResetTimer()
 	for b.Loop() {
 		br.do("eval", map[string]any{"js": `void location.reload()`})
 		br.waitFor(`document.body.dataset.ready === '1'`)
-		var ms struct{ Load, Fetch, Build string }
-		br.eval(`({Load: document.body.dataset.loadMs, Fetch: document.body.dataset.fetchMs, Build: document.body.dataset.buildMs})`, &ms)
+		var ms struct{ Load, Fetch, Build, Features string }
+		br.eval(`({Load: document.body.dataset.loadMs, Fetch: document.body.dataset.fetchMs, Build: document.body.dataset.buildMs, Features: document.body.dataset.features})`, &ms)
 		l, _ := strconv.ParseFloat(ms.Load, 64)
 		f, _ := strconv.ParseFloat(ms.Fetch, 64)
 		bu, _ := strconv.ParseFloat(ms.Build, 64)
+		fe, _ := strconv.ParseFloat(ms.Features, 64)
 		drawn += l
 		fetched += f
 		built += bu
+		features += fe
 	}
 	if path := os.Getenv("SKYFENCE_BENCH_TRACE"); path != "" {
 		// One more load, traced: node web/test/profile.mjs FILE says
@@ -83,5 +62,6 @@ func BenchmarkConsoleMap(b *testing.B) {
 	b.ReportMetric(drawn/float64(b.N), "ms-to-drawn")
 	b.ReportMetric(fetched/float64(b.N), "ms-fetch")
 	b.ReportMetric(built/float64(b.N), "ms-build")
+	b.ReportMetric(features/float64(b.N), "features")
 	br.shot(fmt.Sprintf("console-%d", n))
 }

@@ -3,7 +3,10 @@ package console_test
 import (
 	"fmt"
 	"image/color"
+	"math"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -129,15 +132,21 @@ func TestConsoleLiveTerminal(t *testing.T) {
 	b.waitFor(`document.getElementById('terminal-decision') !== null`)
 	b.shot("console-map")
 
-	// A change reaches the map as a diff of that terminal alone, not as
-	// every terminal again: ut-1 jumps to Taipei, too fast, and is drawn
-	// there red.
+	// A change reaches the map as the terminals in view, drawn again from
+	// the page's arrays, never as every terminal: with ut-2 staying in
+	// Paris and the view on Taipei, ut-1 jumps to Taipei, too fast, and
+	// the map gets it alone, drawn there red.
+	s.terminal(t, "ut-2", "roam", "DE", 52.52, 13.40)
+	s.call(t, gateway, "POST", "/v1/fixes", map[string]any{"fixes": []any{
+		map[string]any{"terminal_id": "ut-2", "time": now(), "lat": 48.85, "lon": 2.35},
+	}}, 200, nil)
+	b.waitFor(`document.getElementById('count').textContent.startsWith('2 ')`)
 	b.do("eval", map[string]any{"js": `void (() => {
 		const src = skyfenceMap.getSource('terminals');
-		window.sent = {setData: 0, diffs: []};
+		window.sent = {updateData: 0, setData: []};
 		const update = src.updateData.bind(src), set = src.setData.bind(src);
-		src.updateData = (d) => { sent.diffs.push(d); return update(d); };
-		src.setData = (d) => { sent.setData++; return set(d); };
+		src.updateData = (d) => { sent.updateData++; return update(d); };
+		src.setData = (d) => { sent.setData.push(d.features.map(` + featureJS + `)); return set(d); };
 		skyfenceMap.jumpTo({center: [121.56, 25.03], zoom: 10});
 	})()`})
 	s.call(t, gateway, "POST", "/v1/fixes", map[string]any{"fixes": []any{
@@ -145,17 +154,179 @@ func TestConsoleLiveTerminal(t *testing.T) {
 	}}, 200, nil)
 	b.waitFor(`skyfenceMap.queryRenderedFeatures(skyfenceMap.project([121.56, 25.03]), {layers: ['terminal']}).some((f) => f.properties.allow === false)`)
 	var sent struct {
-		SetData int
-		Diffs   []struct {
-			Add []struct {
-				ID         int
-				Properties struct{ Allow bool }
+		UpdateData int
+		SetData    [][]mapFeature
+	}
+	b.eval(`sent`, &sent)
+	if sent.UpdateData != 0 || len(sent.SetData) == 0 {
+		t.Fatalf("the map got %d diffs and %d setData, want the view drawn again with setData", sent.UpdateData, len(sent.SetData))
+	}
+	for _, fs := range sent.SetData {
+		for _, f := range fs {
+			if !f.near(121.56, 25.03, 3) {
+				t.Errorf("with the view on Taipei the map got a feature at %.2f, %.2f", f.Lon, f.Lat)
 			}
 		}
 	}
-	b.eval(`sent`, &sent)
-	if sent.SetData != 0 || len(sent.Diffs) != 1 || len(sent.Diffs[0].Add) != 1 || sent.Diffs[0].Add[0].Properties.Allow {
-		t.Errorf("the move reached the map as %+v, want one diff of one denied terminal and no setData", sent)
+	if last := sent.SetData[len(sent.SetData)-1]; len(last) != 1 || last[0].Count != 0 || last[0].Allow || !last[0].near(121.56, 25.03, 0.001) {
+		t.Errorf("after the move the map got %+v, want ut-1 alone, denied, at Taipei", last)
+	}
+}
+
+// TestMapGrid runs web/test/grid.test.mjs under node: the tests of the
+// clustering the console's map draws with (web/src/grid.js).
+func TestMapGrid(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		skipWithout(t, []string{"node (apt-get install nodejs npm)"})
+	}
+	cmd := exec.Command(node, "--test", "test/grid.test.mjs")
+	cmd.Dir = "../web"
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("node --test test/grid.test.mjs: %v\n%s", err, out)
+	}
+}
+
+// TestConsoleMapClusters: a fleet of 1,000 terminals is clustered on the
+// page. The map gets a few features that count every terminal; a
+// cluster's colour is its share denied; a click on a cluster zooms in
+// until it opens, down to single terminals, and a click on one shows that
+// terminal; the heat layer sums the denied ones.
+func TestConsoleMapClusters(t *testing.T) {
+	s := newServer(t)
+	// 600 terminals around Berlin (allowed) and 400 around Moscow (Russia
+	// is embargoed: denied), within half a degree.
+	rng := rand.New(rand.NewPCG(1, 2))
+	s.fleet(t, 1000, func(i int) (lat, lon float64) {
+		lat, lon = 52.52, 13.40
+		if i%5 >= 3 {
+			lat, lon = 55.75, 37.62
+		}
+		return lat + rng.Float64() - 0.5, lon + rng.Float64() - 0.5
+	})
+	b := newBrowser(t, 1200, 700)
+	b.login(s.url, s.admin, "#/map")
+	if got := b.text("#count"); got != "1,000 terminals" {
+		t.Fatalf("the map counts %q", got)
+	}
+
+	// The whole world: every terminal counted once, in a few features.
+	fs := b.mapFeatures("terminals")
+	if len(fs) > 10 {
+		t.Errorf("at the world's zoom the map got %d features for 1,000 terminals", len(fs))
+	}
+	type sum struct{ n, denied int }
+	around := func(fs []mapFeature, lon, lat float64) (s sum) {
+		for _, f := range fs {
+			if f.near(lon, lat, 3) {
+				s.n += max(f.Count, 1)
+				s.denied += f.Denied
+				if f.Count == 0 && !f.Allow {
+					s.denied++
+				}
+			}
+		}
+		return s
+	}
+	if got := around(fs, 13.40, 52.52); got != (sum{600, 0}) {
+		t.Errorf("around Berlin the features count %+v, want 600 terminals, none denied", got)
+	}
+	if got := around(fs, 37.62, 55.75); got != (sum{400, 400}) {
+		t.Errorf("around Moscow the features count %+v, want 400 terminals, all denied", got)
+	}
+	// The colours, read back from the pixels at the biggest clusters:
+	// green where allowed, red where denied.
+	img := b.screenshot()
+	for _, c := range []struct {
+		name     string
+		lon, lat float64
+		denied   bool
+	}{{"Berlin", 13.40, 52.52, false}, {"Moscow", 37.62, 55.75, true}} {
+		at := b.clusterAt(c.lon, c.lat)
+		if at == nil {
+			t.Fatalf("no cluster to click around %s", c.name)
+		}
+		r, g, bl, _ := img.At(int(at.X), int(at.Y)).RGBA()
+		if red := r > 2*g && r > 2*bl; red != c.denied || (!c.denied && !(g > r && g > bl)) {
+			t.Errorf("the cluster at %s is coloured %v", c.name, img.At(int(at.X), int(at.Y)))
+		}
+	}
+
+	// Clicking the biggest cluster around Berlin zooms in to where it
+	// opens: its terminals, all in view, in more than one feature; until
+	// past the last cluster zoom every terminal is alone.
+	for range 10 {
+		at := b.clusterAt(13.40, 52.52)
+		if at == nil {
+			break
+		}
+		b.do("clickAt", map[string]any{"x": at.X, "y": at.Y})
+		b.waitFor(fmt.Sprintf(`Math.abs(skyfenceMap.getZoom() - %g) < 0.01 && %s`, at.Expand, settled))
+		fs = b.mapFeatures("terminals")
+		n, opened := 0, 0
+		for _, f := range fs {
+			if f.near(at.Lon, at.Lat, 1) {
+				n += max(f.Count, 1)
+				opened++
+			}
+		}
+		if n < at.Count || opened < 2 {
+			t.Fatalf("the cluster of %d clicked at zoom %.2f opened at zoom %g into %d features of %d terminals", at.Count, at.Zoom, at.Expand, opened, n)
+		}
+	}
+	var zoom float64
+	b.eval(`skyfenceMap.getZoom()`, &zoom)
+	if zoom < 9 {
+		t.Fatalf("clicking clusters got to zoom %.2f, want 9 where every terminal is alone", zoom)
+	}
+	for _, f := range fs {
+		if f.Count != 0 {
+			t.Fatalf("at zoom %.2f the map got a cluster of %d", zoom, f.Count)
+		}
+	}
+
+	// A click on a terminal shows that one: its last fix is where it is
+	// drawn.
+	var one *struct {
+		X, Y, Lon, Lat float64
+	}
+	b.eval(`(() => {
+		const r = skyfenceMap.getContainer().getBoundingClientRect();
+		for (const f of skyfenceMap.queryRenderedFeatures({layers: ['terminal']})) {
+			const p = skyfenceMap.project(f.geometry.coordinates);
+			const top = skyfenceMap.queryRenderedFeatures(p, {layers: ['terminal']})[0];
+			if (top && top.id === f.id && p.x > 20 && p.y > 20 && p.x < r.width - 60 && p.y < r.height - 20) {
+				return {X: p.x + r.left, Y: p.y + r.top, Lon: f.geometry.coordinates[0], Lat: f.geometry.coordinates[1]};
+			}
+		}
+		return null;
+	})()`, &one)
+	if one == nil {
+		t.Fatal("no terminal to click")
+	}
+	b.do("clickAt", map[string]any{"x": one.X, "y": one.Y})
+	b.waitFor(`document.getElementById('terminal-decision') !== null`)
+	var id string
+	b.eval(`document.body.dataset.terminal`, &id)
+	var st struct{ Fix struct{ Lat, Lon float64 } }
+	s.call(t, s.admin, "GET", "/v1/terminals/"+id+"/state", nil, 200, &st)
+	if math.Abs(st.Fix.Lat-one.Lat) > 1e-4 || math.Abs(st.Fix.Lon-one.Lon) > 1e-4 {
+		t.Errorf("clicking the terminal at %.5f, %.5f shows %s, last at %.5f, %.5f", one.Lat, one.Lon, id, st.Fix.Lat, st.Fix.Lon)
+	}
+	if got := b.text("#terminal-decision"); !strings.Contains(got, "allowed") {
+		t.Errorf("%s's last decision shows %q, want allowed", id, got)
+	}
+
+	// The heat layer: the denied terminals in view, summed by cell.
+	b.do("eval", map[string]any{"js": `void skyfenceMap.jumpTo({center: [20, 30], zoom: 1})`})
+	b.waitFor(settled)
+	b.do("click", map[string]any{"selector": "#heat"})
+	heat := 0
+	for _, f := range b.mapFeatures("denials") {
+		heat += f.Denied
+	}
+	if heat != 400 {
+		t.Errorf("the heat layer sums %d denied terminals, want 400", heat)
 	}
 }
 

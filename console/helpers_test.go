@@ -11,15 +11,18 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/atlas"
 	"github.com/skyfence/skyfence/bus"
 	"github.com/skyfence/skyfence/console"
@@ -145,6 +148,35 @@ func (s *server) terminal(t testing.TB, id, plan, country string, lat, lon float
 	s.call(t, s.admin, "POST", "/v1/terminals/"+id+"/activate", map[string]float64{"lat": lat, "lon": lon}, 200, nil)
 }
 
+// fleet registers n active terminals f0, f1, … of one account, and sends
+// each a first fix at the place at(i) gives, straight to the service (as
+// fast as a fleet of thousands can be made).
+func (s *server) fleet(t testing.TB, n int, at func(i int) (lat, lon float64)) {
+	t.Helper()
+	ctx := control.WithPrincipal(context.Background(), control.System)
+	s.call(t, s.admin, "POST", "/v1/accounts", map[string]string{"id": "fleet", "name": "a fleet"}, 201, nil)
+	ts := make([]*skyfence.Terminal, n)
+	fixes := make([]skyfence.Fix, n)
+	when := now()
+	for i := range ts {
+		id := "f" + strconv.Itoa(i)
+		ts[i] = &skyfence.Terminal{ID: id, AccountID: "fleet", Plan: "roam", Country: "DE", Status: skyfence.Active}
+		lat, lon := at(i)
+		fixes[i] = skyfence.Fix{TerminalID: id, Time: when, Lat: lat, Lon: lon}
+	}
+	if n > 0 {
+		if err := s.svc.ImportTerminals(ctx, ts, "test fleet"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := make([]control.Result, control.MaxBatch)
+	for i := 0; i < n; i += control.MaxBatch {
+		if err := s.svc.Ingest(ctx, fixes[i:min(i+control.MaxBatch, n)], out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // browser is headless chromium driven by web/test/driver.mjs.
 type browser struct {
 	t   testing.TB
@@ -170,13 +202,7 @@ func newBrowser(t testing.TB, width, height int) *browser {
 	if _, err := os.Stat("../web/node_modules/playwright-core"); err != nil {
 		missing = append(missing, "playwright-core (cd web && npm ci)")
 	}
-	if len(missing) > 0 {
-		msg := fmt.Sprintf("the browser tests need %v", missing)
-		if os.Getenv("SKYFENCE_REQUIRE_BROWSER") != "" {
-			t.Fatal(msg + "; SKYFENCE_REQUIRE_BROWSER is set")
-		}
-		t.Skip(msg + "; set SKYFENCE_REQUIRE_BROWSER=1 to fail instead")
-	}
+	skipWithout(t, missing)
 	cmd := exec.Command(node, "test/driver.mjs")
 	cmd.Dir = "../web"
 	cmd.Stderr = logWriter{t}
@@ -194,6 +220,20 @@ func newBrowser(t testing.TB, width, height int) *browser {
 	})
 	b.do("launch", map[string]any{"executablePath": chromium, "userDataDir": t.TempDir(), "width": width, "height": height})
 	return b
+}
+
+// skipWithout skips the test if anything is missing, or fails it when
+// SKYFENCE_REQUIRE_BROWSER is set.
+func skipWithout(t testing.TB, missing []string) {
+	t.Helper()
+	if len(missing) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("the browser tests need %v", missing)
+	if os.Getenv("SKYFENCE_REQUIRE_BROWSER") != "" {
+		t.Fatal(msg + "; SKYFENCE_REQUIRE_BROWSER is set")
+	}
+	t.Skip(msg + "; set SKYFENCE_REQUIRE_BROWSER=1 to fail instead")
 }
 
 type logWriter struct{ t testing.TB }
@@ -308,6 +348,67 @@ func (b *browser) login(base, key, hash string) {
 	b.do("fill", map[string]any{"selector": "#key", "value": key})
 	b.do("press", map[string]any{"selector": "#key", "key": "Enter"})
 	b.waitFor(`document.body.dataset.ready === '1'`)
+}
+
+// mapFeature is a feature the console's map got for its terminals
+// (featureJS makes it in the page): a cluster of Count terminals, Denied
+// of them denied, that opens at zoom Expand; or a terminal alone (Count
+// 0), allowed or not; or a cell of the heat layer with Denied terminals.
+type mapFeature struct {
+	Lon, Lat      float64
+	Count, Denied int
+	Expand        float64
+	Allow         bool
+}
+
+const featureJS = `(f) => ({Lon: f.geometry.coordinates[0], Lat: f.geometry.coordinates[1],
+	Count: f.properties.point_count || 0, Denied: f.properties.denied || 0, Expand: f.properties.expand || 0, Allow: !!f.properties.allow})`
+
+// settled is true in the page once the map stands still and has loaded
+// what it was given.
+const settled = `!skyfenceMap.isMoving() && skyfenceMap.loaded()`
+
+func (f mapFeature) near(lon, lat, deg float64) bool {
+	return math.Abs(f.Lon-lon) <= deg && math.Abs(f.Lat-lat) <= deg
+}
+
+// mapFeatures waits for the map to settle and returns the features it
+// holds in source.
+func (b *browser) mapFeatures(source string) []mapFeature {
+	b.t.Helper()
+	b.waitFor(settled)
+	var fs []mapFeature
+	b.eval(`skyfenceMap.getSource('`+source+`').getData().then((d) => d.features.map(`+featureJS+`))`, &fs)
+	return fs
+}
+
+// clusterAt is the biggest cluster on screen within 3 degrees of lon,
+// lat that a click there would hit (no terminal drawn over it), with its
+// place on the page and the zoom the map is at; nil if there is none.
+func (b *browser) clusterAt(lon, lat float64) *clusterHit {
+	b.t.Helper()
+	b.waitFor(settled)
+	var c *clusterHit
+	b.eval(fmt.Sprintf(`skyfenceMap.getSource('terminals').getData().then((d) => {
+		const r = skyfenceMap.getContainer().getBoundingClientRect();
+		const hits = d.features.filter((f) => f.properties.point_count
+			&& Math.abs(f.geometry.coordinates[0] - %g) <= 3 && Math.abs(f.geometry.coordinates[1] - %g) <= 3).map((f) => {
+			const p = skyfenceMap.project(f.geometry.coordinates);
+			const top = skyfenceMap.queryRenderedFeatures(p, {layers: ['terminal', 'clusters']})[0];
+			return {f, p, ok: top && top.layer.id === 'clusters' && p.x > 20 && p.y > 20 && p.x < r.width - 60 && p.y < r.height - 20};
+		}).filter((h) => h.ok).sort((a, z) => z.f.properties.point_count - a.f.properties.point_count);
+		if (!hits.length) return null;
+		const {f, p} = hits[0];
+		return {X: p.x + r.left, Y: p.y + r.top, Lon: f.geometry.coordinates[0], Lat: f.geometry.coordinates[1],
+			Count: f.properties.point_count, Expand: f.properties.expand, Zoom: skyfenceMap.getZoom()};
+	})`, lon, lat), &c)
+	return c
+}
+
+type clusterHit struct {
+	X, Y, Lon, Lat float64
+	Count          int
+	Expand, Zoom   float64
 }
 
 // now is the time for fixes: the server's clock refuses fixes from its

@@ -1,70 +1,120 @@
 // The console's map: availability underneath, custom zones, every
 // terminal at its last position coloured by its last decision (clustered
 // at low zoom), denials as a heat layer, all kept live by GET /v1/events.
+// The terminals stay on the page; MapLibre gets only what the view shows,
+// clustered here (grid.js), redrawn as the view or the terminals change.
 import { api, feed } from './api.js';
 import { createMap, fill, h, idle, loadAvailability, select, statusLabel } from './basemap.js';
+import { cluster, contains, heat as heatCells, latOf, lonOf, mercX, mercY, viewBox } from './grid.js';
 
 const ALLOW = '#1e7f45';
 const DENY = '#c62828';
+// Clusters are cells of CLUSTER_PX pixels, up to zoom CLUSTER_MAX_ZOOM;
+// beyond, every terminal is drawn alone. MARGIN is how much of the view's
+// size is drawn around it on each side, so that a pan shows terminals
+// before the map is redrawn.
+const CLUSTER_PX = 40;
+const CLUSTER_MAX_ZOOM = 8;
+const MARGIN = 0.5;
 
-// Terminals keeps every terminal's map state as the API sends it: columns
-// of GET /v1/states, or the deltas of the live feed. Each terminal has a
-// number, its feature id on the map, given in the order they come.
+// Terminals keeps every terminal's map state as the API sends it (columns
+// of GET /v1/states, or the deltas of the live feed) in typed arrays, one
+// entry a terminal, in the order they come: its number is its index, and
+// the feature id of the terminal on the map. x and y are its place in
+// Web-Mercator (see grid.js), which the clustering reads.
 class Terminals {
-  constructor() { this.byId = new Map(); this.ids = []; this.reasons = []; this.ok = -1; this.active = -1; }
+  constructor() {
+    this.byId = new Map();
+    this.ids = [];
+    this.n = 0;
+    this.reasons = [];
+    this.countries = [];
+    this.lon = new Float64Array(0); this.lat = new Float64Array(0);
+    this.x = new Float64Array(0); this.y = new Float64Array(0);
+    this.denied = new Uint8Array(0); this.active = new Uint8Array(0);
+    this.reason = new Uint8Array(0); this.country = new Uint16Array(0);
+  }
 
-  // apply takes columns and returns the terminals they changed.
+  // grow makes room for n terminals, doubling the arrays.
+  grow(n) {
+    if (n <= this.lon.length) return;
+    const size = Math.max(n, 2 * this.lon.length, 1024);
+    for (const k of ['lon', 'lat', 'x', 'y', 'denied', 'active', 'reason', 'country']) {
+      const a = new this[k].constructor(size);
+      a.set(this[k]);
+      this[k] = a;
+    }
+  }
+
+  // index is name's number in the list names, added if new.
+  static index(names, name) {
+    const i = names.indexOf(name);
+    return i >= 0 ? i : names.push(name) - 1;
+  }
+
+  // apply takes columns and returns how many terminals they changed.
   apply(cols) {
-    this.reasons = cols.reasons;
-    this.ok = cols.reasons.indexOf('ok');
-    this.active = cols.statuses.indexOf('active');
-    const changed = new Array(cols.count);
+    const reason = cols.reasons.map((r) => Terminals.index(this.reasons, r));
+    const active = cols.statuses.indexOf('active');
+    const countries = new Map();
+    this.grow(this.n + cols.count);
     for (let i = 0; i < cols.count; i++) {
       const id = cols.id[i];
-      let t = this.byId.get(id);
-      if (!t) {
-        t = { n: this.ids.length, lon: 0, lat: 0, reason: 0, status: 0, country: '' };
+      let n = this.byId.get(id);
+      if (n === undefined) {
+        n = this.n++;
         this.ids.push(id);
-        this.byId.set(id, t);
+        this.byId.set(id, n);
       }
-      t.lon = cols.lon[i];
-      t.lat = cols.lat[i];
-      t.reason = cols.reason[i];
-      t.status = cols.status[i];
-      t.country = cols.country[i];
-      changed[i] = t;
+      const c = cols.country[i];
+      let ci = countries.get(c);
+      if (ci === undefined) countries.set(c, ci = Terminals.index(this.countries, c));
+      this.lon[n] = cols.lon[i];
+      this.lat[n] = cols.lat[i];
+      this.x[n] = mercX(cols.lon[i]);
+      this.y[n] = mercY(cols.lat[i]);
+      this.reason[n] = reason[cols.reason[i]];
+      this.denied[n] = cols.reasons[cols.reason[i]] === 'ok' ? 0 : 1;
+      this.active[n] = cols.status[i] === active ? 1 : 0;
+      this.country[n] = ci;
     }
-    return changed;
+    return cols.count;
   }
 
   // in counts the terminals last decided in country, by reason.
   in(country) {
+    const ci = this.countries.indexOf(country);
     const byReason = new Map();
     let n = 0;
-    for (const t of this.byId.values()) {
-      if (t.country !== country) continue;
+    for (let i = 0; ci >= 0 && i < this.n; i++) {
+      if (this.country[i] !== ci) continue;
       n++;
-      const r = this.reasons[t.reason];
+      const r = this.reasons[this.reason[i]];
       byReason.set(r, (byReason.get(r) || 0) + 1);
     }
     return { n, byReason: [...byReason].sort((a, b) => b[1] - a[1]) };
   }
 
-  // feature is t as the map's sources take it: the few properties the
-  // layers use, so that the worker has little to copy and cluster.
-  feature(t) {
-    return {
-      type: 'Feature', id: t.n,
-      geometry: { type: 'Point', coordinates: [t.lon, t.lat] },
-      properties: { allow: t.reason === this.ok, active: t.status === this.active },
-    };
+  // features is what the map draws of the terminals inside box at zoom:
+  // terminal i alone as a feature with id i and the properties the layers
+  // use; a cluster with its count (point_count), how many of it were
+  // denied and the zoom that opens it (expand).
+  features(box, zoom) {
+    return cluster(this, box, zoom, { cellPx: CLUSTER_PX, maxZoom: CLUSTER_MAX_ZOOM }).map((c) => (c.count
+      ? { type: 'Feature', geometry: { type: 'Point', coordinates: [lonOf(c.x), latOf(c.y)] }, properties: { point_count: c.count, denied: c.denied, expand: c.expand } }
+      : {
+        type: 'Feature', id: c.i,
+        geometry: { type: 'Point', coordinates: [this.lon[c.i], this.lat[c.i]] },
+        properties: { allow: !this.denied[c.i], active: this.active[c.i] === 1 },
+      }));
   }
 
-  geojson() {
-    const features = new Array(this.ids.length);
-    let i = 0;
-    for (const t of this.byId.values()) features[i++] = this.feature(t);
-    return { type: 'FeatureCollection', features };
+  // heat is the denied terminals inside box, summed in small cells, as
+  // the heat layer's features (weighed by denied).
+  heat(box, zoom) {
+    return heatCells(this, box, zoom).map((c) => ({
+      type: 'Feature', geometry: { type: 'Point', coordinates: [lonOf(c.x), latOf(c.y)] }, properties: { denied: c.denied },
+    }));
   }
 }
 
@@ -95,14 +145,14 @@ export async function mapView(root, { me }) {
   const { map, loaded } = createMap(mapEl, availability, { muted: true });
   window.skyfenceMap = map;
   const terminals = new Terminals();
-  // The terminals changed since the map last drew them, by feature id.
+  // changed says the terminals changed since the map last drew them.
   // Deltas that come while GET /v1/states is loading wait in early, to go
   // over it in order.
-  let changed = new Map();
+  let changed = false;
   let early = null;
   const delta = (cols) => {
     if (early) { early.push(cols); return; }
-    for (const t of terminals.apply(cols)) changed.set(t.n, t);
+    if (terminals.apply(cols)) changed = true;
   };
   let loading = Promise.resolve();
   const loadStates = () => (loading = loading.catch(() => {}).then(async () => {
@@ -139,21 +189,15 @@ export async function mapView(root, { me }) {
   const fetched = performance.now();
 
   await loaded;
-  changed = new Map();
-  const all = terminals.geojson();
-  const built = performance.now();
-  map.addSource('terminals', {
-    type: 'geojson', data: all, cluster: true, clusterRadius: 40, clusterMaxZoom: 8,
-    clusterProperties: { denied: ['+', ['case', ['get', 'allow'], 0, 1]] },
-  });
-  // The heat layer's source takes the denied terminals of the same
-  // features (its filter), and is filled only while the layer is shown.
   const empty = { type: 'FeatureCollection', features: [] };
-  map.addSource('denials', { type: 'geojson', data: empty, filter: ['==', ['get', 'allow'], false] });
-  map.addSource('track', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addSource('terminals', { type: 'geojson', data: empty });
+  // The heat layer's source holds the denied terminals in view, summed in
+  // small cells, and is filled only while the layer is shown.
+  map.addSource('denials', { type: 'geojson', data: empty });
+  map.addSource('track', { type: 'geojson', data: empty });
   map.addLayer({
     id: 'heat', type: 'heatmap', source: 'denials', layout: { visibility: 'none' },
-    paint: { 'heatmap-radius': 18, 'heatmap-opacity': 0.75 },
+    paint: { 'heatmap-radius': 18, 'heatmap-opacity': 0.75, 'heatmap-weight': ['get', 'denied'] },
   });
   map.addLayer({
     id: 'clusters', type: 'circle', source: 'terminals', filter: ['has', 'point_count'],
@@ -177,36 +221,60 @@ export async function mapView(root, { me }) {
     id: 'track-fix', type: 'circle', source: 'track', filter: ['==', ['geometry-type'], 'Point'],
     paint: { 'circle-radius': 4, 'circle-color': ['case', ['get', 'allow'], ALLOW, DENY], 'circle-stroke-color': '#1f5fbf', 'circle-stroke-width': 1.5 },
   });
+
+  // drawn is the integer zoom and the box (the view and its margin) the
+  // map last drew the terminals for. The map is drawn again when the
+  // terminals changed, the zoom crossed an integer (the grid changes) or
+  // the view left the box.
+  let drawn = null;
+  const view = (margin) => {
+    const b = map.getBounds();
+    return viewBox(b.getWest(), b.getSouth(), b.getEast(), b.getNorth(), margin);
+  };
+  const stale = () => changed || !drawn || Math.floor(map.getZoom()) !== drawn.z || !contains(drawn.box, view(0));
+  const draw = () => {
+    const zoom = map.getZoom();
+    const box = view(MARGIN);
+    changed = false;
+    drawn = { z: Math.floor(zoom), box };
+    const features = terminals.features(box, zoom);
+    map.getSource('terminals').setData({ type: 'FeatureCollection', features });
+    if (heat.checked) map.getSource('denials').setData({ type: 'FeatureCollection', features: terminals.heat(box, zoom) });
+    showCount();
+    return features.length;
+  };
   heat.addEventListener('change', () => {
-    map.getSource('denials').setData(heat.checked ? terminals.geojson() : empty);
+    map.getSource('denials').setData(heat.checked && drawn ? { type: 'FeatureCollection', features: terminals.heat(drawn.box, drawn.z) } : empty);
     map.setLayoutProperty('heat', 'visibility', heat.checked ? 'visible' : 'none');
   });
-  const showCount = () => { count.textContent = `${terminals.byId.size.toLocaleString('en')} terminals`; };
-  showCount();
+  const showCount = () => { count.textContent = `${terminals.n.toLocaleString('en')} terminals`; };
+  const features = draw();
+  const built = performance.now();
   await idle(map);
   document.body.dataset.loadMs = String(Math.round(performance.now() - t0));
   document.body.dataset.fetchMs = String(Math.round(fetched - t0));
   document.body.dataset.buildMs = String(Math.round(built - fetched));
+  document.body.dataset.features = String(features);
   document.body.dataset.ready = '1';
 
-  // Once a second at most, the terminals that changed go to the map as a
-  // diff by feature id (adding one replaces it), not the whole set again.
-  const redraw = setInterval(() => {
-    if (!changed.size) return;
-    const diff = { add: [...changed.values()].map((t) => terminals.feature(t)) };
-    changed = new Map();
-    map.getSource('terminals').updateData(diff);
-    if (heat.checked) map.getSource('denials').updateData(diff);
-    showCount();
-  }, 1000);
+  // While the map moves, it is drawn again at most every 200 ms once the
+  // view leaves what was drawn, and when it stops; the terminals that
+  // changed are drawn once a second at most.
+  let soon = null;
+  map.on('move', () => {
+    soon ??= setTimeout(() => { soon = null; if (stale()) draw(); }, 200);
+  });
+  map.on('moveend', () => { if (stale()) draw(); });
+  const redraw = setInterval(() => { if (changed) draw(); }, 1000);
 
-  map.on('click', async (e) => {
+  map.on('click', (e) => {
     const hit = map.queryRenderedFeatures(e.point, { layers: ['terminal', 'clusters', 'zones', 'countries'] });
     if (!hit.length) return;
     const f = hit[0];
     if (f.layer.id === 'clusters') {
-      const zoom = await map.getSource('terminals').getClusterExpansionZoom(f.properties.cluster_id);
-      map.easeTo({ center: f.geometry.coordinates, zoom });
+      // At its expansion zoom a cluster's terminals are in more than one
+      // cell: the click always opens it.
+      map.easeTo({ center: f.geometry.coordinates, zoom: f.properties.expand });
     } else if (f.layer.id === 'terminal') {
       showTerminal(terminals.ids[f.id]);
     } else {
@@ -233,8 +301,8 @@ export async function mapView(root, { me }) {
 
   function findTerminal(id) {
     if (!id) return;
-    const t = terminals.byId.get(id);
-    if (t) map.flyTo({ center: [t.lon, t.lat], zoom: Math.max(map.getZoom(), 9) });
+    const n = terminals.byId.get(id);
+    if (n !== undefined) map.flyTo({ center: [terminals.lon[n], terminals.lat[n]], zoom: Math.max(map.getZoom(), CLUSTER_MAX_ZOOM + 1) });
     showTerminal(id).catch((x) => fill(info, h('p', { class: 'error' }, x.message)));
   }
 
@@ -278,5 +346,5 @@ export async function mapView(root, { me }) {
     document.body.dataset.terminal = id;
   }
 
-  return () => { stream.stop(); clearInterval(redraw); map.remove(); };
+  return () => { stream.stop(); clearInterval(redraw); clearTimeout(soon); map.remove(); };
 }
