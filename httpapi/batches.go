@@ -55,6 +55,7 @@ type batchKey struct{ caller, id string }
 type batch struct {
 	key    batchKey
 	sum    uint64 // of its fixes, to tell a retry from another batch under the same id
+	form   string // the answer's media type: JSON or binary (fixwire)
 	done   chan struct{}
 	answer []byte // nil until answered, and if it failed
 	at     time.Time
@@ -78,7 +79,8 @@ func (s *Server) KeepBatches(maxBytes int, maxAge time.Duration) {
 }
 
 // sum hashes a batch's fixes as parsed, so that a retry sent with other
-// spacing or key order is the same batch.
+// spacing or key order, or in the other form (JSON, binary), is the same
+// batch.
 func (c *batchCache) sum(fixes []fixInput) uint64 {
 	var h maphash.Hash
 	h.SetSeed(c.seed)
@@ -106,19 +108,21 @@ func (c *batchCache) sum(fixes []fixInput) uint64 {
 	return h.Sum64()
 }
 
-// begin looks batch id of caller up. If it was answered, it returns the
-// answer to send again. Otherwise it returns the batch, now in flight,
-// which the caller must pass to end with its answer (nil if it failed); a
-// request with the same id that comes meanwhile waits for it. Another
-// batch under an id still kept is refused with ECONFLICT.
-func (c *batchCache) begin(ctx context.Context, caller, id string, sum uint64) (answer []byte, b *batch, err error) {
+// begin looks batch id of caller up, for an answer of media type form. If
+// it was answered, it returns the answer to send again. Otherwise it
+// returns the batch, now in flight, which the caller must pass to end
+// with its answer (nil if it failed); a request with the same id that
+// comes meanwhile waits for it. Another batch under an id still kept, or
+// the same batch asking for its answer in the other form, is refused with
+// ECONFLICT.
+func (c *batchCache) begin(ctx context.Context, caller, id string, sum uint64, form string) (answer []byte, b *batch, err error) {
 	key := batchKey{caller, id}
 	for {
 		c.mu.Lock()
 		c.evict()
 		old := c.byKey[key]
 		if old == nil {
-			b = &batch{key: key, sum: sum, done: make(chan struct{})}
+			b = &batch{key: key, sum: sum, form: form, done: make(chan struct{})}
 			c.byKey[key] = b
 			c.mu.Unlock()
 			return nil, b, nil
@@ -128,6 +132,11 @@ func (c *batchCache) begin(ctx context.Context, caller, id string, sum uint64) (
 			c.conflicts.Add(1)
 			return nil, nil, skyfence.FieldErrorf(skyfence.ECONFLICT, "batch_id",
 				"batch_id %q was used for a batch with other fixes in the last %v: give each batch its own id", id, c.maxAge)
+		}
+		if old.form != form {
+			c.conflicts.Add(1)
+			return nil, nil, skyfence.FieldErrorf(skyfence.ECONFLICT, "batch_id",
+				"batch_id %q was answered as %s in the last %v: retry it asking for that form (Accept)", id, old.form, c.maxAge)
 		}
 		select {
 		case <-old.done:

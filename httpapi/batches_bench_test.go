@@ -20,7 +20,7 @@ func BenchmarkBatchCache(b *testing.B) {
 	c := newBatchCache(DefaultBatchCacheBytes, DefaultBatchCacheAge)
 	n := 0
 	for b.Loop() {
-		_, p, err := c.begin(context.Background(), "k", strconv.Itoa(n), c.sum(fixes))
+		_, p, err := c.begin(context.Background(), "k", strconv.Itoa(n), c.sum(fixes), "application/json")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -15,42 +15,51 @@ type fixBatch struct {
 	Fixes   []fixInput `json:"fixes"`
 }
 
-// readFixBatch parses a batch body, by the fast path if it can, and
+// readFixBatch parses a JSON batch body, by the fast path if it can, and
 // checks its size.
-func readFixBatch(body []byte) (fixBatch, error) {
-	var in fixBatch
-	var err error
-	if in.BatchID, in.Fixes, err = parseFixBatch(body, nil); err != nil {
-		in = fixBatch{}
+func readFixBatch(body []byte) (batchID string, fixes []fixInput, err error) {
+	if batchID, fixes, err = parseFixBatch(body, nil); err != nil {
+		var in fixBatch
 		if err := decodeBytes(body, &in); err != nil {
-			return in, err
+			return "", nil, err
 		}
+		batchID, fixes = in.BatchID, in.Fixes
 	}
-	if len(in.Fixes) > control.MaxBatch {
-		return in, skyfence.FieldErrorf(skyfence.ETOOLARGE, "fixes", "a batch holds at most %d fixes, got %d; send more batches or stream NDJSON", control.MaxBatch, len(in.Fixes))
+	if len(fixes) > control.MaxBatch {
+		return batchID, nil, tooManyFixes(len(fixes))
 	}
-	return in, nil
+	return batchID, fixes, nil
 }
 
-// decide checks and decides a batch's fixes with the principal of ctx and
-// appends the answer of POST /v1/fixes to b: one result per fix, in
-// order. It returns the service's results (of the fixes that were well
-// formed), for the metrics.
-func (s *Server) decide(ctx context.Context, batchID string, in []fixInput, b []byte) ([]byte, []control.Result, error) {
+// tooManyFixes refuses a batch of n fixes, in either form.
+func tooManyFixes(n int) error {
+	return skyfence.FieldErrorf(skyfence.ETOOLARGE, "fixes", "a batch holds at most %d fixes, got %d; send more batches or stream NDJSON", control.MaxBatch, n)
+}
+
+// decide checks and decides a batch's fixes with the principal of ctx. It
+// returns, per fix, the error of its check (pre), and the service's
+// results of the fixes that were well formed, in order.
+func (s *Server) decide(ctx context.Context, in []fixInput) (pre []error, results []control.Result, err error) {
 	fixes := make([]skyfence.Fix, 0, len(in))
-	pre := make([]error, len(in))
+	pre = make([]error, len(in))
 	for i := range in {
-		f, err := in[i].toFix("fixes/" + strconv.Itoa(i))
+		f, err := in[i].toFix("fixes", i)
 		if err != nil {
 			pre[i] = err
 			continue
 		}
 		fixes = append(fixes, f)
 	}
-	results := make([]control.Result, len(fixes))
+	results = make([]control.Result, len(fixes))
 	if err := s.svc.Ingest(ctx, fixes, results); err != nil {
-		return b, nil, err
+		return nil, nil, err
 	}
+	return pre, results, nil
+}
+
+// appendAnswer appends the JSON answer of POST /v1/fixes to b: one result
+// per fix, in order, from decide's pre and results.
+func appendAnswer(b []byte, batchID string, in []fixInput, pre []error, results []control.Result) []byte {
 	b = append(b, `{"batch_id":`...)
 	b = strconv.AppendQuote(b, batchID)
 	b = append(b, `,"results":[`...)
@@ -66,7 +75,7 @@ func (s *Server) decide(ctx context.Context, batchID string, in []fixInput, b []
 		b = appendResult(b, in[i].TerminalID, results[k])
 		k++
 	}
-	return append(b, "]}\n"...), results, nil
+	return append(b, "]}\n"...)
 }
 
 // DecideBatch decides a batch of fixes given as the JSON body of POST
@@ -78,13 +87,13 @@ func (s *Server) decide(ctx context.Context, batchID string, in []fixInput, b []
 // in the answer but no answer is kept for retries: a batch decided again
 // gets a conflict for each fix it applied before.
 func (s *Server) DecideBatch(ctx context.Context, body, b []byte) []byte {
-	in, err := readFixBatch(body)
+	batchID, in, err := readFixBatch(body)
 	if err == nil {
+		var pre []error
 		var results []control.Result
-		var out []byte
-		if out, results, err = s.decide(ctx, in.BatchID, in.Fixes, b); err == nil {
+		if pre, results, err = s.decide(ctx, in); err == nil {
 			s.metrics.decisions(results)
-			return out
+			return appendAnswer(b, batchID, in, pre, results)
 		}
 	}
 	out, _ := json.Marshal(errorBody{detailOf(err)})

@@ -8,11 +8,13 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/fixwire"
 	"github.com/skyfence/skyfence/policy"
 )
 
@@ -28,21 +30,23 @@ type fixInput struct {
 	Cell       string    `json:"cell"`
 }
 
-// toFix checks a wire fix; field errors name the fix by its place in the
-// batch (prefix, e.g. "fixes/3").
-func (in *fixInput) toFix(prefix string) (skyfence.Fix, error) {
+// toFix checks a wire fix, JSON or binary: the one place of the rules.
+// Field errors name the fix by its place in the batch: list/i/field
+// ("fixes/3/lat", "line/12/time"), built only for a fix refused.
+func (in *fixInput) toFix(list string, i int) (skyfence.Fix, error) {
 	f := skyfence.Fix{TerminalID: in.TerminalID, Time: in.Time, AltM: in.AltM, SpeedKmh: skyfence.NoSpeed, Cell: in.Cell}
+	field := func(name string) string { return list + "/" + strconv.Itoa(i) + "/" + name }
 	switch {
 	case in.TerminalID == "":
-		return f, skyfence.FieldErrorf(skyfence.EINVALID, prefix+"/terminal_id", "missing terminal_id")
+		return f, skyfence.FieldErrorf(skyfence.EINVALID, field("terminal_id"), "missing terminal_id")
 	case in.Time.IsZero():
-		return f, skyfence.FieldErrorf(skyfence.EINVALID, prefix+"/time", "missing time (RFC 3339)")
+		return f, skyfence.FieldErrorf(skyfence.EINVALID, field("time"), "missing time (RFC 3339)")
 	case in.Lat == nil || !(*in.Lat >= -90 && *in.Lat <= 90):
-		return f, skyfence.FieldErrorf(skyfence.EINVALID, prefix+"/lat", "lat must be a number in [-90, 90]")
+		return f, skyfence.FieldErrorf(skyfence.EINVALID, field("lat"), "lat must be a number in [-90, 90]")
 	case in.Lon == nil || !(*in.Lon >= -180 && *in.Lon <= 180):
-		return f, skyfence.FieldErrorf(skyfence.EINVALID, prefix+"/lon", "lon must be a number in [-180, 180]")
+		return f, skyfence.FieldErrorf(skyfence.EINVALID, field("lon"), "lon must be a number in [-180, 180]")
 	case in.SpeedKmh != nil && !(*in.SpeedKmh >= 0 && *in.SpeedKmh < 1e5):
-		return f, skyfence.FieldErrorf(skyfence.EINVALID, prefix+"/speed_kmh", "speed_kmh must be a number in [0, 100000)")
+		return f, skyfence.FieldErrorf(skyfence.EINVALID, field("speed_kmh"), "speed_kmh must be a number in [0, 100000)")
 	}
 	f.Lat, f.Lon = *in.Lat, *in.Lon
 	if in.SpeedKmh != nil {
@@ -52,14 +56,17 @@ func (in *fixInput) toFix(prefix string) (skyfence.Fix, error) {
 }
 
 // ingest takes a batch of fixes and answers a decision (or an error) for
-// each, in order: as one JSON object ({"fixes": [...]}) or, with
-// Content-Type application/x-ndjson, as a stream of one fix per line
-// answered by one result per line. A JSON batch with a batch_id that this
-// server answered recently is answered the same again (batches.go).
+// each, in order: as one JSON object ({"fixes": [...]}), or in the binary
+// form (Content-Type fixwire.ContentType, wire.go), or, with Content-Type
+// application/x-ndjson, as a stream of one fix per line answered by one
+// result per line. A batch with a batch_id that this server answered
+// recently is answered the same again (batches.go).
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-ndjson" {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/x-ndjson" {
 		return s.ingestStream(w, r)
 	}
+	form := answerForm(r.Header.Get("Accept"), mt == fixwire.ContentType)
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(buf)
@@ -67,18 +74,30 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	if _, err := buf.ReadFrom(r.Body); err != nil {
 		return jsonError(err)
 	}
-	in, err := readFixBatch(buf.Bytes())
+	var wire *wireState // the binary form's decoder and encoder, if either side is binary
+	if mt == fixwire.ContentType || form == fixwire.ContentType {
+		wire = wirePool.Get().(*wireState)
+		defer wire.put()
+	}
+	var batchID string
+	var in []fixInput
+	var err error
+	if mt == fixwire.ContentType {
+		batchID, in, err = wire.readBatch(buf.Bytes())
+	} else {
+		batchID, in, err = readFixBatch(buf.Bytes())
+	}
 	if err != nil {
 		return err
 	}
 	var pending *batch // this batch, until its answer is kept for retries
-	if in.BatchID != "" {
-		kept, p, err := s.batches.begin(r.Context(), control.PrincipalFrom(r.Context()).KeyID, in.BatchID, s.batches.sum(in.Fixes))
+	if batchID != "" {
+		kept, p, err := s.batches.begin(r.Context(), control.PrincipalFrom(r.Context()).KeyID, batchID, s.batches.sum(in), form)
 		if err != nil {
 			return err
 		}
 		if kept != nil {
-			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Type", form)
 			_, err = w.Write(kept)
 			return err
 		}
@@ -89,6 +108,10 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 			}
 		}()
 	}
+	pre, results, err := s.decide(r.Context(), in)
+	if err != nil {
+		return err
+	}
 	bp := slicePool.Get().(*[]byte)
 	b := (*bp)[:0]
 	defer func() {
@@ -97,18 +120,39 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 			slicePool.Put(bp)
 		}
 	}()
-	b, results, err := s.decide(r.Context(), in.BatchID, in.Fixes, b)
-	if err != nil {
-		return err
+	if form == fixwire.ContentType {
+		b = wire.appendAnswer(b, batchID, in, pre, results)
+	} else {
+		b = appendAnswer(b, batchID, in, pre, results)
 	}
 	if pending != nil {
 		s.batches.end(pending, b) // before writing: the gateway may never read it
 		pending = nil
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", form)
 	_, err = w.Write(b)
 	s.metrics.decisions(results)
 	return err
+}
+
+// answerForm is the media type of the answer to a batch: the request's
+// form (binary or JSON) unless Accept names only the other one. Parameters
+// and quality values are not weighed.
+func answerForm(accept string, binaryIn bool) string {
+	var wantJSON, wantWire bool
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, _, _ := strings.Cut(part, ";")
+		switch strings.TrimSpace(mt) {
+		case "application/json":
+			wantJSON = true
+		case fixwire.ContentType:
+			wantWire = true
+		}
+	}
+	if binaryIn && (wantWire || !wantJSON) || !binaryIn && wantWire && !wantJSON {
+		return fixwire.ContentType
+	}
+	return "application/json"
 }
 
 // streamChunk is how many NDJSON fixes are decided and answered together.
@@ -175,7 +219,7 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 				e.Field = fmt.Sprintf("line/%d/%s", line, e.Field)
 			}
 		} else {
-			f, err = in.toFix("line/" + strconv.Itoa(line))
+			f, err = in.toFix("line", line)
 		}
 		fixes, ids, pre = append(fixes, f), append(ids, in.TerminalID), append(pre, err)
 		if len(fixes) == streamChunk {
