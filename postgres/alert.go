@@ -27,5 +27,5 @@ func (db *DB) SaveAlerts(ctx context.Context, alerts []*skyfence.AlertRecord) er
 	}
 	batch := lastOfEach(alerts, func(a *skyfence.AlertRecord) string { return a.ID })
 	return db.upsert(ctx, fmt.Sprintf("save %d alerts", len(batch)), "alerts", sqlrows.AlertColumns, alertColumnList,
-		sqlrows.AlertUpsert, len(batch), func(i int) ([]any, error) { return sqlrows.AlertValues(batch[i]), nil })
+		sqlrows.AlertUpsert, len(batch), func(i int) ([]any, error) { return sqlrows.AlertValues(nil, batch[i]), nil })
 }

@@ -33,7 +33,7 @@ func (db *DB) SaveStates(ctx context.Context, states []*skyfence.TerminalState) 
 	}
 	batch := lastOfEach(states, func(s *skyfence.TerminalState) string { return s.TerminalID })
 	return db.upsert(ctx, fmt.Sprintf("save %d states", len(batch)), "terminal_states", sqlrows.StateColumns, stateColumnList,
-		sqlrows.StateUpsert, len(batch), func(i int) ([]any, error) { return sqlrows.StateValues(batch[i]), nil })
+		sqlrows.StateUpsert, len(batch), func(i int) ([]any, error) { return sqlrows.StateValues(nil, batch[i]), nil })
 }
 
 // lastOfEach returns the last of items with each key, in their order: ON

@@ -32,8 +32,10 @@ func (db *DB) SaveAlerts(ctx context.Context, alerts []*skyfence.AlertRecord) er
 		return fmt.Errorf("sqlite: save alerts: %w", err)
 	}
 	defer stmt.Close()
+	var vals []any // one buffer for every row: ExecContext keeps none of it
 	for _, a := range alerts {
-		if _, err := stmt.ExecContext(ctx, sqlrows.AlertValues(a)...); err != nil {
+		vals = sqlrows.AlertValues(vals[:0], a)
+		if _, err := stmt.ExecContext(ctx, vals...); err != nil {
 			return fmt.Errorf("sqlite: save alert %q: %w", a.ID, err)
 		}
 	}

@@ -31,8 +31,10 @@ func (db *DB) SaveStates(ctx context.Context, states []*skyfence.TerminalState) 
 		return fmt.Errorf("sqlite: save states: %w", err)
 	}
 	defer stmt.Close()
+	var vals []any // one buffer for every row: ExecContext keeps none of it
 	for _, s := range states {
-		if _, err := stmt.ExecContext(ctx, sqlrows.StateValues(s)...); err != nil {
+		vals = sqlrows.StateValues(vals[:0], s)
+		if _, err := stmt.ExecContext(ctx, vals...); err != nil {
 			return fmt.Errorf("sqlite: save state of %q: %w", s.TerminalID, err)
 		}
 	}

@@ -38,15 +38,15 @@ func (r *alertRow) alert() *skyfence.AlertRecord {
 	return &a
 }
 
-// AlertValues returns the values of AlertColumns for a, which CheckAlert
-// passed. Data is stored byte for byte, nil as empty (the column is NOT
-// NULL).
-func AlertValues(a *skyfence.AlertRecord) []any {
+// AlertValues appends the values of AlertColumns for a, which CheckAlert
+// passed, to dst (a buffer to reuse, or nil) and returns it. Data is stored
+// byte for byte, nil as empty (the column is NOT NULL).
+func AlertValues(dst []any, a *skyfence.AlertRecord) []any {
 	data := a.Data
 	if data == nil {
 		data = []byte{}
 	}
-	return []any{a.ID, a.TerminalID, a.Detector, int32(a.Severity), a.Score, Nanos(a.FirstSeen), Nanos(a.LastSeen), data}
+	return append(dst, a.ID, a.TerminalID, a.Detector, int32(a.Severity), a.Score, Nanos(a.FirstSeen), Nanos(a.LastSeen), data)
 }
 
 // FindAlerts returns the alerts f selects, most recently seen first (by

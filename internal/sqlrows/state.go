@@ -41,12 +41,13 @@ func (r *stateRow) state() *skyfence.TerminalState {
 	return &s
 }
 
-// StateValues returns the values of StateColumns for s. Fix.TerminalID is
-// not stored: a state read back has its TerminalID there.
-func StateValues(s *skyfence.TerminalState) []any {
+// StateValues appends the values of StateColumns for s to dst (a buffer
+// to reuse, or nil) and returns it. Fix.TerminalID is not stored: a state
+// read back has its TerminalID there.
+func StateValues(dst []any, s *skyfence.TerminalState) []any {
 	f := &s.Fix
-	return []any{s.TerminalID, Nanos(f.Time), f.Lat, f.Lon, f.AltM, f.SpeedKmh, f.Cell,
-		s.Allow, s.Reason, s.Rule, s.Country, s.Policy, Nanos(s.DecidedAt), s.Track}
+	return append(dst, s.TerminalID, Nanos(f.Time), f.Lat, f.Lon, f.AltM, f.SpeedKmh, f.Cell,
+		s.Allow, s.Reason, s.Rule, s.Country, s.Policy, Nanos(s.DecidedAt), s.Track)
 }
 
 // CheckStates returns EINVALID for a batch of states to save that holds a
