@@ -48,6 +48,7 @@ func runBenchMoonshot(ctx context.Context, e env) error {
 	fs.IntVar(&cfg.Connections, "connections", 16, "concurrent client connections")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long the load is offered")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the CPU profile during the load to `file`")
+	fs.StringVar(&cfg.Wire, "wire", "json", "`form` of the batches and answers: json, or binary (application/vnd.skyfence.fixes)")
 	jsonOut := fs.String("json", "", "also write the result as JSON to `file`")
 	fs.Usage = func() { fmt.Fprint(e.stderr, benchUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, e); err != nil {
