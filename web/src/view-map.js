@@ -35,7 +35,7 @@ class Terminals {
     this.reason = new Uint8Array(0); this.country = new Uint16Array(0);
   }
 
-  // grow makes room for n terminals, doubling the arrays.
+  // grow makes room for n terminals, doubling the arrays when full.
   grow(n) {
     if (n <= this.lon.length) return;
     const size = Math.max(n, 2 * this.lon.length, 1024);
@@ -57,12 +57,12 @@ class Terminals {
     const reason = cols.reasons.map((r) => Terminals.index(this.reasons, r));
     const active = cols.statuses.indexOf('active');
     const countries = new Map();
-    this.grow(this.n + cols.count);
     for (let i = 0; i < cols.count; i++) {
       const id = cols.id[i];
       let n = this.byId.get(id);
       if (n === undefined) {
         n = this.n++;
+        this.grow(this.n);
         this.ids.push(id);
         this.byId.set(id, n);
       }
