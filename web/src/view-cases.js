@@ -16,30 +16,41 @@ export async function casesView(root, { me, params }) {
   const state = h('select', { id: 'case-state', 'aria-label': 'Cases in state' },
     ['', 'open', 'investigating', 'actioned', 'closed'].map((s) => h('option', { value: s }, s || 'all states')));
   const assignee = h('input', { id: 'case-assignee', placeholder: 'assignee', 'aria-label': 'Assigned to' });
+  // The queue comes a page at a time: "More cases" reads the next page
+  // from where the last one ended (next_cursor) and adds it below.
+  const more = h('button', { type: 'button', id: 'more-cases', hidden: true }, 'More cases');
   root.replaceChildren(h('div', { class: 'page split' },
     h('section', { class: 'card' },
       h('h2', {}, 'Cases'),
       h('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); loadList(); } },
         state, assignee, h('button', { type: 'submit' }, 'Filter')),
-      h('table', {}, h('thead', {}, h('tr', {}, ['Case', 'Terminal', 'State', 'Assignee', 'Updated'].map((c) => h('th', {}, c)))), list)),
+      h('table', {}, h('thead', {}, h('tr', {}, ['Case', 'Terminal', 'State', 'Assignee', 'Updated'].map((c) => h('th', {}, c)))), list),
+      more),
     detail));
 
-  const loadList = async () => {
+  let cursor = '';
+  const row = (c) => {
+    const open = () => { location.hash = `#/cases/${encodeURIComponent(c.id)}`; };
+    return h('tr', {
+      class: 'row', tabindex: '0', 'data-id': c.id, 'aria-selected': c.id === params[0] ? 'true' : 'false',
+      onclick: open, onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } },
+    },
+    h('td', {}, c.title || c.id), h('td', {}, c.terminal_id || ''), h('td', {}, h('span', { class: 'badge' }, c.state)),
+    h('td', {}, c.assignee || '—'), h('td', {}, when(c.updated_at)));
+  };
+  const loadList = async (next = false) => {
     const q = new URLSearchParams();
     if (state.value) q.set('state', state.value);
     if (assignee.value) q.set('assignee', assignee.value);
-    const { cases } = await api('GET', `/v1/cases?${q}`);
-    list.replaceChildren(...cases.map((c) => {
-      const open = () => { location.hash = `#/cases/${encodeURIComponent(c.id)}`; };
-      return h('tr', {
-        class: 'row', tabindex: '0', 'data-id': c.id, 'aria-selected': c.id === params[0] ? 'true' : 'false',
-        onclick: open, onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } },
-      },
-      h('td', {}, c.title || c.id), h('td', {}, c.terminal_id || ''), h('td', {}, h('span', { class: 'badge' }, c.state)),
-      h('td', {}, c.assignee || '—'), h('td', {}, when(c.updated_at)));
-    }));
-    if (!cases.length) list.append(h('tr', {}, h('td', { colspan: 5 }, 'No case.')));
+    if (next) q.set('cursor', cursor);
+    const page = await api('GET', `/v1/cases?${q}`);
+    if (next) list.append(...page.cases.map(row));
+    else list.replaceChildren(...page.cases.map(row));
+    if (!list.children.length) list.append(h('tr', {}, h('td', { colspan: 5 }, 'No case.')));
+    cursor = page.next_cursor || '';
+    more.hidden = !cursor;
   };
+  more.onclick = () => loadList(true);
   await loadList();
   let cleanupMap = null;
   if (params[0]) cleanupMap = await showCase(detail, params[0], me, loadList);
