@@ -105,16 +105,20 @@ func (r *reader) fix(f *Fix) bool {
 	return r.err == nil
 }
 
-// Answer decodes an answer, appending its results to results.
+// Answer decodes an answer, appending its results to results. Its
+// strings share one copy of b (one allocation for the answer): a string
+// kept keeps that copy from being collected.
 func (d *Decoder) Answer(b []byte, results []Result) (batchID string, _ []Result, err error) {
-	r := reader{b: b, list: "results", item: -1, strs: d.strs[:0]}
+	r := reader{b: b, list: "results", item: -1, strs: d.strs[:0], copied: string(b)}
 	defer func() { d.strs = r.strs[:0] }()
 	n := r.begin(&batchID)
 	r.promise(n, minResult)
 	if r.err != nil {
 		return batchID, results, r.err
 	}
-	results = append(make([]Result, 0, len(results)+int(n)), results...)
+	if cap(results)-len(results) < int(n) {
+		results = append(make([]Result, 0, len(results)+int(n)), results...)
+	}
 	for i := range int(n) {
 		r.item = i
 		results = append(results, Result{})
@@ -146,10 +150,16 @@ func (r *reader) result(res *Result) bool {
 	nz := r.uvarint("zones")
 	r.promise(nz, 1)
 	if r.err == nil && nz > 0 {
-		res.Zones = make([]string, nz)
-		for j := range res.Zones {
-			res.Zones[j] = r.str("zones")
+		// Zones come from one backing array per answer, each result's
+		// capped so that appending to it cannot reach the next one's.
+		if cap(r.zones)-len(r.zones) < int(nz) {
+			r.zones = make([]string, 0, max(64, int(nz)))
 		}
+		start := len(r.zones)
+		for range nz {
+			r.zones = append(r.zones, r.str("zones"))
+		}
+		res.Zones = r.zones[start:len(r.zones):len(r.zones)]
 	}
 	res.SpeedKmh = r.float("speed_kmh")
 	if flags&resExempt != 0 {
@@ -170,6 +180,10 @@ type reader struct {
 	item int
 	strs []string
 	err  *Error
+	// copied is b as a string, whose substrings are the strings read, if
+	// set; else each string is a copy of its own.
+	copied string
+	zones  []string // of an answer's results
 }
 
 // errOrNil keeps a nil *Error from becoming a non-nil error.
@@ -307,7 +321,12 @@ func (r *reader) bytes(field string) string {
 		r.failAt(at, field, fmt.Sprintf("a string of %d bytes; %d left", n, len(r.b)-r.i))
 		return ""
 	}
-	s := string(r.b[r.i : r.i+int(n)])
+	var s string
+	if r.copied != "" {
+		s = r.copied[r.i : r.i+int(n)]
+	} else {
+		s = string(r.b[r.i : r.i+int(n)])
+	}
 	r.i += int(n)
 	return s
 }

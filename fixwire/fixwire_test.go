@@ -79,6 +79,11 @@ func TestAnswerRoundTrip(t *testing.T) {
 	if err != nil || id != "gw7-1" || !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %q %+v %v\nwant %+v", id, got, err, want)
 	}
+	// Appending to a result's zones leaves the next result's alone.
+	got[1].Zones = append(got[1].Zones, "x")
+	if !reflect.DeepEqual(got[4].Zones, want[4].Zones) {
+		t.Errorf("result 4's zones became %q", got[4].Zones)
+	}
 	for _, s := range []string{"sha256:ab", "Not here.", "kherson", "UA"} {
 		if n := strings.Count(string(b), s); n != 1 {
 			t.Errorf("%q sent %d times, want once", s, n)
