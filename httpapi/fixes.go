@@ -108,10 +108,11 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 			}
 		}()
 	}
-	pre, results, err := s.decide(r.Context(), in)
+	d, err := s.decide(r.Context(), in)
 	if err != nil {
 		return err
 	}
+	defer d.put()
 	bp := slicePool.Get().(*[]byte)
 	b := (*bp)[:0]
 	defer func() {
@@ -121,9 +122,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		}
 	}()
 	if form == fixwire.ContentType {
-		b = wire.appendAnswer(b, batchID, in, pre, results)
+		b = wire.appendAnswer(b, batchID, in, d.pre, d.results)
 	} else {
-		b = appendAnswer(b, batchID, in, pre, results)
+		b = appendAnswer(b, batchID, in, d.pre, d.results)
 	}
 	if pending != nil {
 		s.batches.end(pending, b) // before writing: the gateway may never read it
@@ -131,7 +132,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", form)
 	_, err = w.Write(b)
-	s.metrics.decisions(results)
+	s.metrics.decisions(d.results)
 	return err
 }
 
