@@ -17,10 +17,8 @@ var alertColumnList = columnList(sqlrows.AlertColumns)
 // (empty data reads back nil). EINVALID (and nothing written) for an alert
 // sqlrows.CheckAlert refuses.
 func (db *DB) SaveAlerts(ctx context.Context, alerts []*skyfence.AlertRecord) error {
-	for i, a := range alerts {
-		if err := sqlrows.CheckAlert(i, a); err != nil {
-			return err
-		}
+	if err := sqlrows.CheckAlerts(alerts); err != nil {
+		return err
 	}
 	if len(alerts) == 0 {
 		return nil

@@ -48,6 +48,17 @@ func PageLimit(n int) (int, error) {
 	return min(n, MaxLimit), nil
 }
 
+// CheckAlerts returns the error of CheckAlert for the first alert of a
+// batch to save that it refuses.
+func CheckAlerts(alerts []*skyfence.AlertRecord) error {
+	for i, a := range alerts {
+		if err := CheckAlert(i, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CheckAlert returns EINVALID for an alert the stores do not take: nil,
 // without an id, without a LastSeen (it orders alerts), with a time out of
 // range, a NaN score or a severity beyond 32 bits (PostgreSQL's integer).
