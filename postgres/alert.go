@@ -20,9 +20,6 @@ func (db *DB) SaveAlerts(ctx context.Context, alerts []*skyfence.AlertRecord) er
 	if err := sqlrows.CheckAlerts(alerts); err != nil {
 		return err
 	}
-	if len(alerts) == 0 {
-		return nil
-	}
 	batch := lastOfEach(alerts, func(a *skyfence.AlertRecord) string { return a.ID })
 	return db.upsert(ctx, fmt.Sprintf("save %d alerts", len(batch)), "alerts", sqlrows.AlertColumns, alertColumnList,
 		sqlrows.AlertUpsert, len(batch), func(i int) ([]any, error) { return sqlrows.AlertValues(nil, batch[i]), nil })

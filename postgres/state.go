@@ -28,9 +28,6 @@ func (db *DB) SaveStates(ctx context.Context, states []*skyfence.TerminalState) 
 	if err := sqlrows.CheckStates(states); err != nil {
 		return err
 	}
-	if len(states) == 0 {
-		return nil
-	}
 	batch := lastOfEach(states, func(s *skyfence.TerminalState) string { return s.TerminalID })
 	return db.upsert(ctx, fmt.Sprintf("save %d states", len(batch)), "terminal_states", sqlrows.StateColumns, stateColumnList,
 		sqlrows.StateUpsert, len(batch), func(i int) ([]any, error) { return sqlrows.StateValues(nil, batch[i]), nil })
@@ -55,8 +52,12 @@ func lastOfEach[T any](items []T, key func(T) string) []T {
 // upsert writes n rows (row(i) the values of the i-th, in the order of
 // columns, and of list, its columns as a list) into table in one
 // transaction: COPY into a temporary table like it, then one INSERT from
-// that ending with onConflict. what names the write in errors.
+// that ending with onConflict. what names the write in errors. Nothing for
+// none.
 func (db *DB) upsert(ctx context.Context, what, table, columns string, list []string, onConflict string, n int, row func(i int) ([]any, error)) error {
+	if n == 0 {
+		return nil
+	}
 	fail := func(err error) error { return fmt.Errorf("postgres: %s: %w", what, retryable(err)) }
 	t, err := db.pool.Begin(ctx)
 	if err != nil {

@@ -16,29 +16,8 @@ func (db *DB) SaveAlerts(ctx context.Context, alerts []*skyfence.AlertRecord) er
 	if err := sqlrows.CheckAlerts(alerts); err != nil {
 		return err
 	}
-	if len(alerts) == 0 {
-		return nil
-	}
-	t, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: save alerts: %w", err)
-	}
-	defer t.Rollback() // a no-op after Commit
-	stmt, err := t.PrepareContext(ctx, `INSERT INTO alerts (`+sqlrows.AlertColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) `+sqlrows.AlertUpsert)
-	if err != nil {
-		return fmt.Errorf("sqlite: save alerts: %w", err)
-	}
-	defer stmt.Close()
-	var vals []any // one buffer for every row: ExecContext keeps none of it
-	for _, a := range alerts {
-		vals = sqlrows.AlertValues(vals[:0], a)
-		if _, err := stmt.ExecContext(ctx, vals...); err != nil {
-			return fmt.Errorf("sqlite: save alert %q: %w", a.ID, err)
-		}
-	}
-	if err := t.Commit(); err != nil {
-		return fmt.Errorf("sqlite: save alerts: %w", err)
-	}
-	return nil
+	return db.upsert(ctx, "save alerts", `INSERT INTO alerts (`+sqlrows.AlertColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) `+sqlrows.AlertUpsert, len(alerts),
+		func(dst []any, i int) []any { return sqlrows.AlertValues(dst, alerts[i]) },
+		func(i int) string { return fmt.Sprintf("save alert %q", alerts[i].ID) })
 }

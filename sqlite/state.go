@@ -17,29 +17,39 @@ func (db *DB) SaveStates(ctx context.Context, states []*skyfence.TerminalState) 
 	if err := sqlrows.CheckStates(states); err != nil {
 		return err
 	}
-	if len(states) == 0 {
+	return db.upsert(ctx, "save states", `INSERT INTO terminal_states (`+sqlrows.StateColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) `+sqlrows.StateUpsert, len(states),
+		func(dst []any, i int) []any { return sqlrows.StateValues(dst, states[i]) },
+		func(i int) string { return fmt.Sprintf("save state of %q", states[i].TerminalID) })
+}
+
+// upsert runs insert, prepared once, with the values of each of n rows in
+// one write transaction: values appends those of row i to dst, a buffer
+// that every row reuses (ExecContext keeps none of it). what names the
+// batch in errors, and name(i) row i. Nothing for none.
+func (db *DB) upsert(ctx context.Context, what, insert string, n int, values func(dst []any, i int) []any, name func(i int) string) error {
+	if n == 0 {
 		return nil
 	}
 	t, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: save states: %w", err)
+		return fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	defer t.Rollback() // a no-op after Commit
-	stmt, err := t.PrepareContext(ctx, `INSERT INTO terminal_states (`+sqlrows.StateColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) `+sqlrows.StateUpsert)
+	stmt, err := t.PrepareContext(ctx, insert)
 	if err != nil {
-		return fmt.Errorf("sqlite: save states: %w", err)
+		return fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	defer stmt.Close()
-	var vals []any // one buffer for every row: ExecContext keeps none of it
-	for _, s := range states {
-		vals = sqlrows.StateValues(vals[:0], s)
+	var vals []any
+	for i := range n {
+		vals = values(vals[:0], i)
 		if _, err := stmt.ExecContext(ctx, vals...); err != nil {
-			return fmt.Errorf("sqlite: save state of %q: %w", s.TerminalID, err)
+			return fmt.Errorf("sqlite: %s: %w", name(i), err)
 		}
 	}
 	if err := t.Commit(); err != nil {
-		return fmt.Errorf("sqlite: save states: %w", err)
+		return fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	return nil
 }
