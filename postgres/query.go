@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -79,16 +78,10 @@ func (r row) Scan(dest ...any) error {
 }
 
 // conds is a list of conditions joined by AND and their arguments, for
-// the statements written for PostgreSQL alone.
+// the statements written for PostgreSQL alone (those of cases).
 type conds struct {
 	list []string
 	args []any
-}
-
-// add appends the condition "expr $n" with the argument as $n.
-func (c *conds) add(expr string, arg any) {
-	c.args = append(c.args, arg)
-	c.list = append(c.list, expr+"$"+strconv.Itoa(len(c.args)))
 }
 
 // where returns the WHERE clause, or "".
