@@ -121,6 +121,7 @@ type Encoder struct {
 	// without hashing them. A slot keeps its string alive, so an address
 	// cannot come back with other bytes while the body is written.
 	recent [64]recentStr
+	empty  uint32 // the reference of "", 0 until it is in the table
 }
 
 type recentStr struct {
@@ -240,7 +241,7 @@ func (e *Encoder) begin(b []byte, batchID string, n int) []byte {
 		e.strs = make(map[string]uint32, 64)
 	}
 	clear(e.strs)
-	e.recent = [len(e.recent)]recentStr{}
+	e.recent, e.empty = [len(e.recent)]recentStr{}, 0
 	b = append(b, Version)
 	b = appendBytes(b, batchID)
 	return binary.AppendUvarint(b, uint64(n))
@@ -248,27 +249,35 @@ func (e *Encoder) begin(b []byte, batchID string, n int) []byte {
 
 // str appends s as a reference to the body's table, adding it if new.
 func (e *Encoder) str(b []byte, s string) []byte {
-	var slot *recentStr
-	if len(s) > 0 {
-		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-		slot = &e.recent[(p>>3^p>>9^uintptr(len(s)))%uintptr(len(e.recent))]
-		if len(slot.s) == len(s) && unsafe.StringData(slot.s) == unsafe.StringData(s) {
-			return binary.AppendUvarint(b, uint64(slot.ref))
+	if len(s) == 0 {
+		if e.empty == 0 {
+			e.empty = e.add(s)
+			return append(b, 0, 0)
 		}
+		return binary.AppendUvarint(b, uint64(e.empty))
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	slot := &e.recent[(p>>3^p>>9^uintptr(len(s)))%uintptr(len(e.recent))]
+	if len(slot.s) == len(s) && unsafe.StringData(slot.s) == unsafe.StringData(s) {
+		return binary.AppendUvarint(b, uint64(slot.ref))
 	}
 	ref, ok := e.strs[s]
 	if !ok {
-		ref = uint32(len(e.strs) + 1)
-		e.strs[s] = ref
+		ref = e.add(s)
 		b = append(b, 0)
 		b = appendBytes(b, s)
 	} else {
 		b = binary.AppendUvarint(b, uint64(ref))
 	}
-	if slot != nil {
-		*slot = recentStr{s, ref}
-	}
+	*slot = recentStr{s, ref}
 	return b
+}
+
+// add puts s in the table and returns its reference.
+func (e *Encoder) add(s string) uint32 {
+	ref := uint32(len(e.strs) + 1)
+	e.strs[s] = ref
+	return ref
 }
 
 func appendBytes(b []byte, s string) []byte {
