@@ -269,12 +269,3 @@ func isConflict(err error) bool { return sqlState(err) == uniqueViolation }
 // isMissingRef reports whether err is a FOREIGN KEY violation: the row
 // refers to one that does not exist.
 func isMissingRef(err error) bool { return sqlState(err) == foreignKeyViolation }
-
-// notFound returns err as ENOTFOUND if it is pgx.ErrNoRows, else wrapped as
-// an internal error about what.
-func notFound(err error, what, id string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return skyfence.Errorf(skyfence.ENOTFOUND, "%s %q not found", what, id)
-	}
-	return fmt.Errorf("postgres: find %s %q: %w", what, id, err)
-}

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -75,19 +74,4 @@ func (r row) Scan(dest ...any) error {
 		return sqlrows.Mark(err, sqlrows.ErrNoRows)
 	}
 	return err
-}
-
-// conds is a list of conditions joined by AND and their arguments, for
-// the statements written for PostgreSQL alone (those of cases).
-type conds struct {
-	list []string
-	args []any
-}
-
-// where returns the WHERE clause, or "".
-func (c *conds) where() string {
-	if len(c.list) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(c.list, " AND ")
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -162,21 +161,4 @@ func isConflict(err error) bool {
 // refers to one that does not exist.
 func isMissingRef(err error) bool {
 	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
-}
-
-// notFound returns err as ENOTFOUND if it is sql.ErrNoRows, else wrapped
-// as an internal error about what.
-func notFound(err error, what string, id string) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return skyfence.Errorf(skyfence.ENOTFOUND, "%s %q not found", what, id)
-	}
-	return fmt.Errorf("sqlite: find %s %q: %w", what, id, err)
-}
-
-// where returns the WHERE clause joining conds with AND, or "".
-func where(conds []string) string {
-	if len(conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(conds, " AND ")
 }

@@ -1,6 +1,7 @@
 package sqlrows
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
@@ -129,4 +130,96 @@ func DueAt(c *skyfence.Case) int64 {
 		return t.UnixNano()
 	}
 	return 0
+}
+
+// FindCaseByID returns the case, or ENOTFOUND.
+func (r Reader) FindCaseByID(ctx context.Context, id string) (*skyfence.Case, error) {
+	var doc []byte
+	if err := r.q.QueryRow(ctx, `SELECT doc FROM cases WHERE id = ?`, id).Scan(&doc); err != nil {
+		return nil, r.notFound(err, "case", id)
+	}
+	c, err := DecodeCase(doc)
+	if err != nil {
+		return nil, r.errorf("case %q: %w", id, err)
+	}
+	return c, nil
+}
+
+// FindCases returns the cases f selects, most recently updated first, from
+// f.After on, at most f.Limit of them (0: 100; over 1000: 1000), and where
+// the next page starts.
+func (r Reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfence.Case, skyfence.CaseCursor, error) {
+	var next skyfence.CaseCursor
+	limit, err := PageLimit(f.Limit)
+	if err != nil {
+		return nil, next, err
+	}
+	if err := CheckCaseFilter(f); err != nil {
+		return nil, next, err
+	}
+	var conds []string
+	var args []any
+	for _, c := range CaseConds(f) {
+		conds, args = append(conds, c.Expr), append(args, c.Args...)
+	}
+	rows, err := r.q.Query(ctx, `SELECT id, doc FROM cases`+where(conds)+
+		` ORDER BY updated_at DESC, id DESC LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return nil, next, r.errorf("find cases: %w", err)
+	}
+	defer rows.Close()
+	cs, err := Docs(rows, "case", DecodeCase)
+	if err != nil {
+		return nil, next, r.errorf("find cases: %w", err)
+	}
+	cs, next = CasePage(cs, limit)
+	return cs, next, nil
+}
+
+// CreateCase stores a new case at its Revision: EINVALID as EncodeCase
+// says, ECONFLICT if the id exists.
+func (t Tx) CreateCase(ctx context.Context, c *skyfence.Case) error {
+	doc, err := EncodeCase(c, c.Revision)
+	if err != nil {
+		return err
+	}
+	_, err = t.r.q.Try(ctx, `INSERT INTO cases (id, state, terminal_id, account_id, assignee, label, updated_at, due_at, revision, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label),
+		c.UpdatedAt.UnixNano(), DueAt(c), c.Revision, string(doc))
+	switch {
+	case isUnique(err):
+		return skyfence.Errorf(skyfence.ECONFLICT, "case %q already exists", c.ID)
+	case err != nil:
+		return t.r.errorf("create case %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+// UpdateCase stores c in place of the stored case if that is still at
+// c.Revision, and then increments c.Revision. ECONFLICT (nothing changed)
+// if it was updated since c was read; ENOTFOUND if there is no such case.
+func (t Tx) UpdateCase(ctx context.Context, c *skyfence.Case) error {
+	next := c.Revision + 1
+	doc, err := EncodeCase(c, next)
+	if err != nil {
+		return err
+	}
+	n, err := t.r.q.Exec(ctx, `UPDATE cases SET state = ?, terminal_id = ?, account_id = ?, assignee = ?, label = ?,
+		updated_at = ?, due_at = ?, revision = ?, doc = ? WHERE id = ? AND revision = ?`,
+		string(c.State), c.TerminalID, c.AccountID, c.Assignee, string(c.Label), c.UpdatedAt.UnixNano(), DueAt(c), next, string(doc), c.ID, c.Revision)
+	if err != nil {
+		return t.r.errorf("update case %q: %w", c.ID, err)
+	}
+	if n == 0 {
+		return StaleRevision("case", c.ID, c.Revision, func() (int64, bool, error) {
+			var stored int64
+			err := t.r.q.QueryRow(ctx, `SELECT revision FROM cases WHERE id = ?`, c.ID).Scan(&stored)
+			if isNoRows(err) {
+				return 0, false, nil
+			}
+			return stored, err == nil, err
+		})
+	}
+	c.Revision = next
+	return nil
 }

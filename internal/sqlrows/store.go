@@ -39,7 +39,7 @@ type GroupsColumn interface {
 }
 
 // Reader implements the methods of skyfence.Reader that both stores run
-// alike (all but those of cases), on a Querier: a store embeds it.
+// alike (all of them), on a Querier: a store embeds it.
 type Reader struct {
 	q Querier
 	d *Dialect
@@ -66,7 +66,7 @@ func (r Reader) notFound(err error, what, id string) error {
 }
 
 // Tx implements the methods of skyfence.Tx that both stores run alike (all
-// but those of cases), in a transaction: a store embeds it beside its
+// of them), in a transaction: a store embeds it beside its
 // reader (Tx does not promote Reader's methods, so that the two do not
 // collide).
 type Tx struct{ r Reader }
