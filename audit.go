@@ -47,3 +47,24 @@ func itoa(v int64) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// AuditQuery selects audit entries; zero fields match everything.
+type AuditQuery struct {
+	// ActionPrefix selects the actions that start with it: "case." every
+	// action on cases.
+	ActionPrefix string
+	// Actions selects the entries of any one of these actions.
+	Actions []string
+	Actor   string
+	Subject string
+	// Since and Until select the entries with Since <= Time < Until; a
+	// zero time does not bound.
+	Since, Until time.Time
+	// Before selects the entries with Seq < Before (0: no bound): the
+	// cursor of a listing newest first.
+	Before int64
+	// Newest lists newest first (by Seq); else oldest first.
+	Newest bool
+	// Limit is the most entries to give (0: all).
+	Limit int
+}

@@ -136,8 +136,10 @@ type Reader interface {
 	// FindAudit returns audit entries with Seq >= from, in order, at most
 	// limit (0: all).
 	FindAudit(ctx context.Context, from int64, limit int) ([]*AuditEntry, error)
-	// ForEachAudit streams audit entries with Seq >= from, in order.
-	ForEachAudit(ctx context.Context, from int64, fn func(*AuditEntry) error) error
+	// QueryAudit streams the audit entries q selects, in q's order, to fn;
+	// it stops at fn's first error and returns it. The stores index what
+	// q selects by, so a query reads what it selects, not the whole log.
+	QueryAudit(ctx context.Context, q AuditQuery, fn func(*AuditEntry) error) error
 	// AuditHead returns the last entry's Seq and Hash (0 and 32 zero bytes
 	// for an empty log).
 	AuditHead(ctx context.Context) (int64, []byte, error)

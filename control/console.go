@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"strings"
 
 	"github.com/skyfence/skyfence"
 	auditchain "github.com/skyfence/skyfence/audit"
@@ -130,30 +129,14 @@ func (s *Service) AuditLog(ctx context.Context, f AuditFilter) ([]*skyfence.Audi
 	case f.Limit > 1000:
 		f.Limit = 1000
 	}
-	head, _, err := s.store.AuditHead(ctx)
+	out := []*skyfence.AuditEntry{}
+	err := s.store.QueryAudit(ctx, skyfence.AuditQuery{ActionPrefix: f.Action, Actor: f.Actor, Subject: f.Subject,
+		Before: f.Before, Newest: true, Limit: f.Limit}, func(e *skyfence.AuditEntry) error {
+		out = append(out, e)
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	end := head + 1
-	if f.Before > 0 && f.Before < end {
-		end = f.Before
-	}
-	const page = 1000
-	out := []*skyfence.AuditEntry{}
-	for end > 1 && len(out) < f.Limit {
-		from := max(end-page, 1)
-		entries, err := s.store.FindAudit(ctx, from, int(end-from))
-		if err != nil {
-			return nil, err
-		}
-		for i := len(entries) - 1; i >= 0 && len(out) < f.Limit; i-- {
-			e := entries[i]
-			if e.Seq < end && strings.HasPrefix(e.Action, f.Action) &&
-				(f.Actor == "" || e.Actor == f.Actor) && (f.Subject == "" || e.Subject == f.Subject) {
-				out = append(out, e)
-			}
-		}
-		end = from
 	}
 	return out, nil
 }

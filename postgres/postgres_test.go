@@ -291,3 +291,7 @@ func TestChangeJSON(t *testing.T) {
 		t.Errorf("columns: %s, %d, %d; want approved, %d, 7", state, created, revision, c.CreatedAt.UnixNano())
 	}
 }
+
+func BenchmarkAuditPeriod(b *testing.B) {
+	storetest.BenchmarkAuditPeriod(b, open(b, freshSchema(b)), 100000)
+}

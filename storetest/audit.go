@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -231,27 +233,28 @@ func auditHead(t testing.TB, r skyfence.Reader) (int64, []byte) {
 	return seq, hash
 }
 
-// forEachAudit returns the entries ForEachAudit(from) streams from r.
-func forEachAudit(t testing.TB, r skyfence.Reader, from int64) []*skyfence.AuditEntry {
+// queryAudit returns the entries QueryAudit(q) streams from r.
+func queryAudit(t testing.TB, r skyfence.Reader, q skyfence.AuditQuery) []*skyfence.AuditEntry {
 	t.Helper()
 	var es []*skyfence.AuditEntry
-	if err := r.ForEachAudit(t.Context(), from, func(e *skyfence.AuditEntry) error {
+	if err := r.QueryAudit(t.Context(), q, func(e *skyfence.AuditEntry) error {
 		es = append(es, e)
 		return nil
 	}); err != nil {
-		t.Fatalf("ForEachAudit(%d): %v", from, err)
+		t.Fatalf("QueryAudit(%+v): %v", q, err)
 	}
 	return es
 }
 
-// testAuditStream checks ForEachAudit against FindAudit, and AuditHead.
+// testAuditStream checks QueryAudit's stream against FindAudit, and
+// AuditHead, in and out of a transaction.
 func testAuditStream(t *testing.T, s skyfence.Store) {
 	ctx := t.Context()
 	if seq, hash := auditHead(t, s); seq != 0 || !bytes.Equal(hash, make([]byte, 32)) {
 		t.Errorf("AuditHead of an empty log: %d, %x; want 0 and 32 zero bytes", seq, hash)
 	}
-	if es := forEachAudit(t, s, 0); len(es) != 0 {
-		t.Errorf("ForEachAudit of an empty log: %d entries", len(es))
+	if es := queryAudit(t, s, skyfence.AuditQuery{}); len(es) != 0 {
+		t.Errorf("QueryAudit of an empty log: %d entries", len(es))
 	}
 
 	appendConcurrently(t, []skyfence.Store{s}, 4, 60)
@@ -259,22 +262,16 @@ func testAuditStream(t *testing.T, s skyfence.Store) {
 	if err != nil {
 		t.Fatalf("FindAudit: %v", err)
 	}
-	same(t, "ForEachAudit(0)", forEachAudit(t, s, 0), all)
-	same(t, "ForEachAudit(1)", forEachAudit(t, s, 1), all)
-	same(t, "ForEachAudit(42)", forEachAudit(t, s, 42), all[41:])
-	same(t, "ForEachAudit(60)", forEachAudit(t, s, 60), all[59:])
-	if es := forEachAudit(t, s, 61); len(es) != 0 {
-		t.Errorf("ForEachAudit(61): %d entries, want none", len(es))
-	}
+	same(t, "QueryAudit of everything", queryAudit(t, s, skyfence.AuditQuery{}), all)
 	seq, hash := auditHead(t, s)
 	if seq != 60 || !bytes.Equal(hash, all[59].Hash) {
 		t.Errorf("AuditHead: %d, %x; want the last entry's, 60, %x", seq, hash, all[59].Hash)
 	}
 
 	n := 0
-	err = s.ForEachAudit(ctx, 10, func(e *skyfence.AuditEntry) error {
-		if n++; e.Seq != int64(9+n) {
-			t.Errorf("ForEachAudit(10): call %d has entry %d", n, e.Seq)
+	err = s.QueryAudit(ctx, skyfence.AuditQuery{}, func(e *skyfence.AuditEntry) error {
+		if n++; e.Seq != int64(n) {
+			t.Errorf("QueryAudit: call %d has entry %d", n, e.Seq)
 		}
 		if n == 5 {
 			return errStop
@@ -282,11 +279,12 @@ func testAuditStream(t *testing.T, s skyfence.Store) {
 		return nil
 	})
 	if !errors.Is(err, errStop) || n != 5 {
-		t.Errorf("ForEachAudit stopping at the fifth: got %v after %d calls, want %v after 5", err, n, errStop)
+		t.Errorf("QueryAudit stopping at the fifth: got %v after %d calls, want %v after 5", err, n, errStop)
 	}
 
 	// In a transaction, the head and the stream include its appends; once
 	// it is rolled back, they are as before.
+	last2 := skyfence.AuditQuery{Newest: true, Limit: 2}
 	err = s.Tx(ctx, func(tx skyfence.Tx) error {
 		e := &skyfence.AuditEntry{Action: "test.uncommitted"}
 		if err := tx.AppendAudit(ctx, e); err != nil {
@@ -295,7 +293,7 @@ func testAuditStream(t *testing.T, s skyfence.Store) {
 		if seq, hash := auditHead(t, tx); seq != 61 || !bytes.Equal(hash, e.Hash) {
 			t.Errorf("AuditHead in the appending transaction: %d, %x; want 61, %x", seq, hash, e.Hash)
 		}
-		same(t, "ForEachAudit(60) in the appending transaction", forEachAudit(t, tx, 60), []*skyfence.AuditEntry{all[59], e})
+		same(t, "QueryAudit of the last two in the appending transaction", queryAudit(t, tx, last2), []*skyfence.AuditEntry{e, all[59]})
 		return errStop
 	})
 	if !errors.Is(err, errStop) {
@@ -304,5 +302,77 @@ func testAuditStream(t *testing.T, s skyfence.Store) {
 	if seq, hash := auditHead(t, s); seq != 60 || !bytes.Equal(hash, all[59].Hash) {
 		t.Errorf("AuditHead after a rolled-back append: %d, %x; want 60, %x", seq, hash, all[59].Hash)
 	}
-	same(t, "ForEachAudit(0) after a rolled-back append", forEachAudit(t, s, 0), all)
+	same(t, "QueryAudit after a rolled-back append", queryAudit(t, s, skyfence.AuditQuery{}), all)
+}
+
+// testAuditQuery checks QueryAudit's selections and orders against the
+// same selections made by hand over the whole log.
+func testAuditQuery(t *testing.T, s skyfence.Store) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	actions := []string{"case.action", "case.appeal", "terminal.status", "cases.misnamed", "key.revoke"}
+	for i := range 40 {
+		e := &skyfence.AuditEntry{
+			Time:    t0.Add(time.Duration(i) * time.Hour),
+			Actor:   []string{"ana", "ben"}[i%2],
+			Action:  actions[i%len(actions)],
+			Subject: fmt.Sprintf("t%d", i%3),
+			Reason:  "because",
+		}
+		if err := appendAudit(t, s, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.FindAudit(ctx, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(keep func(*skyfence.AuditEntry) bool, newest bool, limit int) []*skyfence.AuditEntry {
+		var out []*skyfence.AuditEntry
+		for _, e := range all {
+			if keep(e) {
+				out = append(out, e)
+			}
+		}
+		if newest {
+			slices.Reverse(out)
+		}
+		if limit > 0 && len(out) > limit {
+			out = out[:limit]
+		}
+		return out
+	}
+	since, until := t0.Add(10*time.Hour), t0.Add(30*time.Hour)
+	for _, tc := range []struct {
+		name string
+		q    skyfence.AuditQuery
+		keep func(*skyfence.AuditEntry) bool
+	}{
+		{"everything", skyfence.AuditQuery{}, func(*skyfence.AuditEntry) bool { return true }},
+		{"action prefix", skyfence.AuditQuery{ActionPrefix: "case."}, func(e *skyfence.AuditEntry) bool { return strings.HasPrefix(e.Action, "case.") }},
+		{"actions", skyfence.AuditQuery{Actions: []string{"case.appeal", "key.revoke"}},
+			func(e *skyfence.AuditEntry) bool { return e.Action == "case.appeal" || e.Action == "key.revoke" }},
+		{"actor and subject", skyfence.AuditQuery{Actor: "ben", Subject: "t1"}, func(e *skyfence.AuditEntry) bool { return e.Actor == "ben" && e.Subject == "t1" }},
+		{"period", skyfence.AuditQuery{Since: since, Until: until},
+			func(e *skyfence.AuditEntry) bool { return !e.Time.Before(since) && e.Time.Before(until) }},
+		{"period and actions", skyfence.AuditQuery{Since: since, Until: until, Actions: []string{"case.action"}},
+			func(e *skyfence.AuditEntry) bool {
+				return !e.Time.Before(since) && e.Time.Before(until) && e.Action == "case.action"
+			}},
+		{"before", skyfence.AuditQuery{Before: 17}, func(e *skyfence.AuditEntry) bool { return e.Seq < 17 }},
+	} {
+		for _, newest := range []bool{false, true} {
+			for _, limit := range []int{0, 3} {
+				q := tc.q
+				q.Newest, q.Limit = newest, limit
+				name := fmt.Sprintf("QueryAudit %s (newest first %v, limit %d)", tc.name, newest, limit)
+				same(t, name, queryAudit(t, s, q), want(tc.keep, newest, limit))
+			}
+		}
+	}
+	if got := queryAudit(t, s, skyfence.AuditQuery{Subject: "nobody"}); len(got) != 0 {
+		t.Errorf("QueryAudit of a subject without entries: %d entries", len(got))
+	}
+	err = s.QueryAudit(ctx, skyfence.AuditQuery{Limit: -1}, func(*skyfence.AuditEntry) error { return nil })
+	wantCode(t, "QueryAudit with a negative limit", err, skyfence.EINVALID)
 }

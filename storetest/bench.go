@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -76,4 +77,69 @@ func BenchmarkForEachTerminal(b *testing.B, s skyfence.Store, n int) {
 		b.Fatalf("ForEachTerminal saw %d terminals in %d runs, want %d each", seen, b.N, n)
 	}
 	b.ReportMetric(float64(seen)/b.Elapsed().Seconds(), "terminals/s")
+}
+
+// BenchmarkAuditPeriod reads one day's case actions from a log of n
+// entries spread over 100 days, one in fifty a case action: the way the
+// regulator's report reads the log (QueryAudit by period and actions,
+// through the stores' indexes), against the way it read it before
+// (every entry from the first, filtered as it streams).
+func BenchmarkAuditPeriod(b *testing.B, s skyfence.Store, n int) {
+	const batch = 1000
+	step := 100 * 24 * time.Hour / time.Duration(n)
+	for lo := 0; lo < n; lo += batch {
+		mustTx(b, s, func(ctx context.Context, tx skyfence.Tx) error {
+			for i := lo; i < min(lo+batch, n); i++ {
+				action := "terminal.status"
+				if i%50 == 0 {
+					action = "case.action"
+				}
+				e := &skyfence.AuditEntry{Time: t0.Add(time.Duration(i) * step), Actor: "ana", Action: action,
+					Subject: fmt.Sprintf("t%d", i%1000), Data: json.RawMessage(`{"action":"suspend"}`)}
+				if err := tx.AppendAudit(ctx, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	since, until := t0.Add(50*24*time.Hour), t0.Add(51*24*time.Hour)
+	want := 0
+	inPeriod := func(e *skyfence.AuditEntry) bool {
+		return e.Action == "case.action" && !e.Time.Before(since) && e.Time.Before(until)
+	}
+	for i := range n {
+		if at := t0.Add(time.Duration(i) * step); i%50 == 0 && !at.Before(since) && at.Before(until) {
+			want++
+		}
+	}
+	check := func(b *testing.B, got int) {
+		if got != want {
+			b.Fatalf("read %d of the day's case actions, want %d", got, want)
+		}
+	}
+	b.Run("query", func(b *testing.B) {
+		for b.Loop() {
+			got := 0
+			q := skyfence.AuditQuery{Since: since, Until: until, Actions: []string{"case.action"}}
+			if err := s.QueryAudit(b.Context(), q, func(*skyfence.AuditEntry) error { got++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			check(b, got)
+		}
+	})
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			got := 0
+			if err := s.QueryAudit(b.Context(), skyfence.AuditQuery{}, func(e *skyfence.AuditEntry) error {
+				if inPeriod(e) {
+					got++
+				}
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+			check(b, got)
+		}
+	})
 }

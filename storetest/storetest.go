@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) skyfence.Store) {
 		{"AuditChain", testAuditChain},
 		{"AuditFields", testAuditFields},
 		{"AuditStream", testAuditStream},
+		{"AuditQuery", testAuditQuery},
 		{"Change", testChange},
 		{"ChangeRevisions", testChangeRevisions},
 		{"FindChanges", testFindChanges},

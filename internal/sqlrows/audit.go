@@ -2,7 +2,9 @@ package sqlrows
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/skyfence/skyfence"
 )
@@ -24,13 +26,6 @@ func (r Reader) FindAudit(ctx context.Context, from int64, limit int) ([]*skyfen
 	return es, err
 }
 
-// ForEachAudit calls fn for every entry with Seq >= from, in order,
-// streaming from one query (one snapshot of the log); it stops at fn's
-// first error and returns it.
-func (r Reader) ForEachAudit(ctx context.Context, from int64, fn func(*skyfence.AuditEntry) error) error {
-	return r.audit(ctx, from, 0, fn)
-}
-
 // audit streams the entries with Seq >= from in order, at most limit of
 // them (0: all), to fn.
 func (r Reader) audit(ctx context.Context, from int64, limit int, fn func(*skyfence.AuditEntry) error) error {
@@ -38,6 +33,56 @@ func (r Reader) audit(ctx context.Context, from int64, limit int, fn func(*skyfe
 	if limit > 0 {
 		query, args = query+` LIMIT ?`, append(args, limit)
 	}
+	return r.auditRows(ctx, query, args, fn)
+}
+
+// QueryAudit streams the entries q selects, in q's order, to fn. EINVALID
+// for a negative limit or a time out of range.
+func (r Reader) QueryAudit(ctx context.Context, q skyfence.AuditQuery, fn func(*skyfence.AuditEntry) error) error {
+	if q.Limit < 0 {
+		return skyfence.Errorf(skyfence.EINVALID, "limit %d is negative", q.Limit)
+	}
+	if err := CheckTimes(q.Since, q.Until); err != nil {
+		return err
+	}
+	var conds []string
+	var args []any
+	add := func(cond string, a ...any) { conds, args = append(conds, cond), append(args, a...) }
+	if q.ActionPrefix != "" {
+		// Not a range of the index: under PostgreSQL's collations the
+		// order of text is not the order of its bytes.
+		add("substr(action, 1, ?) = ?", utf8.RuneCountInString(q.ActionPrefix), q.ActionPrefix)
+	}
+	if len(q.Actions) > 0 {
+		add("action IN (?"+strings.Repeat(", ?", len(q.Actions)-1)+")", anys(q.Actions)...)
+	}
+	if q.Actor != "" {
+		add("actor = ?", q.Actor)
+	}
+	if q.Subject != "" {
+		add("subject = ?", q.Subject)
+	}
+	if !q.Since.IsZero() {
+		add("time >= ?", q.Since.UnixNano())
+	}
+	if !q.Until.IsZero() {
+		add("time < ?", q.Until.UnixNano())
+	}
+	if q.Before > 0 {
+		add("seq < ?", q.Before)
+	}
+	query := `SELECT ` + auditColumns + ` FROM audit_log` + where(conds) + ` ORDER BY seq`
+	if q.Newest {
+		query += ` DESC`
+	}
+	if q.Limit > 0 {
+		query, args = query+` LIMIT ?`, append(args, q.Limit)
+	}
+	return r.auditRows(ctx, query, args, fn)
+}
+
+// auditRows streams the entries query selects (their auditColumns) to fn.
+func (r Reader) auditRows(ctx context.Context, query string, args []any, fn func(*skyfence.AuditEntry) error) error {
 	return r.each(ctx, "find audit", query, args, func(scan func(...any) error) error {
 		var e skyfence.AuditEntry
 		var at int64
@@ -51,6 +96,15 @@ func (r Reader) audit(ctx context.Context, from int64, limit int, fn func(*skyfe
 		}
 		return fn(&e)
 	})
+}
+
+// anys returns ss as arguments of a query.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // AuditHead returns the Seq and Hash of the last entry, or 0 and 32 zero
