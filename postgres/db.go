@@ -119,21 +119,16 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// reader implements skyfence.Reader: the shared code on q, and the
-// methods of cases on q itself.
-type reader struct {
-	sqlrows.Reader
-	q querier
-}
+// reader implements skyfence.Reader: the shared code, on the pool or a
+// transaction.
+type reader struct{ sqlrows.Reader }
 
 // newReader returns the reader on q; t is the transaction q runs in, or
 // nil.
-func newReader(q querier, t *tx) reader {
-	return reader{Reader: sqlrows.NewReader(adapter{q, t}, &dialect), q: q}
-}
+func newReader(q querier, t *tx) reader { return reader{sqlrows.NewReader(adapter{q, t}, &dialect)} }
 
-// tx implements skyfence.Tx on a transaction. Statements run on its
-// reader's q (t, with errors made retryable), t itself serving batches.
+// tx implements skyfence.Tx on a transaction. Statements run on t with
+// errors made retryable (retrying), t itself serving batches.
 type tx struct {
 	reader
 	sqlrows.Tx

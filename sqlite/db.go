@@ -123,16 +123,11 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// reader implements skyfence.Reader: the shared code on q, and the
-// methods of cases on q itself.
-type reader struct {
-	sqlrows.Reader
-	q querier
-}
+// reader implements skyfence.Reader: the shared code, on the reader pool
+// or a transaction.
+type reader struct{ sqlrows.Reader }
 
-func newReader(q querier) reader {
-	return reader{Reader: sqlrows.NewReader(adapter{q}, &dialect), q: q}
-}
+func newReader(q querier) reader { return reader{sqlrows.NewReader(adapter{q}, &dialect)} }
 
 // tx implements skyfence.Tx on a transaction of the writer.
 type tx struct {
