@@ -1,11 +1,7 @@
 package skyfence
 
 import (
-	"encoding/base64"
-	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -197,54 +193,16 @@ type CaseFilter struct {
 	DueBy time.Time
 	// After continues a listing after the case it names, the last of the
 	// page before; the zero value starts at the most recently updated.
-	After CaseCursor
+	After Cursor
 	Limit int // 0 means 100; at most 1000
 }
 
-// CaseCursor is a place in a listing of cases, which comes most recently
-// updated first: the cases after it were updated before UpdatedAt, or at
-// UpdatedAt and have a smaller ID. A case updated while a listing is paged
-// moves to its top, ahead of the cursor: the later pages do not show it
-// again (nor at all, if they had not reached it yet); a listing from the
-// top does.
-type CaseCursor struct {
-	UpdatedAt time.Time
-	ID        string
-}
-
-// CursorAfter is the cursor of the listing after c.
-func (c *Case) CursorAfter() CaseCursor { return CaseCursor{UpdatedAt: c.UpdatedAt, ID: c.ID} }
-
-// IsZero reports whether c is the start of a listing.
-func (c CaseCursor) IsZero() bool { return c.ID == "" && c.UpdatedAt.IsZero() }
-
-// String encodes c for an API: opaque to clients, read back by
-// ParseCaseCursor; "" for the zero cursor.
-func (c CaseCursor) String() string {
-	if c.IsZero() {
-		return ""
-	}
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d/%s", c.UpdatedAt.UnixNano(), c.ID))
-}
-
-// ParseCaseCursor reads what CaseCursor.String wrote; "" is the zero
-// cursor. EINVALID, naming the field "cursor", for anything else.
-func ParseCaseCursor(s string) (CaseCursor, error) {
-	if s == "" {
-		return CaseCursor{}, nil
-	}
-	bad := FieldErrorf(EINVALID, "cursor", "%q is not a cursor of a listing of cases: pass next_cursor as it came", s)
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return CaseCursor{}, bad
-	}
-	nanos, id, ok := strings.Cut(string(b), "/")
-	n, err := strconv.ParseInt(nanos, 10, 64)
-	if !ok || err != nil || id == "" {
-		return CaseCursor{}, bad
-	}
-	return CaseCursor{UpdatedAt: time.Unix(0, n).UTC(), ID: id}, nil
-}
+// CursorAfter is the cursor of the listing of cases after c: cases come
+// most recently updated first (Cursor.At is UpdatedAt). A case updated
+// while a listing is paged moves to its top, ahead of the cursor: the later
+// pages do not show it again (nor at all, if they had not reached it yet);
+// a listing from the top does.
+func (c *Case) CursorAfter() Cursor { return Cursor{At: c.UpdatedAt, ID: c.ID} }
 
 // DueAt returns when the case's scheduled action takes effect, or the zero
 // time if no action is scheduled (one waiting for approvals is not).

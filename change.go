@@ -254,3 +254,7 @@ func (c *PolicyChange) MarkActive(at time.Time) {
 func (c *PolicyChange) End(state ChangeState, at time.Time) {
 	c.State, c.EndedAt = state, at
 }
+
+// CursorAfter is the cursor of the listing of policy changes after c:
+// changes come newest first (Cursor.At is CreatedAt).
+func (c *PolicyChange) CursorAfter() Cursor { return Cursor{At: c.CreatedAt, ID: c.ID} }

@@ -69,8 +69,12 @@ type AlertFilter struct {
 }
 
 // ChangeFilter selects policy changes; the zero value selects all.
+// Results come newest first (by CreatedAt, then by id).
 type ChangeFilter struct {
 	State ChangeState
+	// After continues a listing after the change it names, the last of the
+	// page before; the zero value starts at the newest.
+	After Cursor
 	Limit int // 0 means 100; at most 1000
 }
 
@@ -149,10 +153,11 @@ type Reader interface {
 	FindCaseByID(ctx context.Context, id string) (*Case, error)
 	// FindCases returns a page of cases, most recently updated first, and
 	// where the next page starts (the zero cursor after the last page).
-	FindCases(ctx context.Context, f CaseFilter) ([]*Case, CaseCursor, error)
-	// FindChanges returns policy changes, newest (by CreatedAt, then id)
-	// first.
-	FindChanges(ctx context.Context, f ChangeFilter) ([]*PolicyChange, error)
+	FindCases(ctx context.Context, f CaseFilter) ([]*Case, Cursor, error)
+	// FindChanges returns a page of policy changes, newest (by CreatedAt,
+	// then id) first, and where the next page starts (the zero cursor after
+	// the last page).
+	FindChanges(ctx context.Context, f ChangeFilter) ([]*PolicyChange, Cursor, error)
 }
 
 // Tx is a transaction: its changes and its audit entries are committed

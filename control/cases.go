@@ -93,9 +93,9 @@ func (s *Service) regionOf(id string) string {
 
 // Cases lists cases, most recently updated first, a page at a time, and
 // says where the next page starts (the zero cursor after the last).
-func (s *Service) Cases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfence.Case, skyfence.CaseCursor, error) {
+func (s *Service) Cases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfence.Case, skyfence.Cursor, error) {
 	if _, err := require(ctx, ReadCases); err != nil {
-		return nil, skyfence.CaseCursor{}, err
+		return nil, skyfence.Cursor{}, err
 	}
 	return s.store.FindCases(ctx, f)
 }

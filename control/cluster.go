@@ -88,7 +88,7 @@ func (s *Service) AdoptPolicy(ctx context.Context) error {
 	s.adopting.mu.Lock()
 	gen := s.adopting.gen
 	s.adopting.mu.Unlock()
-	active, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
+	active, _, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
 	if err != nil {
 		return fmt.Errorf("control: reading the active policy change: %w", err)
 	}

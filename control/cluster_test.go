@@ -149,9 +149,9 @@ type unreachable struct {
 	down atomic.Bool
 }
 
-func (u *unreachable) FindChanges(ctx context.Context, f skyfence.ChangeFilter) ([]*skyfence.PolicyChange, error) {
+func (u *unreachable) FindChanges(ctx context.Context, f skyfence.ChangeFilter) ([]*skyfence.PolicyChange, skyfence.Cursor, error) {
 	if u.down.Load() {
-		return nil, errors.New("connection refused")
+		return nil, skyfence.Cursor{}, errors.New("connection refused")
 	}
 	return u.Store.FindChanges(ctx, f)
 }

@@ -229,7 +229,7 @@ func (s *Service) activate(ctx context.Context, p *Principal, id, action, reason
 
 // endActive ends the change in force, if any.
 func (s *Service) endActive(ctx context.Context, tx skyfence.Tx, state skyfence.ChangeState, at time.Time) error {
-	active, err := tx.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
+	active, _, err := tx.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
 	if err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func (s *Service) restorePrevious(ctx context.Context, p *Principal, end skyfenc
 	var prev *skyfence.PolicyChange
 	var snap *policy.Snapshot
 	err := s.store.Tx(ctx, func(tx skyfence.Tx) error {
-		old, err := tx.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeSuperseded, Limit: 1000})
+		old, err := allChanges(ctx, tx, skyfence.ChangeFilter{State: skyfence.ChangeSuperseded})
 		if err != nil {
 			return err
 		}
@@ -296,7 +296,7 @@ func (s *Service) restorePrevious(ctx context.Context, p *Principal, end skyfenc
 // applied. The server calls it every few seconds.
 func (s *Service) Tick(ctx context.Context) error {
 	now := s.now()
-	active, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
+	active, _, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
 	if err != nil {
 		return err
 	}
@@ -307,7 +307,7 @@ func (s *Service) Tick(ctx context.Context) error {
 			}
 		}
 	}
-	approved, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeApproved})
+	approved, err := allChanges(ctx, s.store, skyfence.ChangeFilter{State: skyfence.ChangeApproved})
 	if err != nil {
 		return err
 	}
@@ -342,17 +342,36 @@ func (s *Service) View(c *skyfence.PolicyChange) ChangeView {
 	return ChangeView{c, c.Unreviewed(s.rules), c.Overdue(s.now(), s.rules)}
 }
 
-// Changes lists policy changes, newest first.
-func (s *Service) Changes(ctx context.Context, f skyfence.ChangeFilter) ([]*skyfence.PolicyChange, error) {
+// Changes lists policy changes, newest first, a page at a time, and says
+// where the next page starts (the zero cursor after the last).
+func (s *Service) Changes(ctx context.Context, f skyfence.ChangeFilter) ([]*skyfence.PolicyChange, skyfence.Cursor, error) {
 	if _, err := require(ctx, ReadChanges); err != nil {
-		return nil, err
+		return nil, skyfence.Cursor{}, err
 	}
 	return s.store.FindChanges(ctx, f)
 }
 
+// allChanges returns every policy change f selects, newest first, reading
+// page after page.
+func allChanges(ctx context.Context, r skyfence.Reader, f skyfence.ChangeFilter) ([]*skyfence.PolicyChange, error) {
+	f.Limit = 1000
+	var all []*skyfence.PolicyChange
+	for {
+		cs, next, err := r.FindChanges(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, cs...)
+		if next.IsZero() {
+			return all, nil
+		}
+		f.After = next
+	}
+}
+
 // Overdue counts active emergency changes whose reviews are late.
 func (s *Service) Overdue(ctx context.Context) (int, error) {
-	active, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
+	active, _, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
 	n := 0
 	for _, c := range active {
 		if c.Overdue(s.now(), s.rules) {
@@ -365,7 +384,7 @@ func (s *Service) Overdue(ctx context.Context) (int, error) {
 // adoptPolicy makes the store's active change the policy at start-up, or,
 // on a first start, records the configured policy as the first change.
 func (s *Service) adoptPolicy(ctx context.Context, initial *policy.Snapshot) error {
-	active, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
+	active, _, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
 	if err != nil {
 		return err
 	}

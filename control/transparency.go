@@ -56,7 +56,7 @@ type Request struct {
 // Transparency builds the report from the stored changes and the active
 // policy. It needs no permission: it is public.
 func (s *Service) Transparency(ctx context.Context) (*Transparency, error) {
-	changes, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{Limit: 1000})
+	changes, err := allChanges(ctx, s.store, skyfence.ChangeFilter{})
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func (s *Server) openCase(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listCases(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	after, err := skyfence.ParseCaseCursor(q.Get("cursor"))
+	after, err := skyfence.ParseCursor(q.Get("cursor"))
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,11 @@ func (s *Server) draftChange(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listChanges(w http.ResponseWriter, r *http.Request) error {
-	f := skyfence.ChangeFilter{State: skyfence.ChangeState(r.URL.Query().Get("state"))}
+	after, err := skyfence.ParseCursor(r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	f := skyfence.ChangeFilter{State: skyfence.ChangeState(r.URL.Query().Get("state")), After: after}
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
@@ -42,7 +46,7 @@ func (s *Server) listChanges(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Limit = n
 	}
-	cs, err := s.svc.Changes(r.Context(), f)
+	cs, next, err := s.svc.Changes(r.Context(), f)
 	if err != nil {
 		return err
 	}
@@ -51,7 +55,7 @@ func (s *Server) listChanges(w http.ResponseWriter, r *http.Request) error {
 		c.Files = nil // the list is a summary; GET one change for its files
 		views[i] = s.svc.View(c)
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"changes": views})
+	return writeJSON(w, http.StatusOK, map[string]any{"changes": views, "next_cursor": next.String()})
 }
 
 func (s *Server) getChange(w http.ResponseWriter, r *http.Request) error {

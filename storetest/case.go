@@ -88,7 +88,7 @@ func testCaseErrors(t *testing.T, s skyfence.Store) {
 	wantCode(t, "FindCases with an unknown state", err, skyfence.EINVALID)
 	_, _, err = s.FindCases(t.Context(), skyfence.CaseFilter{Limit: -1})
 	wantCode(t, "FindCases with a negative limit", err, skyfence.EINVALID)
-	_, _, err = s.FindCases(t.Context(), skyfence.CaseFilter{After: skyfence.CaseCursor{UpdatedAt: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), ID: "c"}})
+	_, _, err = s.FindCases(t.Context(), skyfence.CaseFilter{After: skyfence.Cursor{At: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), ID: "c"}})
 	wantCode(t, "FindCases after a cursor out of range", err, skyfence.EINVALID)
 }
 
@@ -170,7 +170,7 @@ func testFindCases(t *testing.T, s skyfence.Store) {
 			if next.IsZero() {
 				break
 			}
-			if last := got[len(got)-1]; next.ID != last.ID || !next.UpdatedAt.Equal(last.UpdatedAt) {
+			if last := got[len(got)-1]; next.ID != last.ID || !next.At.Equal(last.UpdatedAt) {
 				t.Fatalf("FindCases page %d: next page at %v, want after its last case %s", page, next, last.ID)
 			}
 			f.After = next

@@ -330,11 +330,33 @@ func testFindChanges(t *testing.T, s skyfence.Store) {
 		{skyfence.ChangeFilter{State: skyfence.ChangeRolledBack}, of(skyfence.ChangeRolledBack)},
 		{skyfence.ChangeFilter{State: skyfence.ChangeDraft, Limit: 4}, of(skyfence.ChangeDraft)[:4]},
 	} {
-		got, err := s.FindChanges(ctx, tc.f)
+		got, _, err := s.FindChanges(ctx, tc.f)
 		if err != nil {
 			t.Fatalf("FindChanges(%+v): %v", tc.f, err)
 		}
 		same(t, fmt.Sprintf("FindChanges(%+v)", tc.f), got, tc.want)
+	}
+
+	// Paged (pages of 7 end between changes created at the same time; 130
+	// is ten full pages of 13), all of them and one state give the same as
+	// in one page, and the last page says it is the last.
+	for _, f := range []skyfence.ChangeFilter{{Limit: 7}, {Limit: 13}, {State: skyfence.ChangeDraft, Limit: 3}} {
+		var paged []*skyfence.PolicyChange
+		for range len(cs) + 1 {
+			got, next, err := s.FindChanges(ctx, f)
+			if err != nil {
+				t.Fatalf("FindChanges(%+v): %v", f, err)
+			}
+			paged = append(paged, got...)
+			if next.IsZero() {
+				break
+			}
+			if last := got[len(got)-1]; next.ID != last.ID || !next.At.Equal(last.CreatedAt) {
+				t.Fatalf("FindChanges(%+v): next page at %v, want after its last change %s", f, next, last.ID)
+			}
+			f.After = next
+		}
+		same(t, fmt.Sprintf("FindChanges paged by %d (state %q)", f.Limit, f.State), paged, of(f.State))
 	}
 
 	// An update moves a change to its new state; the transaction sees it
@@ -345,21 +367,21 @@ func testFindChanges(t *testing.T, s skyfence.Store) {
 		if err := tx.UpdateChange(ctx, moved); err != nil {
 			return err
 		}
-		if got, err := tx.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeExpired, Limit: 1000}); err != nil || !slices.ContainsFunc(got, func(c *skyfence.PolicyChange) bool { return c.ID == moved.ID }) {
+		if got, _, err := tx.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeExpired, Limit: 1000}); err != nil || !slices.ContainsFunc(got, func(c *skyfence.PolicyChange) bool { return c.ID == moved.ID }) {
 			t.Errorf("FindChanges(expired) in the updating transaction: %d changes, error %v; want the one updated among them", len(got), err)
 		}
 		return nil
 	})
 	for _, state := range skyfence.ChangeStates {
-		got, err := s.FindChanges(ctx, skyfence.ChangeFilter{State: state, Limit: 1000})
+		got, _, err := s.FindChanges(ctx, skyfence.ChangeFilter{State: state, Limit: 1000})
 		if err != nil {
 			t.Fatalf("FindChanges(%s): %v", state, err)
 		}
 		same(t, fmt.Sprintf("FindChanges(%s) after an update", state), got, of(state))
 	}
 
-	_, err := s.FindChanges(ctx, skyfence.ChangeFilter{Limit: -1})
+	_, _, err := s.FindChanges(ctx, skyfence.ChangeFilter{Limit: -1})
 	wantCode(t, "FindChanges(limit -1)", err, skyfence.EINVALID)
-	_, err = s.FindChanges(ctx, skyfence.ChangeFilter{State: "limbo"})
+	_, _, err = s.FindChanges(ctx, skyfence.ChangeFilter{State: "limbo"})
 	wantCode(t, "FindChanges(unknown state)", err, skyfence.EINVALID)
 }

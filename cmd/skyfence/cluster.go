@@ -260,7 +260,7 @@ func (n *clusterNode) syncPolicy(store skyfence.Store) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	put, err := n.bus.SyncPolicy(ctx, func(ctx context.Context) (*natsbus.Policy, error) {
-		active, err := store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
+		active, _, err := store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
 		if err != nil || len(active) == 0 {
 			return nil, err
 		}

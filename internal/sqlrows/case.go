@@ -78,7 +78,7 @@ func CheckCaseFilter(f skyfence.CaseFilter) error {
 	if f.State != "" && !f.State.Valid() {
 		return skyfence.FieldErrorf(skyfence.EINVALID, "state", "unknown case state %q (want one of %v)", f.State, skyfence.CaseStates)
 	}
-	return CheckTimes(f.DueBy, f.After.UpdatedAt)
+	return CheckTimes(f.DueBy, f.After.At)
 }
 
 // Cond is one condition of a WHERE clause: Expr has a "?" where the driver
@@ -105,22 +105,9 @@ func CaseConds(f skyfence.CaseFilter) []Cond {
 		out = append(out, Cond{"due_at > 0 AND due_at <= ?", []any{f.DueBy.UnixNano()}})
 	}
 	if !f.After.IsZero() {
-		// The listing's order is (updated_at, id) descending.
-		at := f.After.UpdatedAt.UnixNano()
-		out = append(out, Cond{"(updated_at < ? OR (updated_at = ? AND id < ?))", []any{at, at, f.After.ID}})
+		out = append(out, after("updated_at", f.After))
 	}
 	return out
-}
-
-// CasePage cuts the rows of a listing asked for one more than limit to
-// the page, and returns where the next page starts: after the page's last
-// case if there was more, else the zero cursor.
-func CasePage(cs []*skyfence.Case, limit int) ([]*skyfence.Case, skyfence.CaseCursor) {
-	if len(cs) <= limit {
-		return cs, skyfence.CaseCursor{}
-	}
-	cs = cs[:limit]
-	return cs, cs[limit-1].CursorAfter()
 }
 
 // DueAt is the due_at column of a case: when its scheduled action takes
@@ -148,8 +135,8 @@ func (r Reader) FindCaseByID(ctx context.Context, id string) (*skyfence.Case, er
 // FindCases returns the cases f selects, most recently updated first, from
 // f.After on, at most f.Limit of them (0: 100; over 1000: 1000), and where
 // the next page starts.
-func (r Reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfence.Case, skyfence.CaseCursor, error) {
-	var next skyfence.CaseCursor
+func (r Reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfence.Case, skyfence.Cursor, error) {
+	var next skyfence.Cursor
 	limit, err := PageLimit(f.Limit)
 	if err != nil {
 		return nil, next, err
@@ -172,7 +159,7 @@ func (r Reader) FindCases(ctx context.Context, f skyfence.CaseFilter) ([]*skyfen
 	if err != nil {
 		return nil, next, r.errorf("find cases: %w", err)
 	}
-	cs, next = CasePage(cs, limit)
+	cs, next = page(cs, limit, (*skyfence.Case).CursorAfter)
 	return cs, next, nil
 }
 

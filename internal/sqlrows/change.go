@@ -28,32 +28,43 @@ func (r Reader) FindChangeByID(ctx context.Context, id string) (*skyfence.Policy
 }
 
 // FindChanges returns the policy changes f selects, newest first (by
-// CreatedAt, then by id, both descending), at most f.Limit of them (0:
-// 100; over 1000: 1000). EINVALID for a negative limit or an unknown state.
-func (r Reader) FindChanges(ctx context.Context, f skyfence.ChangeFilter) ([]*skyfence.PolicyChange, error) {
+// CreatedAt, then by id, both descending), from f.After on, at most
+// f.Limit of them (0: 100; over 1000: 1000), and where the next page
+// starts. EINVALID for a negative limit, an unknown state or a cursor out
+// of range.
+func (r Reader) FindChanges(ctx context.Context, f skyfence.ChangeFilter) ([]*skyfence.PolicyChange, skyfence.Cursor, error) {
+	var next skyfence.Cursor
 	limit, err := PageLimit(f.Limit)
 	if err != nil {
-		return nil, err
+		return nil, next, err
+	}
+	if err := CheckTimes(f.After.At); err != nil {
+		return nil, next, err
 	}
 	var conds []string
 	var args []any
 	if f.State != "" {
 		if err := r.d.Changes.CheckState(f.State); err != nil {
-			return nil, err
+			return nil, next, err
 		}
 		conds, args = append(conds, "state = ?"), append(args, string(f.State))
 	}
+	if !f.After.IsZero() {
+		c := after("created_at", f.After)
+		conds, args = append(conds, c.Expr), append(args, c.Args...)
+	}
 	rows, err := r.q.Query(ctx, `SELECT id, doc FROM policy_changes`+where(conds)+
-		` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, limit)...)
+		` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
-		return nil, r.errorf("find policy changes: %w", err)
+		return nil, next, r.errorf("find policy changes: %w", err)
 	}
 	defer rows.Close()
 	cs, err := Docs(rows, "policy change", r.d.Changes.Decode)
 	if err != nil {
-		return nil, r.errorf("find policy changes: %w", err)
+		return nil, next, r.errorf("find policy changes: %w", err)
 	}
-	return cs, nil
+	cs, next = page(cs, limit, (*skyfence.PolicyChange).CursorAfter)
+	return cs, next, nil
 }
 
 // CreateChange stores a new policy change at its Revision (see package

@@ -78,3 +78,21 @@ func CheckAlert(i int, a *skyfence.AlertRecord) error {
 	}
 	return CheckTimes(a.FirstSeen, a.LastSeen)
 }
+
+// after is the condition of the items after c in a listing ordered by the
+// column at (Unix nanoseconds), then id, both descending.
+func after(at string, c skyfence.Cursor) Cond {
+	n := c.At.UnixNano()
+	return Cond{"(" + at + " < ? OR (" + at + " = ? AND id < ?))", []any{n, n, c.ID}}
+}
+
+// page cuts the rows of a listing asked for one more than limit to the
+// page, and returns where the next page starts: after the page's last item
+// if there was more, else the zero cursor.
+func page[T any](items []T, limit int, cursorAfter func(T) skyfence.Cursor) ([]T, skyfence.Cursor) {
+	if len(items) <= limit {
+		return items, skyfence.Cursor{}
+	}
+	items = items[:limit]
+	return items, cursorAfter(items[limit-1])
+}
