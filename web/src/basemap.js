@@ -135,3 +135,34 @@ export function h(tag, attrs = {}, ...children) {
 export function fill(el, ...children) {
   el.replaceChildren(...children.flat(Infinity).filter((c) => c !== undefined && c !== null && c !== false));
 }
+
+// linkRow is a table row that opens href (a route of the console) when
+// clicked, or on Enter or Space: the rows of the lists of changes and
+// cases. id is its data-id; selected marks the one open.
+export function linkRow(href, id, selected, ...cells) {
+  const open = () => { location.hash = href; };
+  return h('tr', {
+    class: 'row', tabindex: '0', 'data-id': id, 'aria-selected': selected ? 'true' : 'false',
+    onclick: open, onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } },
+  }, ...cells);
+}
+
+// pager fills tbody with a listing that comes a page at a time (the API's
+// next_cursor) and returns its load: load() reads the first page in place
+// of what was shown, load(true) the next, added below. fetchPage(cursor)
+// returns a page; row makes a table row of one of its items[key]; more is
+// the button that reads on, hidden when there is no next page.
+export function pager(tbody, more, { fetchPage, key, row, empty, cols }) {
+  let cursor = '';
+  const load = async (next = false) => {
+    const page = await fetchPage(next ? cursor : '');
+    const rows = page[key].map(row);
+    if (next) tbody.append(...rows);
+    else tbody.replaceChildren(...rows);
+    if (!tbody.children.length) tbody.append(h('tr', {}, h('td', { colspan: cols }, empty)));
+    cursor = page.next_cursor || '';
+    more.hidden = !cursor;
+  };
+  more.addEventListener('click', () => load(true));
+  return load;
+}

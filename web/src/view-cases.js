@@ -2,7 +2,7 @@
 // on the map, its notes, and the actions (warn, suspend, deactivate,
 // clear) with the notice the account holder gets.
 import { api } from './api.js';
-import { createMap, fill, h, idle, loadAvailability } from './basemap.js';
+import { createMap, fill, h, idle, linkRow, loadAvailability, pager } from './basemap.js';
 
 const ALLOW = '#1e7f45';
 const DENY = '#c62828';
@@ -28,29 +28,19 @@ export async function casesView(root, { me, params }) {
       more),
     detail));
 
-  let cursor = '';
-  const row = (c) => {
-    const open = () => { location.hash = `#/cases/${encodeURIComponent(c.id)}`; };
-    return h('tr', {
-      class: 'row', tabindex: '0', 'data-id': c.id, 'aria-selected': c.id === params[0] ? 'true' : 'false',
-      onclick: open, onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } },
+  const loadList = pager(list, more, {
+    key: 'cases', empty: 'No case.', cols: 5,
+    fetchPage: (cursor) => {
+      const q = new URLSearchParams();
+      if (state.value) q.set('state', state.value);
+      if (assignee.value) q.set('assignee', assignee.value);
+      if (cursor) q.set('cursor', cursor);
+      return api('GET', `/v1/cases?${q}`);
     },
-    h('td', {}, c.title || c.id), h('td', {}, c.terminal_id || ''), h('td', {}, h('span', { class: 'badge' }, c.state)),
-    h('td', {}, c.assignee || '—'), h('td', {}, when(c.updated_at)));
-  };
-  const loadList = async (next = false) => {
-    const q = new URLSearchParams();
-    if (state.value) q.set('state', state.value);
-    if (assignee.value) q.set('assignee', assignee.value);
-    if (next) q.set('cursor', cursor);
-    const page = await api('GET', `/v1/cases?${q}`);
-    if (next) list.append(...page.cases.map(row));
-    else list.replaceChildren(...page.cases.map(row));
-    if (!list.children.length) list.append(h('tr', {}, h('td', { colspan: 5 }, 'No case.')));
-    cursor = page.next_cursor || '';
-    more.hidden = !cursor;
-  };
-  more.onclick = () => loadList(true);
+    row: (c) => linkRow(`#/cases/${encodeURIComponent(c.id)}`, c.id, c.id === params[0],
+      h('td', {}, c.title || c.id), h('td', {}, c.terminal_id || ''), h('td', {}, h('span', { class: 'badge' }, c.state)),
+      h('td', {}, c.assignee || '—'), h('td', {}, when(c.updated_at))),
+  });
   await loadList();
   let cleanupMap = null;
   if (params[0]) cleanupMap = await showCase(detail, params[0], me, loadList);

@@ -3,7 +3,7 @@
 // server enforces who may do what (roles, the two-person rule); the console
 // shows its answer.
 import { api } from './api.js';
-import { STATUSES, createMap, featureBounds, fill, h, idle, loadAvailability, statusLabel } from './basemap.js';
+import { STATUSES, createMap, featureBounds, fill, h, idle, linkRow, loadAvailability, pager, statusLabel } from './basemap.js';
 
 const statusColor = Object.fromEntries(STATUSES.map(([k, , c]) => [k, c]));
 const GAIN = '#1e7f45';
@@ -25,32 +25,35 @@ export async function policyView(root, { me, params }) {
   const stateFilter = h('select', { id: 'state-filter', 'aria-label': 'Show changes in state' },
     ['', 'draft', 'proposed', 'approved', 'active', 'superseded', 'rejected', 'withdrawn', 'rolled_back', 'expired']
       .map((s) => h('option', { value: s }, s || 'all states')));
+  // The list comes a page at a time: "More changes" reads on.
+  const more = h('button', { type: 'button', id: 'more-changes', hidden: true }, 'More changes');
   root.replaceChildren(h('div', { class: 'page split' },
     h('section', { class: 'card' },
       h('h2', {}, 'Policy changes'),
       h('p', { class: 'filters' }, stateFilter),
-      h('table', {}, h('thead', {}, h('tr', {}, ['Title', 'State', 'Author', 'Approvals'].map((c) => h('th', {}, c)))), list)),
+      h('table', {}, h('thead', {}, h('tr', {}, ['Title', 'State', 'Author', 'Approvals'].map((c) => h('th', {}, c)))), list),
+      more),
     detail));
   let cleanupMap = null;
 
-  const loadList = async () => {
-    const q = stateFilter.value ? `?state=${stateFilter.value}` : '';
-    const { changes } = await api('GET', `/v1/changes${q}`);
-    list.replaceChildren(...changes.map((c) => {
+  const loadList = pager(list, more, {
+    key: 'changes', empty: 'No change.', cols: 4,
+    fetchPage: (cursor) => {
+      const q = new URLSearchParams();
+      if (stateFilter.value) q.set('state', stateFilter.value);
+      if (cursor) q.set('cursor', cursor);
+      return api('GET', `/v1/changes?${q}`);
+    },
+    row: (c) => {
       const approvals = (c.reviews || []).filter((r) => r.approve).length;
-      const open = () => { location.hash = `#/policy/${encodeURIComponent(c.id)}`; };
-      return h('tr', {
-        class: 'row', tabindex: '0', 'data-id': c.id, 'aria-selected': c.id === params[0] ? 'true' : 'false',
-        onclick: open, onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } },
-      },
-      h('td', {}, c.title, ' ', flags(c)),
-      h('td', {}, h('span', { class: 'badge' }, c.state)),
-      h('td', {}, c.author.person),
-      h('td', {}, String(approvals)));
-    }));
-    if (!changes.length) list.append(h('tr', {}, h('td', { colspan: 4 }, 'No change.')));
-  };
-  stateFilter.addEventListener('change', loadList);
+      return linkRow(`#/policy/${encodeURIComponent(c.id)}`, c.id, c.id === params[0],
+        h('td', {}, c.title, ' ', flags(c)),
+        h('td', {}, h('span', { class: 'badge' }, c.state)),
+        h('td', {}, c.author.person),
+        h('td', {}, String(approvals)));
+    },
+  });
+  stateFilter.addEventListener('change', () => loadList());
   await loadList();
 
   if (params[0]) cleanupMap = await showChange(detail, params[0], me, loadList);
