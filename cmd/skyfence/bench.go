@@ -17,9 +17,10 @@ const benchUsage = `usage: skyfence bench [suite] [flags]
 
 suites:
   all       locate and serve below, then decisions, impact previews at 1 M
-            and 10 M terminals, memory per terminal, the moonshot and
-            detection, in about four minutes (the default); --write-doc
-            updates docs/BENCHMARKS.md
+            and 10 M terminals, memory per terminal, the moonshot (in the
+            binary form of fixes; --wire json for JSON) and detection, in
+            about four minutes (the default); --write-doc updates
+            docs/BENCHMARKS.md
   detect    the detectors over a simulated fleet with labelled bad actors:
             precision, recall and alert delays against the issue's targets
   moonshot  memory per terminal, then 670,000 fixes/s offered to the API

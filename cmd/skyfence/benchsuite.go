@@ -19,6 +19,7 @@ func runBenchAll(ctx context.Context, e env) error {
 	writeDoc := fs.Bool("write-doc", false, "rewrite the generated section of --doc with the result")
 	doc := fs.String("doc", "docs/BENCHMARKS.md", "the `file` --write-doc rewrites, between "+bench.BeginMarker+" and "+bench.EndMarker)
 	fs.StringVar(&cfg.Moonshot.CPUProfile, "cpuprofile", "", "write the CPU profile of the moonshot's load to `file` (go tool pprof -top FILE)")
+	fs.StringVar(&cfg.Moonshot.Wire, "wire", "binary", "`form` of the moonshot's batches and answers: binary, the form meant for that load, or json")
 	fs.Usage = func() { fmt.Fprint(e.stderr, benchUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, e); err != nil {
 		return err
