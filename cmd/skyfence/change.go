@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,7 +122,7 @@ func runChange(ctx context.Context, e env) error {
 	case "rollback":
 		out, err = c.do(ctx, "POST", "/v1/policy/rollback", map[string]any{"reason": reason})
 	case "list":
-		out, err = c.do(ctx, "GET", "/v1/changes?state="+state, nil)
+		out, err = listChanges(ctx, c, state, 1000)
 	case "show":
 		out, err = c.do(ctx, "GET", "/v1/changes/"+id, nil)
 	}
@@ -179,6 +181,32 @@ type changeView struct {
 		Comment string
 	}
 	Impact *policy.ImpactReport
+}
+
+// listChanges reads every page (of pageSize) of the changes in state ("":
+// all), newest first, and returns them as one answer of GET /v1/changes.
+func listChanges(ctx context.Context, c *apiClient, state string, pageSize int) (json.RawMessage, error) {
+	var all []json.RawMessage
+	cursor := ""
+	for {
+		q := url.Values{"limit": {strconv.Itoa(pageSize)}, "state": {state}, "cursor": {cursor}}
+		out, err := c.do(ctx, "GET", "/v1/changes?"+q.Encode(), nil)
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Changes    []json.RawMessage `json:"changes"`
+			NextCursor string            `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(out, &page); err != nil {
+			return nil, fmt.Errorf("the list of changes: %w", err)
+		}
+		all = append(all, page.Changes...)
+		if page.NextCursor == "" {
+			return json.Marshal(map[string]any{"changes": all})
+		}
+		cursor = page.NextCursor
+	}
 }
 
 func printChanges(w io.Writer, action string, out json.RawMessage) error {
