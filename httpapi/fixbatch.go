@@ -8,6 +8,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/fixwire"
 )
 
 // fixBatch is the JSON body of POST /v1/fixes.
@@ -99,22 +100,30 @@ func appendAnswer(b []byte, batchID string, in []fixInput, pre []error, results 
 	return append(b, "]}\n"...)
 }
 
-// DecideBatch decides a batch of fixes given as the JSON body of POST
-// /v1/fixes, for a caller other than HTTP (a cluster's fix stream on NATS
-// JetStream, docs/CLUSTER.md), with the principal of ctx, and appends to
-// b the answer POST /v1/fixes gives: the results, or an error body
-// ({"error": {...}}, as the API's) for a batch refused whole (malformed,
-// too large, a principal that may not ingest). The batch id is returned
-// in the answer but no answer is kept for retries: a batch decided again
-// gets a conflict for each fix it applied before.
+// DecideBatch decides a batch of fixes given as the body of POST
+// /v1/fixes, in JSON or in the binary form (fixwire, told apart by the
+// first byte), for a caller other than HTTP (a cluster's fix stream on
+// NATS JetStream, docs/CLUSTER.md), with the principal of ctx, and appends
+// to b the answer POST /v1/fixes gives in the batch's form: the results,
+// or an error body ({"error": {...}}, as the API's, in JSON whatever the
+// form) for a batch refused whole (malformed, too large, a principal that
+// may not ingest). The batch id is returned in the answer but no answer is
+// kept for retries: a batch decided again gets a conflict for each fix it
+// applied before.
 func (s *Server) DecideBatch(ctx context.Context, body, b []byte) []byte {
-	batchID, in, err := readFixBatch(body)
+	read, answer := readFixBatch, appendAnswer
+	if len(body) > 0 && body[0] == fixwire.Version {
+		st := wirePool.Get().(*wireState)
+		defer st.put()
+		read, answer = st.readBatch, st.appendAnswer
+	}
+	batchID, in, err := read(body)
 	if err == nil {
 		var d *decided
 		if d, err = s.decide(ctx, in); err == nil {
 			defer d.put()
 			s.metrics.decisions(d.results)
-			return appendAnswer(b, batchID, in, d.pre, d.results)
+			return answer(b, batchID, in, d.pre, d.results)
 		}
 	}
 	out, _ := json.Marshal(errorBody{detailOf(err)})

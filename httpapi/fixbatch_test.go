@@ -15,6 +15,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/fixwire"
 	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/internal/testnats"
 	"github.com/skyfence/skyfence/natsbus"
@@ -26,9 +27,10 @@ var gatewayCtx = control.WithPrincipal(context.Background(), &control.Principal{
 
 // answers collects the decisions published on NATS, by batch id.
 type answers struct {
-	mu sync.Mutex
-	by map[string][]result // in the order they came, parts of a batch appended
-	n  int
+	mu     sync.Mutex
+	by     map[string][]result // in the order they came, parts of a batch appended
+	n      int
+	binary int // answers in the binary form
 }
 
 func (a *answers) add(_ int, b []byte) {
@@ -36,7 +38,24 @@ func (a *answers) add(_ int, b []byte) {
 		BatchID string `json:"batch_id"`
 		Results []result
 	}
-	if err := json.Unmarshal(b, &out); err != nil {
+	if len(b) > 0 && b[0] == fixwire.Version {
+		var dec fixwire.Decoder
+		id, rs, err := dec.Answer(b, nil)
+		if err != nil {
+			panic(fmt.Sprintf("a binary answer that does not decode: %v", err))
+		}
+		out.BatchID = id
+		a.mu.Lock()
+		a.binary++
+		a.mu.Unlock()
+		for _, r := range rs {
+			res := result{TerminalID: r.TerminalID, Allow: r.Allow, Reason: r.Reason, Rule: r.Rule, Message: r.Message, Country: r.Country, Zones: r.Zones}
+			if r.Err != nil {
+				res.Error = &struct{ Code, Message, Field string }{r.Err.Code, r.Err.Message, r.Err.Field}
+			}
+			out.Results = append(out.Results, res)
+		}
+	} else if err := json.Unmarshal(b, &out); err != nil {
 		panic(fmt.Sprintf("an answer that does not decode: %v: %s", err, b))
 	}
 	a.mu.Lock()
@@ -58,11 +77,11 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// natsFixes is a gateway and an authorizer's reader on one embedded NATS
-// server, the reader deciding with e's service.
-func natsFixes(t *testing.T, partitions int, ackWait time.Duration) (natsbus.FixConfig, *natsbus.FixPublisher, *answers) {
+// natsFixes is a gateway, publishing in the binary form or JSON, and the
+// answers it reads, on one embedded NATS server.
+func natsFixes(t *testing.T, partitions int, ackWait time.Duration, binary bool) (natsbus.FixConfig, *natsbus.FixPublisher, *answers) {
 	ns := testnats.Start(t)
-	cfg := natsbus.FixConfig{URL: ns.URL(), Namespace: testnats.Namespace(t, ns.URL()), Partitions: partitions, AckWait: ackWait}
+	cfg := natsbus.FixConfig{URL: ns.URL(), Namespace: testnats.Namespace(t, ns.URL()), Partitions: partitions, AckWait: ackWait, Binary: binary}
 	pub, err := natsbus.OpenFixPublisher(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +119,15 @@ func read(t *testing.T, cfg natsbus.FixConfig, decide func([]byte, bool) []byte)
 }
 
 func TestFixesOverNATSKeepEachTerminalsOrder(t *testing.T) {
+	for _, binary := range []bool{false, true} {
+		t.Run(map[bool]string{false: "json", true: "binary"}[binary], func(t *testing.T) { fixesOverNATSInOrder(t, binary) })
+	}
+}
+
+// fixesOverNATSInOrder: batches of several terminals' fixes, published in
+// one form, are each decided in their terminal's order and answered in
+// that form.
+func fixesOverNATSInOrder(t *testing.T, binary bool) {
 	e := newEnv(t)
 	const terms, batches = 6, 3
 	for k := range terms {
@@ -107,7 +135,7 @@ func TestFixesOverNATSKeepEachTerminalsOrder(t *testing.T) {
 		e.register(id, "residential", "UA", true)
 		e.must("operator", "POST", "/v1/terminals/"+id+"/activate", map[string]float64{"lat": 50.45, "lon": 30.52}, 200, nil)
 	}
-	cfg, pub, got := natsFixes(t, 4, 5*time.Second)
+	cfg, pub, got := natsFixes(t, 4, 5*time.Second, binary)
 	parts := 0
 	for b := range batches {
 		var fixes []skyfence.Fix
@@ -143,6 +171,9 @@ func TestFixesOverNATSKeepEachTerminalsOrder(t *testing.T) {
 			t.Errorf("ut-%d: state %+v %v, want the last batch's fix", k, st, err)
 		}
 	}
+	if want := map[bool]int{false: 0, true: parts}[binary]; got.binary != want {
+		t.Errorf("%d of %d answers in the binary form, want %d", got.binary, parts, want)
+	}
 	if st := r.Stats(); st.Batches != uint64(parts) || st.Redelivered != 0 {
 		t.Errorf("reader: %+v, want %d batches", st, parts)
 	}
@@ -152,7 +183,7 @@ func TestFixesOverNATSRedeliveredApplyNothingTwice(t *testing.T) {
 	e := newEnv(t)
 	e.register("ut-1", "residential", "UA", true)
 	e.must("operator", "POST", "/v1/terminals/ut-1/activate", map[string]float64{"lat": 50.45, "lon": 30.52}, 200, nil)
-	cfg, pub, got := natsFixes(t, 1, 300*time.Millisecond)
+	cfg, pub, got := natsFixes(t, 1, 300*time.Millisecond, false)
 	fixes := []skyfence.Fix{
 		{TerminalID: "ut-1", Time: testNow, Lat: 50.45, Lon: 30.52, SpeedKmh: 0},
 		{TerminalID: "ut-1", Time: testNow.Add(time.Minute), Lat: 50.46, Lon: 30.52, SpeedKmh: 12},
@@ -219,8 +250,14 @@ func TestFixesOverNATSRedeliveredApplyNothingTwice(t *testing.T) {
 // --fix-partitions runs them, each batch decided by DecideBatch on a
 // SQLite service, answered on the decision subjects and acknowledged.
 // publish-ns/fix is the gateway's cost; consume-fixes/s what the
-// authorizer takes.
+// authorizer takes; in JSON and in the binary form.
 func BenchmarkFixesOverNATS(b *testing.B) {
+	for _, binary := range []bool{false, true} {
+		b.Run(map[bool]string{false: "json", true: "binary"}[binary], func(b *testing.B) { benchFixesOverNATS(b, binary) })
+	}
+}
+
+func benchFixesOverNATS(b *testing.B, binary bool) {
 	a, snap := scenario(b)
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, b.TempDir()+"/skyfence.db", nil)
@@ -251,7 +288,7 @@ func BenchmarkFixesOverNATS(b *testing.B) {
 	if url == "" {
 		url = testnats.Start(b).URL()
 	}
-	cfg := natsbus.FixConfig{URL: url, Namespace: testnats.Namespace(b, url), Partitions: 16, MaxBytes: 8 << 30}
+	cfg := natsbus.FixConfig{URL: url, Namespace: testnats.Namespace(b, url), Partitions: 16, MaxBytes: 8 << 30, Binary: binary}
 	pub, err := natsbus.OpenFixPublisher(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -289,7 +326,9 @@ func BenchmarkFixesOverNATS(b *testing.B) {
 			var out []byte
 			_ = r.Read(rctx, p, func(batch []byte, _ bool) []byte {
 				out = api.DecideBatch(gw, batch, out[:0])
-				conflicts.Add(int64(bytes.Count(out, []byte(`"conflict"`))))
+				if bytes.Contains(out, []byte("conflict")) { // either form
+					conflicts.Add(1)
+				}
 				return out
 			})
 		})
@@ -301,7 +340,7 @@ func BenchmarkFixesOverNATS(b *testing.B) {
 	cancel()
 	wg.Wait()
 	if st := r.Stats(); st.Batches != uint64(messages) || conflicts.Load() != 0 {
-		b.Fatalf("%+v of %d messages, %d conflicts", st, messages, conflicts.Load())
+		b.Fatalf("%+v of %d messages, %d answers with conflicts", st, messages, conflicts.Load())
 	}
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "consume-fixes/s")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/fixwire"
 )
 
 // Fixes can come from gateways over NATS instead of POST /v1/fixes, in a
@@ -21,8 +23,9 @@ import (
 // partitioned by terminal as the observations are: subject
 // <namespace>.fixes.<n>, n = Partition(terminal id, partitions), so that
 // one terminal's fixes stay in one partition, in the order the gateways
-// published them. A message is a batch of one partition's fixes in the
-// JSON body of POST /v1/fixes ({"batch_id": ..., "fixes": [...]}). The
+// published them. A message is a batch of one partition's fixes in a body
+// of POST /v1/fixes: JSON ({"batch_id": ..., "fixes": [...]}), or the
+// binary form of package fixwire (FixConfig.Binary). The
 // stream is a work queue (a batch is deleted once an authorizer
 // acknowledged it), bounded in bytes and refusing new batches when full;
 // a batch published with a batch id has the message id <batch id>.<n>, so
@@ -31,7 +34,7 @@ import (
 //
 // Each partition has a durable pull consumer of its own, authorize-<n>,
 // with at most one batch unacknowledged. The authorizer reading it decides
-// the batch, publishes the answer (the JSON answer of POST /v1/fixes) on
+// the batch, publishes the answer (POST /v1/fixes's, in the batch's form) on
 // <namespace>.decisions.<n>, in the stream SKYFENCE_DECISIONS (kept an
 // hour, oldest dropped when full), with the message id <n>.<the batch's
 // stream sequence>, and then acknowledges the batch. A batch not
@@ -80,7 +83,11 @@ type FixConfig struct {
 	// acknowledgements, and a consumer for an authorizer's before the
 	// batch is delivered again; 5 s if zero.
 	AckWait time.Duration
-	Logger  *slog.Logger
+	// Binary makes a publisher send its batches in the binary form of POST
+	// /v1/fixes (package fixwire) instead of JSON; their answers come back
+	// in that form too. Authorizers take either form, batch by batch.
+	Binary bool
+	Logger *slog.Logger
 }
 
 // duplicateWindow is how long the streams of fixes and decisions
@@ -169,8 +176,15 @@ func (p *FixPublisher) Publish(ctx context.Context, batchID string, fixes []skyf
 		parts[k] = append(parts[k], i)
 	}
 	futures := make([]jetstream.PubAckFuture, 0, len(order))
+	var enc fixwire.Encoder
+	var wire []fixwire.Fix
 	for _, k := range order {
-		data := appendFixBatch(nil, batchID, fixes, parts[k])
+		var data []byte
+		if p.cfg.Binary {
+			data = appendWireBatch(&enc, &wire, batchID, fixes, parts[k])
+		} else {
+			data = appendFixBatch(nil, batchID, fixes, parts[k])
+		}
 		var opts []jetstream.PublishOpt
 		if batchID != "" {
 			opts = append(opts, jetstream.WithMsgID(batchID+"."+strconv.Itoa(k)))
@@ -198,6 +212,22 @@ func (p *FixPublisher) Publish(ctx context.Context, batchID string, fixes []skyf
 		}
 	}
 	return order, nil
+}
+
+// appendWireBatch returns fixes[idx...] as the binary body of POST
+// /v1/fixes, made in wire (kept for the next part).
+func appendWireBatch(enc *fixwire.Encoder, wire *[]fixwire.Fix, batchID string, fixes []skyfence.Fix, idx []int) []byte {
+	w := (*wire)[:0]
+	for _, i := range idx {
+		f := &fixes[i]
+		speed := f.SpeedKmh
+		if speed < 0 { // NoSpeed: JSON leaves it out
+			speed = math.NaN()
+		}
+		w = append(w, fixwire.Fix{TerminalID: f.TerminalID, Time: f.Time, Lat: f.Lat, Lon: f.Lon, AltM: f.AltM, SpeedKmh: speed, Cell: f.Cell})
+	}
+	*wire = w
+	return enc.AppendRequest(nil, batchID, w)
 }
 
 // appendFixBatch appends fixes[idx...] as the JSON body of POST /v1/fixes.
@@ -237,9 +267,10 @@ func appendFixBatch(b []byte, batchID string, fixes []skyfence.Fix, idx []int) [
 
 // Decisions calls fn with each answer published on the decision subjects
 // of partitions from the call on, in each partition's order, until ctx
-// ends. An answer is the JSON answer of POST /v1/fixes ({"batch_id",
-// "results"}), or an error body ({"error"}) for a batch refused whole; a
-// gateway picks its own batches by their ids.
+// ends. An answer is POST /v1/fixes's answer in its batch's form (JSON
+// {"batch_id", "results"}, or fixwire's binary answer), or a JSON error
+// body ({"error"}) for a batch refused whole; a gateway picks its own
+// batches by their ids.
 func (p *FixPublisher) Decisions(ctx context.Context, partitions []int, fn func(partition int, answer []byte)) error {
 	from := time.Now()
 	if err := p.cfg.ensureStreams(ctx, p.js); err != nil {
