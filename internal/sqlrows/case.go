@@ -198,14 +198,7 @@ func (t Tx) UpdateCase(ctx context.Context, c *skyfence.Case) error {
 		return t.r.errorf("update case %q: %w", c.ID, err)
 	}
 	if n == 0 {
-		return StaleRevision("case", c.ID, c.Revision, func() (int64, bool, error) {
-			var stored int64
-			err := t.r.q.QueryRow(ctx, `SELECT revision FROM cases WHERE id = ?`, c.ID).Scan(&stored)
-			if isNoRows(err) {
-				return 0, false, nil
-			}
-			return stored, err == nil, err
-		})
+		return t.staleRevision(ctx, "cases", "case", c.ID, c.Revision)
 	}
 	c.Revision = next
 	return nil

@@ -114,14 +114,7 @@ func (t Tx) UpdateChange(ctx context.Context, c *skyfence.PolicyChange) error {
 		return t.r.errorf("update policy change %q: %w", c.ID, err)
 	}
 	if n == 0 {
-		return StaleRevision("policy change", c.ID, c.Revision, func() (int64, bool, error) {
-			var stored int64
-			err := t.r.q.QueryRow(ctx, `SELECT revision FROM policy_changes WHERE id = ?`, c.ID).Scan(&stored)
-			if isNoRows(err) {
-				return 0, false, nil
-			}
-			return stored, err == nil, err
-		})
+		return t.staleRevision(ctx, "policy_changes", "policy change", c.ID, c.Revision)
 	}
 	c.Revision = next
 	return nil

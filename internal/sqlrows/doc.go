@@ -1,6 +1,7 @@
 package sqlrows
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/skyfence/skyfence"
@@ -32,16 +33,17 @@ func Docs[T any](rows ScanRows, what string, decode func([]byte) (*T, error)) ([
 	return out, rows.Err()
 }
 
-// StaleRevision explains an update guarded by a revision that changed no
-// row: ENOTFOUND if there is no such object, else ECONFLICT naming the
-// revision stored. stored reads that revision (found false: no row).
-func StaleRevision(what, id string, rev int64, stored func() (r int64, found bool, err error)) error {
-	r, found, err := stored()
+// staleRevision explains an update of the document id in table, guarded
+// by the revision rev, that changed no row: ENOTFOUND if there is no such
+// document, else ECONFLICT naming the revision stored.
+func (t Tx) staleRevision(ctx context.Context, table, what, id string, rev int64) error {
+	var stored int64
+	err := t.r.q.QueryRow(ctx, `SELECT revision FROM `+table+` WHERE id = ?`, id).Scan(&stored)
 	switch {
-	case err != nil:
-		return fmt.Errorf("update %s %q: %w", what, id, err)
-	case !found:
+	case isNoRows(err):
 		return skyfence.Errorf(skyfence.ENOTFOUND, "%s %q not found", what, id)
+	case err != nil:
+		return t.r.errorf("update %s %q: %w", what, id, err)
 	}
-	return skyfence.Errorf(skyfence.ECONFLICT, "%s %q changed meanwhile (revision %d, not %d): read it again", what, id, r, rev)
+	return skyfence.Errorf(skyfence.ECONFLICT, "%s %q changed meanwhile (revision %d, not %d): read it again", what, id, stored, rev)
 }
