@@ -276,20 +276,14 @@ func (r *reader) uvarint(field string) uint64 {
 	return v
 }
 
+// varint reads a zig-zag varint, as encoding/binary writes it: the
+// uvarint of its bits, the sign in the lowest.
 func (r *reader) varint(field string) int64 {
-	if r.err != nil {
-		return 0
+	u := r.uvarint(field)
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
 	}
-	v, n := binary.Varint(r.b[r.i:])
-	if n <= 0 {
-		if n == 0 {
-			r.short(field, 1)
-		} else {
-			r.failAt(r.i, field, "a varint over 64 bits")
-		}
-		return 0
-	}
-	r.i += n
 	return v
 }
 
