@@ -240,13 +240,14 @@ func (r *wireReader) uvarint() uint64 {
 	return v
 }
 
+// varint reads a zig-zag varint: the uvarint of its bits, the sign in the
+// lowest (binary.Varint's own way).
 func (r *wireReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail(errShort)
-		return 0
+	u := r.uvarint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
 	}
-	r.b = r.b[n:]
 	return v
 }
 
