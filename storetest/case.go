@@ -160,22 +160,12 @@ func testFindCases(t *testing.T, s skyfence.Store) {
 	for _, f := range []skyfence.CaseFilter{{Limit: 5}, {Limit: 4}, {TerminalID: "t1", Limit: 3}} {
 		keep := func(c *skyfence.Case) bool { return f.TerminalID == "" || c.TerminalID == f.TerminalID }
 		whole := want(keep)
-		var paged []*skyfence.Case
-		for page := 0; page <= len(all); page++ {
-			got, next, err := s.FindCases(t.Context(), f)
-			if err != nil {
-				t.Fatalf("FindCases page %d after %v: %v", page, f.After, err)
-			}
-			paged = append(paged, got...)
-			if next.IsZero() {
-				break
-			}
-			if last := got[len(got)-1]; next.ID != last.ID || !next.At.Equal(last.UpdatedAt) {
-				t.Fatalf("FindCases page %d: next page at %v, want after its last case %s", page, next, last.ID)
-			}
-			f.After = next
-		}
-		same(t, fmt.Sprintf("FindCases paged by %d (terminal %q)", f.Limit, f.TerminalID), paged, whole)
+		what := fmt.Sprintf("FindCases paged by %d (terminal %q)", f.Limit, f.TerminalID)
+		paged := readPages(t, what, len(all)+1, func(after skyfence.Cursor) ([]*skyfence.Case, skyfence.Cursor, error) {
+			f.After = after
+			return s.FindCases(t.Context(), f)
+		}, (*skyfence.Case).CursorAfter)
+		same(t, what, paged, whole)
 	}
 }
 
@@ -215,4 +205,30 @@ func testCaseDue(t *testing.T, s skyfence.Store) {
 	early.Actions[0].State = skyfence.ActionApplied
 	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error { return tx.UpdateCase(ctx, early) })
 	same(t, "due after the early one applied", due(t0.Add(3*time.Hour)), []string{"case-late"})
+}
+
+// readPages reads a listing page after page, at most pages of them:
+// find(after) gives the page from after on and where the next starts. It
+// checks that each next page starts after the last item of the page
+// before (cursorAfter), and returns the items of every page in order.
+func readPages[T any](t *testing.T, what string, pages int, find func(after skyfence.Cursor) ([]T, skyfence.Cursor, error), cursorAfter func(T) skyfence.Cursor) []T {
+	t.Helper()
+	var all []T
+	var after skyfence.Cursor
+	for page := range pages {
+		got, next, err := find(after)
+		if err != nil {
+			t.Fatalf("%s: page %d after %v: %v", what, page, after, err)
+		}
+		all = append(all, got...)
+		if next.IsZero() {
+			return all
+		}
+		if want := cursorAfter(got[len(got)-1]); next.ID != want.ID || !next.At.Equal(want.At) {
+			t.Fatalf("%s: page %d says the next starts at %v, want after its last item, %v", what, page, next, want)
+		}
+		after = next
+	}
+	t.Fatalf("%s: still a next page after %d pages", what, pages)
+	return nil
 }

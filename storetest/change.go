@@ -341,22 +341,12 @@ func testFindChanges(t *testing.T, s skyfence.Store) {
 	// is ten full pages of 13), all of them and one state give the same as
 	// in one page, and the last page says it is the last.
 	for _, f := range []skyfence.ChangeFilter{{Limit: 7}, {Limit: 13}, {State: skyfence.ChangeDraft, Limit: 3}} {
-		var paged []*skyfence.PolicyChange
-		for range len(cs) + 1 {
-			got, next, err := s.FindChanges(ctx, f)
-			if err != nil {
-				t.Fatalf("FindChanges(%+v): %v", f, err)
-			}
-			paged = append(paged, got...)
-			if next.IsZero() {
-				break
-			}
-			if last := got[len(got)-1]; next.ID != last.ID || !next.At.Equal(last.CreatedAt) {
-				t.Fatalf("FindChanges(%+v): next page at %v, want after its last change %s", f, next, last.ID)
-			}
-			f.After = next
-		}
-		same(t, fmt.Sprintf("FindChanges paged by %d (state %q)", f.Limit, f.State), paged, of(f.State))
+		what := fmt.Sprintf("FindChanges paged by %d (state %q)", f.Limit, f.State)
+		paged := readPages(t, what, len(cs)+1, func(after skyfence.Cursor) ([]*skyfence.PolicyChange, skyfence.Cursor, error) {
+			f.After = after
+			return s.FindChanges(ctx, f)
+		}, (*skyfence.PolicyChange).CursorAfter)
+		same(t, what, paged, of(f.State))
 	}
 
 	// An update moves a change to its new state; the transaction sees it
