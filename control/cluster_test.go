@@ -177,11 +177,11 @@ func TestAdoptPolicyFilesWithoutTheStore(t *testing.T) {
 			t.Fatalf("b applied the activation without the store: %v", err)
 		}
 		before := b.svc.Snapshot().Version
-		if err := b.svc.AdoptPolicyFiles("not-"+c.Version, c.Files); err == nil || b.svc.Snapshot().Version != before {
+		if err := b.svc.AdoptPolicyFiles(ctx, "not-"+c.Version, c.Files); err == nil || b.svc.Snapshot().Version != before {
 			t.Fatalf("b adopted files under another version: %v", err)
 		}
 		for range 2 {
-			if err := b.svc.AdoptPolicyFiles(c.Version, c.Files); err != nil {
+			if err := b.svc.AdoptPolicyFiles(ctx, c.Version, c.Files); err != nil {
 				t.Fatal(err)
 			}
 		}
