@@ -207,3 +207,37 @@ func TestTransparencyKeepsEachChangesHistory(t *testing.T) {
 		}
 	})
 }
+
+// TestChangeInForceOnce: a change that left force does not come back, even
+// if someone with access to the store sets it approved again: its policy
+// comes back only through a new, reviewed change.
+func TestChangeInForceOnce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store skyfence.Store) {
+		clk := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+		svc := newService(t, store, clk)
+		defer svc.Close(context.Background())
+		ctx := context.Background()
+		c := licensed(t, svc)
+		d := draft(t, svc, as("alice", skyfence.RolePolicyAuthor), control.ChangeInput{Title: "Again", Justification: "j", Requester: "internal", Category: skyfence.RequestOther})
+		if _, err := svc.EmergencyActivate(as("dave", skyfence.RoleEmergency), d.ID, "supersede"); err != nil {
+			t.Fatal(err)
+		}
+		err := store.Tx(ctx, func(tx skyfence.Tx) error {
+			old, err := tx.FindChangeByID(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			old.State = skyfence.ChangeApproved
+			return tx.UpdateChange(ctx, old)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.ActivateChange(as("alice", skyfence.RolePolicyAuthor), c.ID); skyfence.ErrorCode(err) != skyfence.ECONFLICT {
+			t.Errorf("activating a change that was in force: %v, want %s", err, skyfence.ECONFLICT)
+		}
+		if got, _ := svc.Change(as("v", skyfence.RoleViewer), d.ID); got.State != skyfence.ChangeActive {
+			t.Errorf("the change in force is %s after the attempt", got.State)
+		}
+	})
+}
