@@ -241,3 +241,38 @@ func TestChangeInForceOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestRollbackOfAChangeRecordedBefore: a change in force recorded before
+// changes named the one they replaced is rolled back to the last change
+// that left force when it came in.
+func TestRollbackOfAChangeRecordedBefore(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store skyfence.Store) {
+		clk := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+		svc := newService(t, store, clk)
+		defer svc.Close(context.Background())
+		ctx := context.Background()
+		initial := svc.Snapshot().Version
+		if _, err := svc.DraftRollback(as("bob", skyfence.RolePolicyAuthor), control.RollbackInput{Reason: "r"}); skyfence.ErrorCode(err) != skyfence.ECONFLICT {
+			t.Errorf("a rollback of the first policy on record: %v, want %s", err, skyfence.ECONFLICT)
+		}
+		c := licensed(t, svc)
+		err := store.Tx(ctx, func(tx skyfence.Tx) error {
+			old, err := tx.FindChangeByID(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			old.Replaced = ""
+			return tx.UpdateChange(ctx, old)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := svc.DraftRollback(as("bob", skyfence.RolePolicyAuthor), control.RollbackInput{Reason: "wrong licence reference"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.RollsBack != c.ID || r.Version != initial {
+			t.Errorf("the rollback of %s rolls back %q to %s, want the initial policy %s", c.ID, r.RollsBack, r.Version, initial)
+		}
+	})
+}
