@@ -20,7 +20,8 @@ th{background:#f3f3f3}caption{text-align:left;font-weight:600;margin-bottom:.4re
 <h1>Transparency report</h1>
 <p>Where satellite internet service is restricted, why, and every request to change where it works, granted or not.
 Generated {{.GeneratedAt.Format "2 January 2006, 15:04 MST"}} from the policy in force (version <code>{{.Policy}}</code>).
-Every change of policy is reviewed and approved by at least two people other than its author, or marked below as an emergency change.
+Every change of policy is reviewed and approved by at least two people other than its author, or marked below as an emergency change
+(reviewed after the fact), or is the return of the previous policy when an approved change's time limit ends. A rollback is a change like any other.
 This report holds no personal data: no terminal, account or person is named.</p>
 {{if .OverdueReviews}}<p role="alert" style="border:2px solid #b00020;padding:.6rem 1rem;background:#fdecee"><strong>{{.OverdueReviews}} emergency
 change{{if gt .OverdueReviews 1}}s{{end}} put in force without prior review {{if gt .OverdueReviews 1}}are{{else}}is{{end}} past {{if gt .OverdueReviews 1}}their{{else}}its{{end}} review deadline</strong>
