@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -13,6 +14,11 @@ import (
 //	                  \-> rejected    \-> rolled_back, expired
 //	draft, proposed, approved -> withdrawn
 //	draft, proposed -> active (emergency, flagged unreviewed until reviewed)
+//
+// A change is in force at most once: it goes into force (active) once and
+// leaves it once, so its ActivatedAt and EndedAt, once set, are its own
+// for good. Putting an earlier policy back is a new change (a rollback,
+// RollsBack) with that policy's files, reviewed like any other.
 type ChangeState string
 
 // Change states.
@@ -98,7 +104,22 @@ type PolicyChange struct {
 	ProposedAt    time.Time       `json:"proposed_at,omitzero"`
 	ActivatedAt   time.Time       `json:"activated_at,omitzero"`
 	EndedAt       time.Time       `json:"ended_at,omitzero"`
-	Revision      int64           `json:"revision"` // bumped by every update; guards concurrent ones
+	// RollsBack, for a rollback, is the change it undoes: its files are
+	// those of the change that was in force before that one, and it may
+	// only go into force while that one is in force. A rollback drafted
+	// by a person is reviewed like any change; one skyfence makes when a
+	// change expires (Author System) puts back what the change's own
+	// approvals, with its expiry, already approved.
+	RollsBack string `json:"rolls_back,omitempty"`
+	// Reason is why a rollback undoes the change it names: public (the
+	// transparency report shows it), so it names no person.
+	Reason string `json:"reason,omitempty"`
+	// Replaced is the change that was in force when this one went into
+	// force ("" for the first); EndedBy the change that took its place
+	// when it left force. Its State says why it left.
+	Replaced string `json:"replaced,omitempty"`
+	EndedBy  string `json:"ended_by,omitempty"`
+	Revision int64  `json:"revision"` // bumped by every update; guards concurrent ones
 }
 
 // ChangeRules are the governance settings.
@@ -183,11 +204,12 @@ func checkReviewer(id string, author Actor, reviews []Review, r Review) error {
 // AddReview records an approver's verdict. The author may not review their
 // own change, and a person reviews once. A proposed change with enough
 // approvals becomes approved; one rejection rejects it. An emergency change
-// (already active) collects reviews the same way: enough approvals clear
-// its unreviewed flag; a rejection leaves it active but recorded, for a
-// rollback decision.
+// (put in force unreviewed) collects reviews the same way, in force or
+// after it left force: enough approvals clear its unreviewed flag; a
+// rejection leaves its state as it is but recorded, for a rollback
+// decision.
 func (c *PolicyChange) AddReview(r Review, rules ChangeRules) error {
-	if c.State != ChangeProposed && !(c.Emergency && c.State == ChangeActive) {
+	if c.State != ChangeProposed && !(c.Emergency && !c.ActivatedAt.IsZero()) {
 		return conflictf("change %s is %s: there is nothing to review", c.ID, c.State)
 	}
 	if err := checkReviewer("change "+c.ID, c.Author, c.Reviews, r); err != nil {
@@ -226,7 +248,7 @@ func (c *PolicyChange) ActivateEmergency(by Actor, justification string, at time
 	switch {
 	case c.State != ChangeDraft && c.State != ChangeProposed:
 		return conflictf("change %s is %s; an emergency activation takes a draft or a proposed change", c.ID, c.State)
-	case justification == "":
+	case strings.TrimSpace(justification) == "":
 		return FieldErrorf(EINVALID, "justification", "an emergency activation needs a justification")
 	}
 	c.Emergency, c.ReviewBy = true, at.Add(rules.emergencyReview())
@@ -239,20 +261,33 @@ func (c *PolicyChange) Unreviewed(rules ChangeRules) bool {
 	return c.Emergency && c.Approvals() < rules.approvals()
 }
 
-// Overdue reports whether an emergency change's reviews are late at t.
+// Overdue reports whether an emergency change's reviews are late at t. It
+// stays overdue, in force or not, until enough approvers have reviewed it.
 func (c *PolicyChange) Overdue(t time.Time, rules ChangeRules) bool {
 	return c.Unreviewed(rules) && t.After(c.ReviewBy)
 }
 
-// MarkActive records that the change is in force from at.
-func (c *PolicyChange) MarkActive(at time.Time) {
-	c.State, c.ActivatedAt = ChangeActive, at
+// MarkActive records that the change is in force from at, in place of the
+// change replaced ("" if none). ECONFLICT if it was in force before: a
+// change goes into force once.
+func (c *PolicyChange) MarkActive(replaced string, at time.Time) error {
+	if !c.ActivatedAt.IsZero() {
+		return conflictf("change %s was in force from %s; a change goes into force once (put its policy back with a rollback)",
+			c.ID, c.ActivatedAt.Format(time.RFC3339))
+	}
+	c.State, c.ActivatedAt, c.Replaced = ChangeActive, at, replaced
+	return nil
 }
 
-// End records that an active change is no longer in force: superseded by
-// another, rolled back, or expired.
-func (c *PolicyChange) End(state ChangeState, at time.Time) {
-	c.State, c.EndedAt = state, at
+// End records that the active change is no longer in force from at:
+// superseded by another, rolled back, or expired (state), and by which
+// change. ECONFLICT if it is not in force.
+func (c *PolicyChange) End(state ChangeState, by string, at time.Time) error {
+	if c.State != ChangeActive {
+		return conflictf("change %s is %s, not in force", c.ID, c.State)
+	}
+	c.State, c.EndedAt, c.EndedBy = state, at, by
+	return nil
 }
 
 // CursorAfter is the cursor of the listing of policy changes after c:

@@ -93,13 +93,17 @@ func TestScheduleAndExpiry(t *testing.T) {
 func TestEmergencyChange(t *testing.T) {
 	rules := ChangeRules{Approvals: 2, EmergencyReview: 6 * time.Hour}
 	c := newChange()
-	if err := c.ActivateEmergency(c.Author, "", t0, rules); ErrorCode(err) != EINVALID {
-		t.Errorf("emergency without justification: %v", err)
+	for _, j := range []string{"", " \t\n"} {
+		if err := c.ActivateEmergency(c.Author, j, t0, rules); ErrorCode(err) != EINVALID || c.Emergency {
+			t.Errorf("emergency with justification %q: %v", j, err)
+		}
 	}
 	if err := c.ActivateEmergency(c.Author, "drone attacks on the coast tonight", t0, rules); err != nil {
 		t.Fatal(err)
 	}
-	c.MarkActive(t0)
+	if err := c.MarkActive("chg-0", t0); err != nil {
+		t.Fatal(err)
+	}
 	if !c.Unreviewed(rules) || c.Overdue(t0.Add(time.Hour), rules) || !c.Overdue(t0.Add(7*time.Hour), rules) {
 		t.Errorf("unreviewed %v, overdue after 1h %v, after 7h %v", c.Unreviewed(rules), c.Overdue(t0.Add(time.Hour), rules), c.Overdue(t0.Add(7*time.Hour), rules))
 	}
@@ -110,5 +114,73 @@ func TestEmergencyChange(t *testing.T) {
 	_ = c.AddReview(review("carol", true), rules)
 	if c.Unreviewed(rules) || c.State != ChangeActive {
 		t.Errorf("after two reviews: unreviewed %v, %s", c.Unreviewed(rules), c.State)
+	}
+}
+
+// An emergency change that left force unreviewed stays overdue until two
+// persons other than its author have reviewed it.
+func TestEmergencyOverdueAfterItEnded(t *testing.T) {
+	rules := ChangeRules{Approvals: 2, EmergencyReview: 6 * time.Hour}
+	c := newChange()
+	if err := c.ActivateEmergency(c.Author, "drone attacks on the coast tonight", t0, rules); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MarkActive("chg-0", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.End(ChangeRolledBack, "chg-2", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	late := t0.Add(7 * time.Hour)
+	if !c.Overdue(late, rules) {
+		t.Fatal("an emergency change rolled back unreviewed is not overdue")
+	}
+	if err := c.AddReview(review("alice", true), rules); ErrorCode(err) != EFORBIDDEN {
+		t.Errorf("author reviewing her ended emergency change: %v", err)
+	}
+	if err := c.AddReview(review("bob", true), rules); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddReview(Review{By: Actor{"key-bob-2", "bob"}, Approve: true, At: t0}, rules); ErrorCode(err) != ECONFLICT {
+		t.Errorf("bob again with another key: %v", err)
+	}
+	if !c.Overdue(late, rules) {
+		t.Error("one review cleared the overdue flag")
+	}
+	if err := c.AddReview(review("carol", true), rules); err != nil {
+		t.Fatal(err)
+	}
+	if c.Overdue(late, rules) || c.State != ChangeRolledBack {
+		t.Errorf("after two reviews: overdue %v, %s", c.Overdue(late, rules), c.State)
+	}
+	// A change never put in force by the emergency path has nothing to review.
+	d := newChange()
+	d.Emergency = true
+	if err := d.AddReview(review("bob", true), rules); ErrorCode(err) != ECONFLICT {
+		t.Errorf("review of an emergency draft never in force: %v", err)
+	}
+}
+
+// A change is in force once: its ActivatedAt and EndedAt are never
+// rewritten.
+func TestInForceOnce(t *testing.T) {
+	c := newChange()
+	if err := c.End(ChangeSuperseded, "chg-2", t0); ErrorCode(err) != ECONFLICT || !c.EndedAt.IsZero() {
+		t.Errorf("ending a draft: %v", err)
+	}
+	if err := c.MarkActive("chg-0", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.End(ChangeSuperseded, "chg-2", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MarkActive("chg-3", t0.Add(2*time.Hour)); ErrorCode(err) != ECONFLICT {
+		t.Errorf("put in force again: %v", err)
+	}
+	if err := c.End(ChangeRolledBack, "chg-4", t0.Add(3*time.Hour)); ErrorCode(err) != ECONFLICT {
+		t.Errorf("ended again: %v", err)
+	}
+	if !c.ActivatedAt.Equal(t0) || !c.EndedAt.Equal(t0.Add(time.Hour)) || c.State != ChangeSuperseded || c.Replaced != "chg-0" || c.EndedBy != "chg-2" {
+		t.Errorf("history rewritten: %s in force %s-%s, replaced %s, ended by %s", c.State, c.ActivatedAt, c.EndedAt, c.Replaced, c.EndedBy)
 	}
 }

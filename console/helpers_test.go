@@ -74,6 +74,12 @@ type server struct {
 
 func newServer(t testing.TB) *server {
 	t.Helper()
+	return newServerWith(t, skyfence.ChangeRules{})
+}
+
+// newServerWith is newServer with these governance rules.
+func newServerWith(t testing.TB, rules skyfence.ChangeRules) *server {
+	t.Helper()
 	a, snap := scenario()
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
@@ -81,7 +87,7 @@ func newServer(t testing.TB) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := control.New(ctx, control.Config{Store: store, Atlas: a, Policy: snap, Logger: log, Bus: bus.NewLocal()})
+	svc, err := control.New(ctx, control.Config{Store: store, Atlas: a, Policy: snap, Logger: log, Bus: bus.NewLocal(), Rules: rules})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,9 +113,26 @@ func (s *Service) AdoptPolicy(ctx context.Context) error {
 // AdoptPolicyFiles makes the policy compiled from files, which must be
 // version, the policy every decision from now on uses, unless it is in
 // force already: in cluster mode the authorizers take the active change
-// from a NATS key-value bucket this way, without reading the store. Like
-// AdoptPolicy it publishes no event.
-func (s *Service) AdoptPolicyFiles(version string, files []skyfence.PolicyFile) error {
+// from a NATS key-value bucket this way, so that a new policy reaches an
+// authorizer that cannot read the store. Only the store's policy in force
+// is adopted: if the store can be read and its change in force is not of
+// version, the files are refused (ECONFLICT), so that an entry written to
+// the bucket by anyone but an authorizer that activated a reviewed change
+// puts nothing in force; if the store cannot be read, the bucket is
+// trusted (as the cluster's NATS credentials are) and the adoption logged.
+// Like AdoptPolicy it publishes no event.
+func (s *Service) AdoptPolicyFiles(ctx context.Context, version string, files []skyfence.PolicyFile) error {
+	active, _, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
+	switch {
+	case err != nil:
+		s.log.Warn("control: adopting the bucket's policy without the store to check it", "version", version, "err", err)
+	case len(active) == 0 || active[0].Version != version:
+		inForce := "none"
+		if len(active) > 0 {
+			inForce = active[0].ID + " (version " + active[0].Version + ")"
+		}
+		return skyfence.Errorf(skyfence.ECONFLICT, "the policy %s is not the store's policy in force (change %s): not adopted", version, inForce)
+	}
 	s.adopting.mu.Lock()
 	defer s.adopting.mu.Unlock()
 	if version == s.snap.Load().Version {

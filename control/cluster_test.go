@@ -177,11 +177,11 @@ func TestAdoptPolicyFilesWithoutTheStore(t *testing.T) {
 			t.Fatalf("b applied the activation without the store: %v", err)
 		}
 		before := b.svc.Snapshot().Version
-		if err := b.svc.AdoptPolicyFiles("not-"+c.Version, c.Files); err == nil || b.svc.Snapshot().Version != before {
+		if err := b.svc.AdoptPolicyFiles(ctx, "not-"+c.Version, c.Files); err == nil || b.svc.Snapshot().Version != before {
 			t.Fatalf("b adopted files under another version: %v", err)
 		}
 		for range 2 {
-			if err := b.svc.AdoptPolicyFiles(c.Version, c.Files); err != nil {
+			if err := b.svc.AdoptPolicyFiles(ctx, c.Version, c.Files); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -194,6 +194,31 @@ func TestAdoptPolicyFilesWithoutTheStore(t *testing.T) {
 		}
 		if n := len(b.published(t, 0)); n != 0 {
 			t.Errorf("b published %d events while adopting", n)
+		}
+	})
+}
+
+// An authorizer that can read the store adopts from the bucket only the
+// store's policy in force: files written to the bucket by anyone else,
+// compiling and of their own version, put nothing in force.
+func TestAdoptPolicyFilesOnlyWhatTheStoreHasInForce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store skyfence.Store) {
+		clk := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+		a := newAuthorizer(t, store, clk, "/skyfence/a")
+		ctx := context.Background()
+		before := a.svc.Snapshot().Version
+		c := draft(t, a.svc, as("alice", skyfence.RolePolicyAuthor), control.ChangeInput{})
+		if err := a.svc.AdoptPolicyFiles(ctx, c.Version, c.Files); skyfence.ErrorCode(err) != skyfence.ECONFLICT {
+			t.Errorf("adopting a draft's files: %v, want %s", err, skyfence.ECONFLICT)
+		}
+		if got := a.svc.Snapshot().Version; got != before || taipeiAllowed(a.svc, clk.now()) {
+			t.Fatalf("policy %s in force, want %s", got, before)
+		}
+		if _, err := a.svc.EmergencyActivate(as("dave", skyfence.RoleEmergency), c.ID, "licence in force tonight"); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.svc.AdoptPolicyFiles(ctx, c.Version, c.Files); err != nil {
+			t.Errorf("adopting the policy in force: %v", err)
 		}
 	})
 }

@@ -169,18 +169,37 @@ func TestTwoPersonRule(t *testing.T) {
 		if got.State != skyfence.ChangeActive || svc.Snapshot().Version != c.Version || !taipeiAllowed(svc, clk.now()) {
 			t.Fatalf("after activation: %s, policy %s (want %s)", got.State, svc.Snapshot().Version, c.Version)
 		}
-		// Rollback in one step, recorded.
-		if _, err := svc.Rollback(as("bob", skyfence.RoleApprover), "wrong licence reference"); err != nil {
+		// A rollback is a change like any other: drafted, proposed with
+		// its impact preview, approved by two persons other than its
+		// author, activated.
+		r, err := svc.DraftRollback(as("bob", skyfence.RolePolicyAuthor), control.RollbackInput{Reason: "wrong licence reference"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.State != skyfence.ChangeDraft || r.RollsBack != c.ID || r.Version != initial || r.Reason != "wrong licence reference" || svc.Snapshot().Version != c.Version {
+			t.Fatalf("drafted rollback %s of %q to %s (policy %s in force)", r.State, r.RollsBack, r.Version, svc.Snapshot().Version)
+		}
+		proposed, err := svc.ProposeChange(as("bob", skyfence.RolePolicyAuthor), r.ID)
+		if err != nil || len(proposed.Impact) == 0 {
+			t.Fatalf("propose the rollback: %v, impact %s", err, proposed.Impact)
+		}
+		for _, who := range []string{"alice", "carol"} {
+			if _, err := svc.ReviewChange(as(who, skyfence.RoleApprover), r.ID, true, "yes, roll back"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := svc.ActivateChange(as("bob", skyfence.RolePolicyAuthor), r.ID); err != nil {
 			t.Fatal(err)
 		}
 		if svc.Snapshot().Version != initial || taipeiAllowed(svc, clk.now()) {
 			t.Errorf("after rollback the policy is %s, want %s", svc.Snapshot().Version, initial)
 		}
 		rolled, _ := svc.Change(as("bob", skyfence.RoleViewer), c.ID)
-		if rolled.State != skyfence.ChangeRolledBack {
-			t.Errorf("rolled back change is %s", rolled.State)
+		if rolled.State != skyfence.ChangeRolledBack || rolled.EndedBy != r.ID || !rolled.ActivatedAt.Equal(got.ActivatedAt) {
+			t.Errorf("rolled back change is %s, ended by %q, in force from %s (was %s)", rolled.State, rolled.EndedBy, rolled.ActivatedAt, got.ActivatedAt)
 		}
-		wantActions(t, store, "policy.bootstrap", "policy.draft", "policy.propose", "policy.approve", "policy.approve", "policy.activate", "policy.rollback")
+		wantActions(t, store, "policy.bootstrap", "policy.draft", "policy.propose", "policy.approve", "policy.approve", "policy.activate",
+			"policy.draft", "policy.propose", "policy.approve", "policy.approve", "policy.activate")
 	})
 }
 
@@ -232,8 +251,22 @@ func TestEmergencyScheduleAndExpiry(t *testing.T) {
 		if err != nil || svc.View(reviewed).Unreviewed {
 			t.Errorf("after two reviews: %v unreviewed=%v", err, svc.View(reviewed).Unreviewed)
 		}
-		if _, err := svc.Rollback(as("bob", skyfence.RoleApprover), "back to the initial policy"); err != nil {
+		// The emergency path rolls back too, with its role and its
+		// justification.
+		r, err := svc.DraftRollback(as("alice", skyfence.RolePolicyAuthor), control.RollbackInput{Reason: "back to the initial policy"})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if _, err := svc.EmergencyActivate(as("dave", skyfence.RoleEmergency), r.ID, "the licence was withdrawn"); err != nil {
+			t.Fatal(err)
+		}
+		if svc.Snapshot().Version != initial {
+			t.Fatalf("after the emergency rollback the policy is %s, want %s", svc.Snapshot().Version, initial)
+		}
+		for _, who := range []string{"bob", "carol"} {
+			if _, err := svc.ReviewChange(as(who, skyfence.RoleApprover), r.ID, true, ""); err != nil {
+				t.Fatal(err)
+			}
 		}
 
 		// A scheduled, time-limited change: in force from its time, gone
@@ -256,9 +289,20 @@ func TestEmergencyScheduleAndExpiry(t *testing.T) {
 		if err := svc.Tick(ctx); err != nil || svc.Snapshot().Version != initial {
 			t.Fatalf("after it expired: %v, policy %s, want %s", err, svc.Snapshot().Version, initial)
 		}
+		// The expiry puts back the policy before it as a change of its
+		// own, skyfence's, naming what it ends; the expired change keeps
+		// the time it was in force.
 		ended, _ := svc.Change(as("bob", skyfence.RoleViewer), s.ID)
-		if ended.State != skyfence.ChangeExpired {
-			t.Errorf("expired change is %s", ended.State)
+		if ended.State != skyfence.ChangeExpired || ended.EndedBy == "" || !ended.ActivatedAt.Equal(start.Add(time.Hour)) {
+			t.Fatalf("expired change is %s, ended by %q, in force from %s", ended.State, ended.EndedBy, ended.ActivatedAt)
+		}
+		fallback, _ := svc.Change(as("bob", skyfence.RoleViewer), ended.EndedBy)
+		if fallback.State != skyfence.ChangeActive || fallback.RollsBack != s.ID || fallback.Author != control.System.Actor() ||
+			fallback.Version != initial || fallback.Replaced != s.ID || len(fallback.Impact) == 0 {
+			t.Errorf("the fallback: %s, rolls back %q, by %v, version %s, replaced %q", fallback.State, fallback.RollsBack, fallback.Author, fallback.Version, fallback.Replaced)
+		}
+		if err := svc.Tick(ctx); err != nil || svc.Snapshot().Version != initial {
+			t.Errorf("a second tick: %v, policy %s", err, svc.Snapshot().Version)
 		}
 		// The policy in force survives a restart.
 		if err := svc.Close(ctx); err != nil {

@@ -1,11 +1,13 @@
 package control
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/skyfence/skyfence"
@@ -102,7 +104,8 @@ func (s *Service) DraftChange(ctx context.Context, in ChangeInput) (*skyfence.Po
 func changeSummary(c *skyfence.PolicyChange) map[string]any {
 	return map[string]any{"title": c.Title, "state": c.State, "version": c.Version, "base": c.Base,
 		"requester": c.Requester, "category": c.Category, "references": c.References,
-		"not_before": c.NotBefore, "expires": c.Expires, "emergency": c.Emergency, "approvals": c.Approvals()}
+		"not_before": c.NotBefore, "expires": c.Expires, "emergency": c.Emergency, "approvals": c.Approvals(),
+		"rolls_back": c.RollsBack, "replaced": c.Replaced, "ended_by": c.EndedBy}
 }
 
 // update loads a change, applies fn and stores it with an audit entry, all
@@ -200,9 +203,9 @@ func (s *Service) EmergencyActivate(ctx context.Context, id, justification strin
 	})
 }
 
-// activate is the one path by which a change goes into force: check, the
-// store's record (the active change superseded, this one active, audited)
-// in one transaction, then the atomic swap of the snapshot.
+// activate is the one path by which a person's change goes into force:
+// check, the store's record (the change in force ended, this one active,
+// audited) in one transaction, then the atomic swap of the snapshot.
 func (s *Service) activate(ctx context.Context, p *Principal, id, action, reason string, check func(*skyfence.PolicyChange) error) (*skyfence.PolicyChange, error) {
 	var snap *policy.Snapshot
 	now := s.now().UTC()
@@ -214,11 +217,11 @@ func (s *Service) activate(ctx context.Context, p *Principal, id, action, reason
 		if snap, err = s.compileFiles(c.Files); err != nil {
 			return err
 		}
-		if err := s.endActive(ctx, tx, skyfence.ChangeSuperseded, now); err != nil {
-			return err
+		end := skyfence.ChangeSuperseded
+		if c.RollsBack != "" {
+			end = skyfence.ChangeRolledBack
 		}
-		c.MarkActive(now)
-		return nil
+		return s.putInForce(ctx, tx, c, end, now)
 	})
 	if err != nil {
 		return nil, err
@@ -227,73 +230,187 @@ func (s *Service) activate(ctx context.Context, p *Principal, id, action, reason
 	return c, nil
 }
 
-// endActive ends the change in force, if any.
-func (s *Service) endActive(ctx context.Context, tx skyfence.Tx, state skyfence.ChangeState, at time.Time) error {
+// putInForce records in tx that c goes into force at now: the change in
+// force ends as end, naming c, and c is active in its place, naming it. A
+// rollback goes into force only while the change it undoes is in force
+// (ECONFLICT otherwise: what it was reviewed to undo is no longer there).
+// The caller stores c.
+func (s *Service) putInForce(ctx context.Context, tx skyfence.Tx, c *skyfence.PolicyChange, end skyfence.ChangeState, now time.Time) error {
 	active, _, err := tx.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
 	if err != nil {
 		return err
 	}
+	replaced := ""
+	if len(active) > 0 {
+		replaced = active[0].ID
+	}
+	if c.RollsBack != "" && c.RollsBack != replaced {
+		return skyfence.Errorf(skyfence.ECONFLICT, "change %s rolls back %s, which is no longer in force (%s is): draft a rollback of the change in force",
+			c.ID, c.RollsBack, cmp.Or(replaced, "none"))
+	}
 	for _, a := range active {
-		a.End(state, at)
+		if err := a.End(end, c.ID, now); err != nil {
+			return err
+		}
 		if err := tx.UpdateChange(ctx, a); err != nil {
 			return err
 		}
 	}
-	return nil
+	return c.MarkActive(replaced, now)
 }
 
-// Rollback puts the previous policy back into force in one step: the
-// active change ends as rolled back and the change it superseded is active
-// again.
-func (s *Service) Rollback(ctx context.Context, reason string) (*skyfence.PolicyChange, error) {
-	p, err := require(ctx, ActivatePolicy)
+// previousOf returns the change that was in force before c, which a
+// rollback of c puts back: the one c replaced, or, for a change recorded
+// before changes named it, the last to leave force when c came in.
+// ECONFLICT if there is none.
+func previousOf(ctx context.Context, r skyfence.Reader, c *skyfence.PolicyChange) (*skyfence.PolicyChange, error) {
+	if c.Replaced != "" {
+		return r.FindChangeByID(ctx, c.Replaced)
+	}
+	var prev *skyfence.PolicyChange
+	for _, st := range []skyfence.ChangeState{skyfence.ChangeSuperseded, skyfence.ChangeRolledBack, skyfence.ChangeExpired} {
+		old, err := allChanges(ctx, r, skyfence.ChangeFilter{State: st})
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range old {
+			if o.ID != c.ID && !o.EndedAt.After(c.ActivatedAt) && (prev == nil || o.EndedAt.After(prev.EndedAt)) {
+				prev = o
+			}
+		}
+	}
+	if prev == nil {
+		return nil, skyfence.Errorf(skyfence.ECONFLICT, "change %s is the first policy on record: there is no previous policy to roll back to", c.ID)
+	}
+	return prev, nil
+}
+
+// RollbackInput is a rollback as its author asks for it.
+type RollbackInput struct {
+	// Reason is why the change in force is undone. It is public: the
+	// transparency report shows it.
+	Reason     string                   `json:"reason"`
+	Requester  string                   `json:"requester"` // "internal" if empty
+	Category   skyfence.RequestCategory `json:"category"`  // other if empty
+	References []string                 `json:"references"`
+}
+
+// DraftRollback drafts the change that undoes the change in force: its
+// files are those of the change in force before it, RollsBack names the
+// change it undoes, and the reason is its justification. It puts nothing
+// in force: like any change it is proposed (with its impact preview),
+// approved by persons other than its author and activated, or activated
+// at once through the emergency path (EmergencyActivate) with its role,
+// its justification and its review deadline; and it goes into force only
+// while the change it undoes is in force. ECONFLICT if no change is in
+// force or the one in force is the first on record.
+func (s *Service) DraftRollback(ctx context.Context, in RollbackInput) (*skyfence.PolicyChange, error) {
+	p, err := require(ctx, DraftPolicy)
 	if err != nil {
 		return nil, err
 	}
-	return s.restorePrevious(ctx, p, skyfence.ChangeRolledBack, "policy.rollback", reason)
-}
-
-func (s *Service) restorePrevious(ctx context.Context, p *Principal, end skyfence.ChangeState, action, reason string) (*skyfence.PolicyChange, error) {
-	if reason == "" {
+	in.Requester, in.Category = cmp.Or(in.Requester, "internal"), cmp.Or(in.Category, skyfence.RequestOther)
+	switch {
+	case strings.TrimSpace(in.Reason) == "":
 		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "reason", "a rollback needs a reason")
+	case !slices.Contains(skyfence.RequestCategories, in.Category):
+		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "category", "unknown request category %q (want one of %v)", in.Category, skyfence.RequestCategories)
 	}
 	now := s.now().UTC()
-	var prev *skyfence.PolicyChange
-	var snap *policy.Snapshot
-	err := s.store.Tx(ctx, func(tx skyfence.Tx) error {
-		old, err := allChanges(ctx, tx, skyfence.ChangeFilter{State: skyfence.ChangeSuperseded})
+	var c *skyfence.PolicyChange
+	err = s.store.Tx(ctx, func(tx skyfence.Tx) error {
+		active, _, err := tx.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
 		if err != nil {
 			return err
 		}
-		slices.SortFunc(old, func(a, b *skyfence.PolicyChange) int { return b.EndedAt.Compare(a.EndedAt) })
-		if len(old) == 0 {
-			return skyfence.Errorf(skyfence.ECONFLICT, "there is no previous policy to roll back to")
+		if len(active) == 0 {
+			return skyfence.Errorf(skyfence.ECONFLICT, "no policy change is in force: there is nothing to roll back")
 		}
-		prev = old[0]
-		if snap, err = s.compileFiles(prev.Files); err != nil {
+		undo := active[0]
+		prev, err := previousOf(ctx, tx, undo)
+		if err != nil {
 			return err
 		}
-		if err := s.endActive(ctx, tx, end, now); err != nil {
+		snap, err := s.compileFiles(prev.Files)
+		if err != nil {
 			return err
 		}
-		prev.MarkActive(now)
-		prev.EndedAt = time.Time{}
-		if err := tx.UpdateChange(ctx, prev); err != nil {
+		c = &skyfence.PolicyChange{
+			ID: newID("chg-"), State: skyfence.ChangeDraft, Title: "Roll back: " + undo.Title,
+			Justification: fmt.Sprintf("%s\n\nRolls back change %s (%s), putting back the policy of change %s (version %s).",
+				in.Reason, undo.ID, undo.Title, prev.ID, prev.Version),
+			Reason: in.Reason, RollsBack: undo.ID, Requester: in.Requester, Category: in.Category, References: in.References,
+			Author: p.Actor(), Files: prev.Files, Version: snap.Version, Base: undo.Version, CreatedAt: now,
+		}
+		if err := tx.CreateChange(ctx, c); err != nil {
 			return err
 		}
-		return audit(ctx, tx, p, action, prev.ID, reason, changeSummary(prev))
+		return audit(ctx, tx, p, "policy.draft", c.ID, in.Reason, changeSummary(c))
 	})
 	if err != nil {
 		return nil, err
 	}
+	return c, nil
+}
+
+// expire ends the active change c, whose time limit has come, by putting
+// back the policy in force before it: skyfence records, on its own
+// (Author System), the rollback of c with that policy's files and puts it
+// in force at once, c ending as expired, in one transaction audited as
+// policy.expire. No person's review is skipped: c's approvers approved its
+// time limit, and with it the return of the policy it replaced, which
+// their impact preview of c showed the other way round.
+func (s *Service) expire(ctx context.Context, id string) error {
+	now := s.now().UTC()
+	var snap *policy.Snapshot
+	var fallback *skyfence.PolicyChange
+	err := s.store.Tx(ctx, func(tx skyfence.Tx) error {
+		c, err := tx.FindChangeByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if c.State != skyfence.ChangeActive || c.Expires.IsZero() || now.Before(c.Expires) {
+			return nil // another authorizer was first
+		}
+		prev, err := previousOf(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		if snap, err = s.compileFiles(prev.Files); err != nil {
+			return err
+		}
+		imp, err := json.Marshal(s.preview(s.snap.Load(), snap))
+		if err != nil {
+			return err
+		}
+		reason := fmt.Sprintf("the time limit of change %s ended at %s", c.ID, c.Expires.Format(time.RFC3339))
+		fallback = &skyfence.PolicyChange{
+			ID: newID("chg-"), State: skyfence.ChangeDraft, Title: "End of: " + c.Title,
+			Justification: fmt.Sprintf("The time limit of change %s (%s) ended; the policy of change %s (version %s), in force before it, is back as %s's approvals, with its expiry, approved.",
+				c.ID, c.Title, prev.ID, prev.Version, c.ID),
+			Reason: reason, RollsBack: c.ID, Requester: "internal", Category: skyfence.RequestOther, Author: System.Actor(),
+			Files: prev.Files, Version: snap.Version, Base: c.Version, Impact: imp, CreatedAt: now, ProposedAt: now,
+		}
+		if err := s.putInForce(ctx, tx, fallback, skyfence.ChangeExpired, now); err != nil {
+			return err
+		}
+		if err := tx.CreateChange(ctx, fallback); err != nil {
+			return err
+		}
+		return audit(ctx, tx, System, "policy.expire", fallback.ID, reason, changeSummary(fallback))
+	})
+	if err != nil || fallback == nil {
+		return err
+	}
 	s.SetSnapshot(snap)
-	return prev, nil
+	return nil
 }
 
 // Tick carries out what time decides: approved changes whose scheduled time
-// has come are activated, an active change that has expired gives way to
-// the one before it, and case actions whose grace period has ended are
-// applied. The server calls it every few seconds.
+// has come are activated (their approvals approved the time), an active
+// change that has expired gives way to the one before it (expire), and
+// case actions whose grace period has ended are applied. The server calls
+// it every few seconds.
 func (s *Service) Tick(ctx context.Context) error {
 	now := s.now()
 	active, _, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
@@ -302,7 +419,7 @@ func (s *Service) Tick(ctx context.Context) error {
 	}
 	for _, c := range active {
 		if !c.Expires.IsZero() && !now.Before(c.Expires) {
-			if _, err := s.restorePrevious(ctx, System, skyfence.ChangeExpired, "policy.expire", "the change's time limit ended"); err != nil {
+			if err := s.expire(ctx, c.ID); err != nil {
 				return err
 			}
 		}
@@ -369,11 +486,13 @@ func allChanges(ctx context.Context, r skyfence.Reader, f skyfence.ChangeFilter)
 	}
 }
 
-// Overdue counts active emergency changes whose reviews are late.
+// Overdue counts the emergency changes whose reviews are late, in force
+// or not: each counts until enough approvers have reviewed it. It reads
+// every change (policy changes are few: each is a reviewed decision).
 func (s *Service) Overdue(ctx context.Context) (int, error) {
-	active, _, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
+	all, err := allChanges(ctx, s.store, skyfence.ChangeFilter{})
 	n := 0
-	for _, c := range active {
+	for _, c := range all {
 		if c.Overdue(s.now(), s.rules) {
 			n++
 		}
@@ -392,6 +511,10 @@ func (s *Service) adoptPolicy(ctx context.Context, initial *policy.Snapshot) err
 		snap, err := s.compileFiles(active[0].Files)
 		if err != nil {
 			return fmt.Errorf("control: the active policy change %s: %w", active[0].ID, err)
+		}
+		if snap.Version != initial.Version {
+			s.log.Warn("control: the policy given at start-up is not the one in force and is not used: put it in force through a reviewed change",
+				"given", initial.Version, "in_force", snap.Version, "change", active[0].ID)
 		}
 		s.snap.Store(snap)
 		return nil

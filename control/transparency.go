@@ -14,13 +14,18 @@ import (
 
 // Transparency is the public transparency report: where service is
 // restricted, since when, by which change, at whose request, and every
-// request to change where service works, granted or not. It holds no
-// personal data: no terminal, account, key or person.
+// request to change where service works, granted or not, with the
+// rollbacks and why. It holds no personal data: no terminal, account, key
+// or person.
 type Transparency struct {
 	GeneratedAt  time.Time     `json:"generated_at"`
 	Policy       string        `json:"policy_version"`
 	Restrictions []Restriction `json:"restrictions"`
 	Requests     []Request     `json:"requests"`
+	// OverdueReviews counts the emergency changes whose reviews are late
+	// (Request.ReviewOverdue), in force or not, until two persons other
+	// than the author have reviewed each.
+	OverdueReviews int `json:"overdue_reviews"`
 }
 
 // Restriction is one measure in force that limits service somewhere.
@@ -39,18 +44,30 @@ type Restriction struct {
 	TerminalsAffected int `json:"terminals_affected"`
 }
 
-// Request is a policy change as the public sees it.
+// Request is a policy change as the public sees it. A change is in force
+// once, from InForce to Ended: a later rollback is a request of its own
+// and changes neither.
 type Request struct {
 	ChangeID   string    `json:"change_id"`
 	Title      string    `json:"title"`
 	Requester  string    `json:"requester"` // the organisation that asked
 	Category   string    `json:"category"`
-	Outcome    string    `json:"outcome"` // the change's state: active, rejected, withdrawn...
+	Outcome    string    `json:"outcome"` // the change's state: active, rejected, withdrawn, rolled_back...
 	Emergency  bool      `json:"emergency"`
 	Approvals  int       `json:"approvals"`
 	ProposedAt time.Time `json:"proposed_at,omitzero"`
 	InForce    time.Time `json:"in_force_at,omitzero"`
 	Ended      time.Time `json:"ended_at,omitzero"`
+	EndedBy    string    `json:"ended_by,omitempty"` // the change that took its place
+	// RollsBack and Reason, for a rollback (or the return of the policy
+	// before a change whose time limit ended): the change it undoes, and
+	// why.
+	RollsBack string `json:"rolls_back,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	// ReviewBy is when an emergency change's reviews are due;
+	// ReviewOverdue says they are late and not all in.
+	ReviewBy      time.Time `json:"review_by,omitzero"`
+	ReviewOverdue bool      `json:"review_overdue,omitempty"`
 }
 
 // Transparency builds the report from the stored changes and the active
@@ -69,11 +86,19 @@ func (s *Service) Transparency(ctx context.Context) (*Transparency, error) {
 		if !c.ActivatedAt.IsZero() {
 			history = append(history, c)
 		}
-		if c.Author == System.Actor() {
+		if c.Author == System.Actor() && c.RollsBack == "" {
 			continue // the initial policy is not a request
 		}
-		rep.Requests = append(rep.Requests, Request{ChangeID: c.ID, Title: c.Title, Requester: c.Requester, Category: string(c.Category),
-			Outcome: string(c.State), Emergency: c.Emergency, Approvals: c.Approvals(), ProposedAt: c.ProposedAt, InForce: c.ActivatedAt, Ended: c.EndedAt})
+		q := Request{ChangeID: c.ID, Title: c.Title, Requester: c.Requester, Category: string(c.Category),
+			Outcome: string(c.State), Emergency: c.Emergency, Approvals: c.Approvals(), ProposedAt: c.ProposedAt, InForce: c.ActivatedAt,
+			Ended: c.EndedAt, EndedBy: c.EndedBy, RollsBack: c.RollsBack, Reason: c.Reason, ReviewOverdue: c.Overdue(now, s.rules)}
+		if c.Emergency {
+			q.ReviewBy = c.ReviewBy
+		}
+		if q.ReviewOverdue {
+			rep.OverdueReviews++
+		}
+		rep.Requests = append(rep.Requests, q)
 	}
 	slices.SortFunc(history, func(a, b *skyfence.PolicyChange) int { return a.ActivatedAt.Compare(b.ActivatedAt) })
 	measures := make([]map[string]string, len(history))

@@ -103,16 +103,23 @@ func (s *Server) changeAction(action string) func(w http.ResponseWriter, r *http
 	}
 }
 
+// rollback drafts the rollback of the change in force (it puts nothing in
+// force: the answer says what comes next).
 func (s *Server) rollback(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Reason string `json:"reason"`
-	}
+	var in control.RollbackInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	c, err := s.svc.Rollback(r.Context(), in.Reason)
+	c, err := s.svc.DraftRollback(r.Context(), in)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.svc.View(c))
+	return writeJSON(w, http.StatusCreated, rollbackView{s.svc.View(c),
+		"The rollback is a draft: it is in force only once proposed (POST /v1/changes/" + c.ID + "/propose), approved by two persons other than its author and activated, or activated at once through the emergency path (POST /v1/changes/" + c.ID + "/emergency)."})
+}
+
+// rollbackView is a drafted rollback with what comes next.
+type rollbackView struct {
+	control.ChangeView
+	Next string `json:"next"`
 }

@@ -95,7 +95,7 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
 	b.WriteString("# HELP skyfence_alerts_recorded_total Alerts detection raised or updated.\n# TYPE skyfence_alerts_recorded_total counter\n")
 	fmt.Fprintf(&b, "skyfence_alerts_recorded_total %d\n", as.Recorded)
 	if n, err := s.svc.Overdue(r.Context()); err == nil {
-		b.WriteString("# HELP skyfence_policy_reviews_overdue Emergency policy changes in force whose reviews are late.\n# TYPE skyfence_policy_reviews_overdue gauge\n")
+		b.WriteString("# HELP skyfence_policy_reviews_overdue Emergency policy changes whose reviews are late, in force or not, until two persons other than the author review each.\n# TYPE skyfence_policy_reviews_overdue gauge\n")
 		fmt.Fprintf(&b, "skyfence_policy_reviews_overdue %d\n", n)
 	}
 	m.mu.Lock()

@@ -37,7 +37,9 @@ func fullChange(id string) *skyfence.PolicyChange {
 			{By: skyfence.Actor{KeyID: "k-bob", Person: "bob"}, Approve: true, Comment: "ok", At: t0.Add(time.Minute + 1)},
 			{By: skyfence.Actor{KeyID: "k-carol", Person: "carol"}, Comment: "no", At: t0.Add(2 * time.Minute).In(taipei)},
 		},
-		Impact:     []byte(`{"losers":[{"terminal":"ut-1"}],"gainers":[]}`),
+		Impact:    []byte(`{"losers":[{"terminal":"ut-1"}],"gainers":[]}`),
+		RollsBack: "chg-undone", Reason: "the order was lifted: «відкликано» <b>",
+		Replaced: "chg-before", EndedBy: "chg-after",
 		CreatedAt:  t0,
 		ProposedAt: time.Now().Add(time.Nanosecond), // carries a monotonic clock reading
 		Revision:   3,

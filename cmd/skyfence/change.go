@@ -33,7 +33,10 @@ actions:
   activate   ID        put an approved change into force
   emergency  ID --justification J
   withdraw   ID [--reason R]
-  rollback   --reason R   put the previous policy back into force
+  rollback   --reason R [--requester R] [--category C] [--ref REF]...
+             draft the rollback of the change in force: a change whose
+             files are those in force before it, reviewed like any other
+             (propose, two approvals, activate, or emergency)
   list       [--state S]
   show       ID        the change, its reviews and its impact preview
 
@@ -72,8 +75,13 @@ func runChange(ctx context.Context, e env) error {
 		fs.StringVar(&comment, "comment", "", "why")
 	case "emergency":
 		fs.StringVar(&justification, "justification", "", "why it cannot wait for review")
-	case "withdraw", "rollback":
+	case "withdraw":
 		fs.StringVar(&reason, "reason", "", "why")
+	case "rollback":
+		fs.StringVar(&reason, "reason", "", "why the change in force is undone (public: the transparency report shows it)")
+		fs.StringVar(&requester, "requester", "", "who asked for it (default \"internal\")")
+		fs.StringVar(&category, "category", "", "regulator, government, court_order, internal_security, commercial or other (default)")
+		fs.Var(&refs, "ref", "a reference (repeatable)")
 	case "list":
 		fs.StringVar(&state, "state", "", "only changes in this state")
 	case "propose", "activate", "show":
@@ -120,7 +128,7 @@ func runChange(ctx context.Context, e env) error {
 	case "propose", "activate":
 		out, err = c.do(ctx, "POST", "/v1/changes/"+id+"/"+action, map[string]any{})
 	case "rollback":
-		out, err = c.do(ctx, "POST", "/v1/policy/rollback", map[string]any{"reason": reason})
+		out, err = c.do(ctx, "POST", "/v1/policy/rollback", map[string]any{"reason": reason, "requester": requester, "category": category, "references": refs})
 	case "list":
 		out, err = listChanges(ctx, c, state, 1000)
 	case "show":
@@ -175,6 +183,7 @@ type changeView struct {
 	Emergency  bool
 	Unreviewed bool
 	Overdue    bool
+	RollsBack  string `json:"rolls_back"`
 	Reviews    []struct {
 		By      struct{ Person string }
 		Approve bool
@@ -225,6 +234,9 @@ func printChanges(w io.Writer, action string, out json.RawMessage) error {
 		return err
 	}
 	fmt.Fprintf(w, "%s %s: %s%s\n  version %s, requested by %s (%s)\n", c.ID, c.State, c.Title, flags(c), c.Version, c.Requester, c.Category)
+	if c.RollsBack != "" {
+		fmt.Fprintf(w, "  rolls back %s\n", c.RollsBack)
+	}
 	for _, r := range c.Reviews {
 		verdict := "rejected"
 		if r.Approve {
@@ -234,6 +246,10 @@ func printChanges(w io.Writer, action string, out json.RawMessage) error {
 	}
 	if c.Impact != nil && (action == "show" || action == "propose") {
 		fmt.Fprint(w, indent(c.Impact.Text()))
+	}
+	if action == "rollback" {
+		fmt.Fprintf(w, "  nothing is in force yet: skyfence change propose %s; two approvers other than you review it;\n"+
+			"  then skyfence change activate %s (or, if it cannot wait: skyfence change emergency %s --justification J)\n", c.ID, c.ID, c.ID)
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -60,5 +62,113 @@ func TestChangeListReadsEveryPage(t *testing.T) {
 	}
 	if lines := strings.Count(cli("change", "list"), "\n"); lines != drafts+1 {
 		t.Errorf("skyfence change list printed %d lines, want %d", lines, drafts+1)
+	}
+}
+
+// TestChangeRollbackDrafts: `skyfence change rollback` drafts the
+// rollback and puts nothing in force, whoever runs it; an approver may
+// not run it at all.
+func TestChangeRollbackDrafts(t *testing.T) {
+	cfg := DefaultServeConfig()
+	cfg.Addr, cfg.DataDir, cfg.Store, cfg.LogLevel = "127.0.0.1:0", t.TempDir(), "sqlite", "warn"
+	var out strings.Builder
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := OpenServer(ctx, cfg, env{nil, strings.NewReader(""), &out, io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	admin := strings.Fields(out.String()[strings.Index(out.String(), "SKYFENCE_KEY="):])[0][len("SKYFENCE_KEY="):]
+	base := "http://" + srv.Addr()
+	api := func(key, method, path string, body any) json.RawMessage {
+		t.Helper()
+		b, err := (&apiClient{url: base, key: key}).do(ctx, method, path, body)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		return b
+	}
+	keyOf := func(person, role string) string {
+		var k struct{ Secret string }
+		if err := json.Unmarshal(api(admin, "POST", "/v1/keys", map[string]string{"name": person + " " + role, "person": person, "role": role}), &k); err != nil {
+			t.Fatal(err)
+		}
+		return k.Secret
+	}
+	alice, bob, bobApprover, carol, erin := keyOf("alice", "policy_author"), keyOf("bob", "policy_author"), keyOf("bob", "approver"), keyOf("carol", "approver"), keyOf("erin", "approver")
+	cli := func(key string, args ...string) (string, string, int) {
+		t.Helper()
+		var stdout, stderr strings.Builder
+		code := run(ctx, env{append(args, "--url", base, "--key", key), nil, &stdout, &stderr})
+		return stdout.String(), stderr.String(), code
+	}
+	must := func(key string, args ...string) string {
+		t.Helper()
+		o, e, code := cli(key, args...)
+		if code != 0 {
+			t.Fatalf("skyfence %s: exit %d: %s", strings.Join(args, " "), code, e)
+		}
+		return o
+	}
+	text, err := os.ReadFile("../../examples/policy/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zones, err := os.ReadFile("../../examples/policy/zones.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	waitlist := strings.Replace(string(text), "  TW:\n    status: coming_soon\n", "  TW:\n    status: waitlist\n", 1)
+	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(waitlist), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "zones.geojson"), zones, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.Fields(must(alice, "change", "draft", "--policy", filepath.Join(dir, "policy.yaml"), "--title", "Taiwan waitlist",
+		"--justification", "licence requested", "--requester", "NCC", "--category", "regulator"))[0]
+	must(alice, "change", "propose", id)
+	must(carol, "change", "review", id, "--approve")
+	must(erin, "change", "review", id, "--approve")
+	must(alice, "change", "activate", id)
+	state := func(id string) string {
+		var c struct{ State string }
+		if err := json.Unmarshal(api(admin, "GET", "/v1/changes/"+id, nil), &c); err != nil {
+			t.Fatal(err)
+		}
+		return c.State
+	}
+
+	if _, e, code := cli(bobApprover, "change", "rollback", "--reason", "alone"); code == 0 || !strings.Contains(e, "forbidden") {
+		t.Errorf("an approver's rollback: exit %d: %s", code, e)
+	}
+	o := must(bob, "change", "rollback", "--reason", "the licence was not signed")
+	r := strings.Fields(o)[0]
+	if !strings.Contains(o, r+" draft: Roll back: Taiwan waitlist") || !strings.Contains(o, "rolls back "+id) || !strings.Contains(o, "nothing is in force yet") {
+		t.Errorf("skyfence change rollback printed:\n%s", o)
+	}
+	if got := state(id); got != "active" {
+		t.Errorf("after skyfence change rollback the change is %s, want active", got)
+	}
+	must(bob, "change", "propose", r)
+	if _, e, code := cli(bobApprover, "change", "review", r, "--approve"); code == 0 || !strings.Contains(e, "forbidden") {
+		t.Errorf("the rollback's author approving it: exit %d: %s", code, e)
+	}
+	must(carol, "change", "review", r, "--approve")
+	if _, e, code := cli(bob, "change", "activate", r); code == 0 || !strings.Contains(e, "conflict") {
+		t.Errorf("activating with one approval: exit %d: %s", code, e)
+	}
+	must(erin, "change", "review", r, "--approve")
+	must(bob, "change", "activate", r)
+	if got := state(id); got != "rolled_back" {
+		t.Errorf("after the reviewed rollback the change is %s, want rolled_back", got)
 	}
 }

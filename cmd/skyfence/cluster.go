@@ -278,7 +278,9 @@ func (n *clusterNode) syncPolicy(store skyfence.Store) {
 
 // adoptPolicy adopts a policy read from the cluster's policy bucket.
 func (n *clusterNode) adoptPolicy(p natsbus.Policy) {
-	if err := n.svc.Load().AdoptPolicyFiles(p.Version, p.Files); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // the store's check; without it the bucket is trusted
+	defer cancel()
+	if err := n.svc.Load().AdoptPolicyFiles(ctx, p.Version, p.Files); err != nil {
 		n.policyFailed.Add(1)
 		n.log.Warn("serve: adopting the policy of the cluster's bucket", "version", p.Version, "change", p.Change, "err", err)
 	}

@@ -81,5 +81,8 @@ func runTransparency(ctx context.Context, e env) error {
 		fmt.Fprintf(e.stdout, "wrote %s\n", path)
 	}
 	fmt.Fprintf(e.stdout, "%d restrictions in force, %d requests recorded (policy %s)\n", len(rep.Restrictions), len(rep.Requests), rep.Policy)
+	if rep.OverdueReviews > 0 {
+		fmt.Fprintf(e.stdout, "%d emergency changes past their review deadline, not yet reviewed by two people\n", rep.OverdueReviews)
+	}
 	return nil
 }

@@ -3,7 +3,7 @@
 // action goes through the API, which checks the key's role; the console
 // only hides what the role cannot use.
 import { api, APIError, session } from './api.js';
-import { h } from './basemap.js';
+import { fill, h } from './basemap.js';
 import { auditView } from './view-audit.js';
 import { casesView } from './view-cases.js';
 import { mapView } from './view-map.js';
@@ -74,6 +74,7 @@ async function route() {
   const nav = h('nav', { 'aria-label': 'Console' }, views.map((x) =>
     h('a', { href: `#/${x.path}`, 'aria-current': x === v ? 'page' : null }, x.name)));
   const root = h('div', { class: 'stage', id: 'view' });
+  const banner = h('div', { class: 'banner', id: 'overdue-banner', role: 'alert', hidden: true });
   app.replaceChildren(
     h('header', { class: 'bar' },
       h('h1', {}, 'skyfence'),
@@ -81,7 +82,9 @@ async function route() {
       h('div', { class: 'who' },
         h('span', { id: 'me' }, `${me.person} · ${me.role}${me.region ? ` (${me.region})` : ''}`),
         h('button', { onclick: () => { login('Logged out.'); history.replaceState(null, '', '#/'); } }, 'Log out'))),
+    banner,
     root);
+  overdue(banner);
   document.body.dataset.view = v.path;
   delete document.body.dataset.ready;
   try {
@@ -92,11 +95,36 @@ async function route() {
   }
 }
 
+// overdue shows in banner, on every view, the emergency changes whose
+// reviews are late (the public transparency report lists them), until two
+// people other than each one's author have reviewed it; a review made in
+// the console ('policy-changed') shows again what is left.
+async function overdue(banner) {
+  let late = [];
+  try {
+    const rep = await api('GET', '/v1/transparency');
+    late = (rep.requests || []).filter((q) => q.review_overdue);
+  } catch {
+    return; // the banner stays as it was; the report is back on the next view
+  }
+  banner.hidden = !late.length;
+  fill(banner, late.length ? [
+    h('strong', {}, `${late.length} emergency change${late.length > 1 ? 's' : ''} past the review deadline.`),
+    ' Put in force without prior review and not yet reviewed by two people: ',
+    late.flatMap((q, i) => [i ? ', ' : '', h('a', { href: `#/policy/${encodeURIComponent(q.change_id)}` }, q.title),
+      ` (due ${q.review_by.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z')})`]),
+  ] : []);
+}
+
 function start() {
   return route();
 }
 
 window.addEventListener('hashchange', route);
+document.addEventListener('policy-changed', () => {
+  const banner = document.getElementById('overdue-banner');
+  if (banner) overdue(banner);
+});
 
 (async () => {
   if (session.key) {

@@ -76,6 +76,7 @@ async function showChange(el, id, me, reloadList) {
       result.textContent = `Done: the change is ${next.state}.`;
       state.textContent = next.state;
       reviews.replaceChildren(...reviewRows(next));
+      document.dispatchEvent(new Event('policy-changed'));
       await reloadList();
     } catch (x) {
       result.className = 'error';
@@ -87,6 +88,8 @@ async function showChange(el, id, me, reloadList) {
   // The buttons each role may use in each state; the server checks both
   // again, and the two-person rule, whatever is shown.
   const can = (states, ...roles) => states.includes(c.state) && (me.role === 'admin' || roles.includes(me.role));
+  // An emergency change is reviewed after the fact, in force or not.
+  const reviewable = can(['proposed'], 'approver') || (c.unreviewed && can([c.state], 'approver'));
 
   const mapEl = h('div', { class: 'minimap', role: 'img', 'aria-label': 'Map of the regions this change turns on (green outline) or off (red outline), filled with their new status' });
   fill(el,
@@ -94,12 +97,15 @@ async function showChange(el, id, me, reloadList) {
     h('p', {}, 'State: ', state, ' · by ', h('b', {}, c.author.person), ` · drafted ${when(c.created_at)}`,
       c.proposed_at ? ` · proposed ${when(c.proposed_at)}` : '', c.review_by ? ` · reviews due ${when(c.review_by)}` : ''),
     h('p', {}, c.justification),
+    c.rolls_back ? h('p', { id: 'rolls-back' }, 'Rolls back ', h('a', { href: `#/policy/${encodeURIComponent(c.rolls_back)}` }, c.rolls_back),
+      ': its files are those in force before it.') : null,
+    c.ended_by ? h('p', { class: 'small' }, `Ended (${c.state}) by `, h('a', { href: `#/policy/${encodeURIComponent(c.ended_by)}` }, c.ended_by)) : null,
     h('p', { class: 'small' }, `Requested by ${c.requester} (${c.category})`, (c.references || []).length ? ` · ${c.references.join(', ')}` : ''),
     h('div', { class: 'actions' },
       comment,
       can(['draft'], 'policy_author') ? h('button', { id: 'propose', onclick: act('propose') }, 'Propose') : null,
-      can(['proposed'], 'approver') ? h('button', { id: 'approve', class: 'primary', onclick: act('review', () => ({ approve: true, comment: comment.value })) }, 'Approve') : null,
-      can(['proposed'], 'approver') ? h('button', { id: 'reject', class: 'danger', onclick: act('review', () => ({ approve: false, comment: comment.value })) }, 'Reject') : null,
+      reviewable ? h('button', { id: 'approve', class: 'primary', onclick: act('review', () => ({ approve: true, comment: comment.value })) }, 'Approve') : null,
+      reviewable ? h('button', { id: 'reject', class: 'danger', onclick: act('review', () => ({ approve: false, comment: comment.value })) }, 'Reject') : null,
       can(['proposed', 'approved'], 'policy_author', 'approver') ? h('button', { id: 'activate', onclick: act('activate') }, 'Activate') : null,
       can(['draft', 'proposed', 'approved'], 'policy_author') ? h('button', { id: 'withdraw', onclick: act('withdraw', () => ({ reason: comment.value })) }, 'Withdraw') : null,
       can(['draft', 'proposed', 'approved'], 'emergency') ? h('button', { id: 'emergency', class: 'danger', onclick: act('emergency', () => ({ justification: comment.value })) }, 'Emergency activate') : null),
