@@ -156,7 +156,7 @@ func (s *Service) Close(ctx context.Context) error {
 func (s *Service) Snapshot() *policy.Snapshot { return s.snap.Load() }
 
 // SetSnapshot makes snap the active policy for every decision from now on;
-// the one it replaces is kept for Rollback. The swap is atomic: no decision
+// the one it replaces is kept as Previous (the policy page names it). The swap is atomic: no decision
 // sees half of a policy.
 func (s *Service) SetSnapshot(snap *policy.Snapshot) {
 	old := s.snap.Swap(snap)

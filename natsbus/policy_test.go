@@ -80,7 +80,8 @@ func TestPolicyBucket(t *testing.T) {
 	syncTo(a, true)
 	waitFor(t, "the watcher sees v2", func() bool { return slices.Equal(seen.versions(), []string{"v1", "v2"}) })
 
-	// A rollback activates chg-1 again: same version, a later activation.
+	// A policy of version v1 is in force again (a rollback's new change
+	// carries its files): the same version, a later activation.
 	set(policyOf("chg-1", "v1", t0.Add(2*time.Hour)))
 	syncTo(b, true)
 	waitFor(t, "the watcher sees v1 again", func() bool { return slices.Equal(seen.versions(), []string{"v1", "v2", "v1"}) })
