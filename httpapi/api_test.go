@@ -86,11 +86,11 @@ func newEnv(t *testing.T) *env {
 	detected := make(chan error, 1)
 	go func() { detected <- queue.Run(context.Background(), svc.RecordAlert) }()
 	e.svc = svc
-	admin, err := svc.Bootstrap(ctx)
-	if err != nil || admin == "" {
-		t.Fatalf("bootstrap: %q %v", admin, err)
+	admins, err := svc.Bootstrap(ctx)
+	if err != nil || len(admins) != 2 {
+		t.Fatalf("bootstrap: %d admin keys, %v", len(admins), err)
 	}
-	e.keys["admin"] = admin
+	e.keys["admin"], e.keys["admin2"] = admins[0], admins[1]
 	e.api = httpapi.New(svc, log, nil)
 	srv := httptest.NewServer(e.api)
 	e.url = srv.URL
@@ -116,9 +116,22 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// createKey makes a key of role (for a partner: of region and its
+// defence ministry, "UA-MOD") held by a person of the key's name; the
+// second admin approves the grant of a role in a two-person rule.
 func (e *env) createKey(role, region string) string {
-	var out struct{ Secret string }
-	e.must("admin", "POST", "/v1/keys", map[string]string{"name": role + region, "role": role, "region": region}, 201, &out)
+	in := map[string]string{"name": role + region, "role": role, "region": region}
+	if region != "" {
+		in["authority"] = region + "-MOD"
+	}
+	var out struct {
+		Secret string
+		Key    skyfence.APIKey
+	}
+	e.must("admin", "POST", "/v1/keys", in, 201, &out)
+	if out.Key.Pending {
+		e.must("admin2", "POST", "/v1/keys/"+out.Key.ID+"/approve", map[string]string{"comment": "second admin"}, 200, nil)
+	}
 	return out.Secret
 }
 

@@ -1,0 +1,93 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/skyfence/skyfence"
+)
+
+// Authority is a partner authority of the policy: the region its
+// verifications are for and the classes it may grant. A partner key is
+// bound to one authority, and records only verifications of that
+// authority, for its region, of one of its classes (docs/POLICY.md,
+// docs/API.md).
+type Authority struct {
+	Name        string // e.g. "UA-MOD"
+	Region      string // the ISO 3166-1 alpha-2 code of its territory
+	Description string
+	Classes     []skyfence.VerificationClass
+	Pos         Pos
+}
+
+// Grants reports whether the authority may grant class c.
+func (a *Authority) Grants(c skyfence.VerificationClass) bool { return slices.Contains(a.Classes, c) }
+
+// Authority returns the document's authority of that name, or nil.
+func (d *Document) Authority(name string) *Authority {
+	for i := range d.Authorities {
+		if d.Authorities[i].Name == name {
+			return &d.Authorities[i]
+		}
+	}
+	return nil
+}
+
+func (p *parser) authorities(n *yaml.Node) []Authority {
+	var out []Authority
+	p.entries(n, "authorities", func(k, v *yaml.Node) {
+		a := Authority{Name: k.Value, Pos: pos(k)}
+		what := "authorities." + k.Value
+		if k.Value == "" {
+			p.errorf(k, "authorities: an authority needs a name")
+		}
+		p.fields(v, what, []string{"region", "classes", "description"}, func(key string, _, v *yaml.Node) {
+			switch key {
+			case "region":
+				a.Region = p.str(v, what+".region")
+			case "classes":
+				a.Classes = p.classes(v, what+".classes")
+			case "description":
+				a.Description = p.str(v, what+".description")
+			}
+		})
+		if v.Kind == yaml.MappingNode {
+			if a.Region == "" {
+				p.errorf(v, "%s: missing region (the country it verifies for)", what)
+			}
+			if len(a.Classes) == 0 {
+				p.errorf(v, "%s: missing classes (which of civil, government, military it may grant)", what)
+			}
+		}
+		out = append(out, a)
+	})
+	return out
+}
+
+// authorities checks that each authority is for a country, and warns about
+// verification rules that no authority of the policy can satisfy.
+func (v *validator) authorities() {
+	doc := v.src.Doc
+	for _, a := range doc.Authorities {
+		what := "authorities." + a.Name
+		if _, ok := v.atlas.Lookup(a.Region); a.Region != "" && !ok {
+			v.errorf(a.Pos, "%s: unknown region %q (want the ISO 3166-1 alpha-2 code of a country of the built-in boundaries)", what, a.Region)
+		}
+	}
+	for _, r := range doc.Rules {
+		if r.RequireVerification == nil {
+			continue
+		}
+		what := fmt.Sprintf("rule %q", r.ID)
+		a := doc.Authority(r.RequireVerification.Authority)
+		if a == nil {
+			v.warnf(r.Pos, "%s: authority %q is not in authorities, so no partner key can record the verifications it requires", what, r.RequireVerification.Authority)
+			continue
+		}
+		if len(r.RequireVerification.Classes) > 0 && !slices.ContainsFunc(r.RequireVerification.Classes, a.Grants) {
+			v.warnf(r.Pos, "%s: authority %q may grant none of the classes the rule accepts", what, a.Name)
+		}
+	}
+}
