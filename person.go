@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -81,11 +82,20 @@ func LegacyHandle(name string) string {
 	return h
 }
 
-// fold is NFKC, full case folding, NFKC again (folding can undo the first
-// normalization), then the white space trimmed and collapsed.
+// fold is NFKC, full case folding, lower case, NFKC again (folding can
+// undo the first normalization), then the white space trimmed and
+// collapsed, repeated until nothing changes. Lower case after folding
+// makes the letters that fold to capitals (Cherokee) settle on one form.
 func fold(s string) string {
-	s = norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s)))
-	return strings.Join(strings.Fields(s), " ")
+	for range 4 {
+		next := norm.NFKC.String(cases.Lower(language.Und).String(cases.Fold().String(norm.NFKC.String(s))))
+		next = strings.Join(strings.Fields(next), " ")
+		if next == s {
+			break
+		}
+		s = next
+	}
+	return s
 }
 
 // invisible reports whether r is a character that shows nothing or
