@@ -66,13 +66,20 @@ var testNow = time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	a, snap := scenario(t)
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, t.TempDir()+"/skyfence.db", log)
+	store, err := sqlite.Open(context.Background(), t.TempDir()+"/skyfence.db", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { store.Close() })
+	return newEnvOn(t, store)
+}
+
+// newEnvOn is newEnv over store, which the caller closes.
+func newEnvOn(t *testing.T, store skyfence.Store) *env {
+	t.Helper()
+	a, snap := scenario(t)
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx := context.Background()
 	e := &env{t: t, keys: map[string]string{}, now: testNow}
 	engine, err := detect.New(detect.DefaultConfig(), detect.Options{Now: func() time.Time { return e.now }})
 	if err != nil {
@@ -103,7 +110,6 @@ func newEnv(t *testing.T) *env {
 		if err := svc.Close(ctx); err != nil {
 			t.Error(err)
 		}
-		store.Close()
 	})
 	for _, r := range skyfence.Roles {
 		if r == skyfence.RoleAdmin || r == skyfence.RolePartner {
