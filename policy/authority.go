@@ -43,12 +43,17 @@ func (p *parser) authorities(n *yaml.Node) []Authority {
 		if k.Value == "" {
 			p.errorf(k, "authorities: an authority needs a name")
 		}
+		classes := false
 		p.fields(v, what, []string{"region", "classes", "description"}, func(key string, _, v *yaml.Node) {
 			switch key {
 			case "region":
 				a.Region = p.str(v, what+".region")
 			case "classes":
+				classes = true
 				a.Classes = p.classes(v, what+".classes")
+				if v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
+					p.errorf(v, "%s.classes: an authority grants at least one class", what)
+				}
 			case "description":
 				a.Description = p.str(v, what+".description")
 			}
@@ -57,7 +62,7 @@ func (p *parser) authorities(n *yaml.Node) []Authority {
 			if a.Region == "" {
 				p.errorf(v, "%s: missing region (the country it verifies for)", what)
 			}
-			if len(a.Classes) == 0 {
+			if !classes {
 				p.errorf(v, "%s: missing classes (which of civil, government, military it may grant)", what)
 			}
 		}

@@ -1,0 +1,76 @@
+package policy
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/skyfence/skyfence"
+)
+
+// TestAuthorities: the authorities section parses into what each may
+// grant, and every mistake in it is named with its place.
+func TestAuthorities(t *testing.T) {
+	src, got := checkText(t, `skyfence: policy/v1
+plans: {roam: {}}
+regions:
+  UA: {status: not_licensed}
+authorities:
+  UA-MOD: {region: UA, classes: [civil, military], description: Defence ministry}
+rules:
+  - {id: whitelist, region: UA, require_verification: {authority: UA-MOD}}
+`, "")
+	if len(got) != 0 || src == nil {
+		t.Fatalf("problems %q", got)
+	}
+	a := src.Doc.Authority("UA-MOD")
+	if a == nil || a.Region != "UA" || !a.Grants(skyfence.Military) || a.Grants(skyfence.Government) {
+		t.Errorf("UA-MOD = %+v", a)
+	}
+	if src.Doc.Authority("US-DOD") != nil {
+		t.Error("an authority the policy does not list")
+	}
+
+	for _, tc := range []struct {
+		name, authorities string
+		want              []string
+	}{
+		{"unknown region", "  X-MOD: {region: XQ, classes: [civil]}\n",
+			[]string{`policy.yaml:5:3: error: authorities.X-MOD: unknown region "XQ" (want the ISO 3166-1 alpha-2 code of a country of the built-in boundaries)`}},
+		{"no classes", "  UA-MOD: {region: UA}\n",
+			[]string{`policy.yaml:5:11: error: authorities.UA-MOD: missing classes (which of civil, government, military it may grant)`}},
+		{"unknown class", "  UA-MOD: {region: UA, classes: [army]}\n",
+			[]string{`policy.yaml:5:33: error: authorities.UA-MOD.classes: unknown verification class "army" (want civil, government or military)`}},
+		{"empty classes", "  UA-MOD: {region: UA, classes: []}\n",
+			[]string{`policy.yaml:5:33: error: authorities.UA-MOD.classes: an authority grants at least one class`}},
+		{"no region", "  UA-MOD: {classes: [civil]}\n",
+			[]string{`policy.yaml:5:11: error: authorities.UA-MOD: missing region (the country it verifies for)`}},
+		{"unknown key", "  UA-MOD: {region: UA, classes: [civil], grants: [military]}\n",
+			[]string{`policy.yaml:5:42: error: authorities.UA-MOD: unknown key "grants" (known: region, classes, description)`}},
+		{"given twice", "  UA-MOD: {region: UA, classes: [civil]}\n  UA-MOD: {region: UA, classes: [military]}\n",
+			[]string{`policy.yaml:6:3: error: authorities: "UA-MOD" given twice`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got := checkText(t, "skyfence: policy/v1\nplans: {roam: {}}\nregions: {UA: {status: not_licensed}}\nauthorities:\n"+tc.authorities, "")
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got\n%q\nwant\n%q", got, tc.want)
+			}
+		})
+	}
+
+	_, got = checkText(t, `skyfence: policy/v1
+plans: {roam: {}}
+regions: {UA: {status: not_licensed}}
+authorities:
+  UA-MOD: {region: UA, classes: [civil]}
+rules:
+  - {id: mil, region: UA, require_verification: {authority: UA-MOD, classes: [military]}}
+  - {id: other, region: UA, require_verification: {authority: US-DOD}}
+`, "")
+	want := []string{
+		`policy.yaml:7:5: warning: rule "mil": authority "UA-MOD" may grant none of the classes the rule accepts`,
+		`policy.yaml:8:5: warning: rule "other": authority "US-DOD" is not in authorities, so no partner key can record the verifications it requires`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
