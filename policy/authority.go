@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -95,4 +96,32 @@ func (v *validator) authorities() {
 			v.warnf(r.Pos, "%s: authority %q may grant none of the classes the rule accepts", what, a.Name)
 		}
 	}
+}
+
+// describeAuthority says what an authority added or removed grants.
+func describeAuthority(a *Authority) []string {
+	return []string{fmt.Sprintf("verifies for %s, may grant %s", a.Region, strings.Join(classStrings(a.Classes), ", "))}
+}
+
+// diffAuthority says what changes in what an authority may grant.
+func diffAuthority(a, b *Authority) []string {
+	var out []string
+	if a.Region != b.Region {
+		out = append(out, fmt.Sprintf("region %s -> %s", a.Region, b.Region))
+	}
+	if d := listDiff("class", classStrings(a.Classes), classStrings(b.Classes)); len(d) > 0 {
+		out = append(out, "classes "+strings.Join(d, ", "))
+	}
+	if a.Description != b.Description {
+		out = append(out, "description changed")
+	}
+	return out
+}
+
+func classStrings(cs []skyfence.VerificationClass) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.String()
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/skyfence/skyfence"
@@ -72,5 +73,27 @@ rules:
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestDiffAuthorities: a reviewer sees an authority added, removed, or
+// allowed another class, as a line of the diff.
+func TestDiffAuthorities(t *testing.T) {
+	base := "skyfence: policy/v1\nplans: {roam: {}}\nregions: {UA: {status: not_licensed}, PL: {status: not_licensed}}\nauthorities:\n"
+	old := compileText(t, base+"  UA-MOD: {region: UA, classes: [civil]}\n  PL-MOD: {region: PL, classes: [civil]}\n", "")
+	new := compileText(t, base+"  UA-MOD: {region: UA, classes: [civil, military]}\n  US-DOD: {region: UA, classes: [military]}\n", "")
+	got := Diff(old, new, date("2026-06-15T12:00:00Z")).Text()
+	for _, want := range []string{
+		"authorities:\n",
+		"  - PL-MOD: verifies for PL, may grant civil\n",
+		"  ~ UA-MOD: classes +class military\n",
+		"  + US-DOD: verifies for UA, may grant military\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("diff lacks %q:\n%s", want, got)
+		}
+	}
+	if Diff(old, old, date("2026-06-15T12:00:00Z")).Empty() != true {
+		t.Error("a policy differs from itself")
 	}
 }
