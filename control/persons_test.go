@@ -418,3 +418,53 @@ func mustTx(t *testing.T, store skyfence.Store, fn func(tx skyfence.Tx) error) {
 		t.Fatal(err)
 	}
 }
+
+// TestRawVerificationsLiftNothing: a military verification written into
+// the store around the service, by an authority the policy does not list
+// or by one that may not grant military, does not lift the 75 km/h cap of
+// a terminal UA-MOD whitelisted (civil) once a restart reads it; UA-MOD's
+// own military verification does.
+func TestRawVerificationsLiftNothing(t *testing.T) {
+	forEachRawStore(t, func(t *testing.T, s rawStore) {
+		clk := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+		svc := newService(t, s, clk)
+		a1, _ := admins(t, svc)
+		if err := svc.CreateAccount(a1, &skyfence.Account{ID: "acct-1"}); err != nil {
+			t.Fatal(err)
+		}
+		military := map[string]string{"ut-us": "US-DOD", "ut-pl": "PL-MOD", "ut-ok": "UA-MOD"}
+		for id, authority := range military {
+			if err := svc.CreateTerminal(a1, &skyfence.Terminal{ID: id, AccountID: "acct-1", Plan: "roam", Country: "UA"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := svc.CreateVerification(a1, &skyfence.Verification{TerminalID: id, Region: "UA", Authority: "UA-MOD", Class: skyfence.Civil}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.exec(t, `INSERT INTO verifications (id, terminal_id, region, authority, class, verified_at) VALUES (?, ?, 'UA', ?, 'military', 1)`,
+				"ver-raw-"+id, id, authority); err != nil {
+				t.Fatal(err)
+			}
+		}
+		svc.Close(context.Background())
+		svc = newService(t, s, clk) // a restart reads the terminals and their verifications
+		defer svc.Close(context.Background())
+		_, gw := grant(t, svc, a1, nil, control.KeyInput{Name: "gateway", Role: skyfence.RoleGateway})
+		for id, authority := range military {
+			if a, err := svc.Activate(a1, id, 50.45, 30.52); err != nil || a.Outcome != "activated" {
+				t.Fatalf("activate %s: %+v %v", id, a, err)
+			}
+			clk.add(time.Minute)
+			out := make([]control.Result, 1)
+			if err := svc.Ingest(gw, []skyfence.Fix{{TerminalID: id, Time: clk.now(), Lat: 50.45, Lon: 30.52, SpeedKmh: 90}}, out); err != nil || out[0].Err != nil {
+				t.Fatalf("ingest: %v %v", err, out[0].Err)
+			}
+			want := "speed_limit"
+			if authority == "UA-MOD" {
+				want = "ok"
+			}
+			if d := out[0].Decision; d.Reason.String() != want {
+				t.Errorf("%s, military by %s, at 90 km/h in Kyiv: %s (exempt by %q), want %s", id, authority, d.Reason, d.ExemptBy, want)
+			}
+		}
+	})
+}

@@ -36,6 +36,22 @@ func (d *Document) Authority(name string) *Authority {
 	return nil
 }
 
+// counts reports whether a terminal's verification counts in decisions:
+// if the policy lists authorities, only a verification by one of them,
+// for its region, of a class it may grant. A verification the service
+// would refuse to record today (one recorded before partners were bound,
+// or written around the service) then lifts no rule. A policy without
+// authorities counts every verification, as before they existed. It reads
+// a few entries and does not allocate.
+func (s *Snapshot) counts(v *skyfence.Verification) bool {
+	doc := s.Source.Doc
+	if len(doc.Authorities) == 0 {
+		return true
+	}
+	a := doc.Authority(v.Authority)
+	return a != nil && a.Region == v.Region && a.Grants(v.Class)
+}
+
 func (p *parser) authorities(n *yaml.Node) []Authority {
 	var out []Authority
 	p.entries(n, "authorities", func(k, v *yaml.Node) {

@@ -97,3 +97,53 @@ func TestDiffAuthorities(t *testing.T) {
 		t.Error("a policy differs from itself")
 	}
 }
+
+// TestForgedVerificationsDoNotCount: a verification by an authority the
+// policy does not list, for another country than its authority's, or of a
+// class its authority may not grant, lifts neither the defence ministry's
+// whitelist nor the speed cap, however it got into the store; a policy
+// without authorities counts every verification, as before.
+func TestForgedVerificationsDoNotCount(t *testing.T) {
+	s := scenario(t)
+	kyiv90 := fix(50.45, 30.52, 90)
+	for _, tc := range []struct {
+		name   string
+		v      skyfence.Verification
+		reason Reason
+	}{
+		{"UA-MOD military", verifiedBy("UA-MOD", "UA", skyfence.Military), Ok},
+		{"UA-MOD civil", verifiedBy("UA-MOD", "UA", skyfence.Civil), SpeedLimit},
+		{"US-DOD military", verifiedBy("US-DOD", "UA", skyfence.Military), VerificationRequired},
+		{"PL-MOD military for UA", verifiedBy("PL-MOD", "UA", skyfence.Military), VerificationRequired},
+		{"UA-MOD military for PL", verifiedBy("UA-MOD", "PL", skyfence.Military), VerificationRequired},
+	} {
+		d := s.Decide(terminal("ut-x", "roam", "UA", tc.v), nil, kyiv90)
+		if d.Reason != tc.reason {
+			t.Errorf("%s at 90 km/h in Kyiv: %s (rule %s), want %s", tc.name, d.Reason, d.Rule, tc.reason)
+		}
+	}
+	// An exemption by class counts only a class the authority grants.
+	pl := compileText(t, `skyfence: policy/v1
+plans: {roam: {}}
+regions:
+  PL: {status: available, licence: {authority: UKE, valid_from: 2021-06-01}}
+authorities:
+  PL-MOD: {region: PL, classes: [civil]}
+rules:
+  - {id: pl-cap, region: PL, speed_cap_kmh: 75, exempt: {classes: [military]}}
+`, "")
+	warsaw90 := fix(52.23, 21.01, 90)
+	if d := pl.Decide(terminal("ut-p", "roam", "PL", verifiedBy("PL-MOD", "PL", skyfence.Military)), nil, warsaw90); d.Reason != SpeedLimit {
+		t.Errorf("PL-MOD military, which PL-MOD may not grant: %s, want speed_limit", d.Reason)
+	}
+	legacy := compileText(t, `skyfence: policy/v1
+plans: {roam: {}}
+regions:
+  PL: {status: available, licence: {authority: UKE, valid_from: 2021-06-01}}
+rules:
+  - {id: pl-cap, region: PL, speed_cap_kmh: 75, exempt: {classes: [military]}}
+`, "")
+	if d := legacy.Decide(terminal("ut-p", "roam", "PL", verifiedBy("ANY", "PL", skyfence.Military)), nil, warsaw90); d.Reason != Ok {
+		t.Errorf("a policy without authorities: %s, want ok (every verification counts)", d.Reason)
+	}
+}
