@@ -289,18 +289,30 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 // secrets (none if it has made admins before). Granting an admin key takes
 // a second admin's approval, so an installation starts with two admins,
 // two persons ("admin 1" and "admin 2"), made by skyfence itself: the one
-// exception to that rule. On a store that has keys but none made by
-// skyfence (one from before persons were first-class), it makes as many
-// as it takes for two admin persons to hold working keys. It does this
-// once: a store with a key made by skyfence gets no more.
+// exception to that rule. On a store upgraded from before persons were
+// first-class, whose keys were all made then, it makes as many as it
+// takes for two admin persons to hold working keys. It does this once,
+// and never on a store where a key was made, or revoked, since persons
+// began: otherwise an admin could revoke the other and have a restart
+// make them a second self.
 func (s *Service) Bootstrap(ctx context.Context) ([]string, error) {
 	keys, err := s.store.FindKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
+	persons, err := s.store.FindPersons(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var since time.Time // when persons began: migration 0005 made the first
+	for i, p := range persons {
+		if i == 0 || p.CreatedAt.Before(since) {
+			since = p.CreatedAt
+		}
+	}
 	admins := map[string]bool{} // person IDs
 	for _, k := range keys {
-		if k.GrantedBy == skyfence.SystemPerson {
+		if k.GrantedBy != "" || k.RevokedAt.After(since) {
 			return nil, nil
 		}
 		if k.Role == skyfence.RoleAdmin && !k.Revoked() && !k.Pending {

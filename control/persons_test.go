@@ -410,6 +410,34 @@ func TestBootstrapAdmins(t *testing.T) {
 			t.Errorf("bootstrap again: %d keys", len(more))
 		}
 	})
+	// Upgraded with two admins, one revokes the other and restarts: no new
+	// admin appears.
+	forEachStore(t, func(t *testing.T, store skyfence.Store) {
+		mustTx(t, store, func(tx skyfence.Tx) error {
+			ctx := context.Background()
+			for _, who := range []string{"eve", "adam"} {
+				if err := tx.CreatePerson(ctx, &skyfence.Person{ID: "per-" + who, Handle: who, Name: who}); err != nil {
+					return err
+				}
+				if err := tx.CreateKey(ctx, &skyfence.APIKey{ID: "key-" + who, Name: who, Role: skyfence.RoleAdmin, PersonID: "per-" + who, Person: who, Hash: skyfence.HashKeySecret(who)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		svc := newService(t, store, &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)})
+		defer svc.Close(context.Background())
+		if secrets, err := svc.Bootstrap(context.Background()); err != nil || len(secrets) != 0 {
+			t.Fatalf("bootstrap of a store with two admins: %d keys, %v", len(secrets), err)
+		}
+		eve := control.WithPrincipal(context.Background(), &control.Principal{KeyID: "key-eve", PersonID: "per-eve", Person: "eve", Role: skyfence.RoleAdmin})
+		if _, err := svc.RevokeKey(eve, "key-adam", "gone"); err != nil {
+			t.Fatal(err)
+		}
+		if secrets, _ := svc.Bootstrap(context.Background()); len(secrets) != 0 {
+			t.Errorf("after eve revoked adam, a restart made %d admin keys", len(secrets))
+		}
+	})
 }
 
 func mustTx(t *testing.T, store skyfence.Store, fn func(tx skyfence.Tx) error) {
