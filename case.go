@@ -375,8 +375,8 @@ func (c *Case) DecideAppeal(by Actor, granted bool, reason string, at time.Time)
 		if ap.Decided {
 			continue
 		}
-		if cut := c.CutOff(); cut != nil && cut.By.Person == by.Person {
-			return nil, Errorf(EFORBIDDEN, "%s took the action appealed and may not decide the appeal", by.Person)
+		if cut := c.CutOff(); cut != nil && cut.By.SamePerson(by) {
+			return nil, Errorf(EFORBIDDEN, "%s took the action appealed and may not decide the appeal", by)
 		}
 		ap.Decided, ap.Granted, ap.Reason, ap.DecidedBy, ap.DecidedAt = true, granted, reason, by, at
 		c.UpdatedAt = at

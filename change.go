@@ -59,10 +59,14 @@ const (
 var RequestCategories = []RequestCategory{RequestRegulator, RequestGovernment, RequestCourtOrder, RequestInternalSecurity, RequestCommercial, RequestOther}
 
 // Actor is who acted: the key used and the person it belongs to. The
-// two-person rule counts persons, not keys.
+// two-person rule counts persons, not keys, and compares them with
+// SamePerson.
 type Actor struct {
-	KeyID  string `json:"key_id"`
-	Person string `json:"person"`
+	KeyID string `json:"key_id"`
+	// PersonID is the person's ID in the registry (Person); empty in
+	// records older than the registry.
+	PersonID string `json:"person_id,omitempty"`
+	Person   string `json:"person"` // the person's handle, for display
 }
 
 // Review is an approver's verdict on a change.
@@ -153,7 +157,7 @@ func (c *PolicyChange) Propose(by Actor, at time.Time) error {
 	switch {
 	case c.State != ChangeDraft:
 		return conflictf("change %s is %s, not a draft", c.ID, c.State)
-	case by.Person != c.Author.Person:
+	case !by.SamePerson(c.Author):
 		return Errorf(EFORBIDDEN, "only the author may propose change %s", c.ID)
 	}
 	c.State, c.ProposedAt = ChangeProposed, at
@@ -165,7 +169,7 @@ func (c *PolicyChange) Withdraw(by Actor, at time.Time) error {
 	switch {
 	case c.State != ChangeDraft && c.State != ChangeProposed && c.State != ChangeApproved:
 		return conflictf("change %s is %s and cannot be withdrawn", c.ID, c.State)
-	case by.Person != c.Author.Person:
+	case !by.SamePerson(c.Author):
 		return Errorf(EFORBIDDEN, "only the author may withdraw change %s", c.ID)
 	}
 	c.State, c.EndedAt = ChangeWithdrawn, at
@@ -177,10 +181,10 @@ func (c *PolicyChange) Approvals() int { return approvals(c.Reviews) }
 
 // approvals counts the distinct persons who approved.
 func approvals(reviews []Review) int {
-	var persons []string
+	var persons []Actor
 	for _, r := range reviews {
-		if r.Approve && !slices.Contains(persons, r.By.Person) {
-			persons = append(persons, r.By.Person)
+		if r.Approve && !slices.ContainsFunc(persons, r.By.SamePerson) {
+			persons = append(persons, r.By)
 		}
 	}
 	return len(persons)
@@ -190,12 +194,12 @@ func approvals(reviews []Review) int {
 // asked for (a policy change, a bulk cut-off): the author may not review
 // it, and a person reviews once.
 func checkReviewer(id string, author Actor, reviews []Review, r Review) error {
-	if r.By.Person == author.Person {
-		return Errorf(EFORBIDDEN, "%s wrote %s and may not review it (two-person rule)", r.By.Person, id)
+	if r.By.SamePerson(author) {
+		return Errorf(EFORBIDDEN, "%s wrote %s and may not review it (two-person rule)", r.By, id)
 	}
 	for _, prev := range reviews {
-		if prev.By.Person == r.By.Person {
-			return conflictf("%s has already reviewed %s", r.By.Person, id)
+		if prev.By.SamePerson(r.By) {
+			return conflictf("%s has already reviewed %s", r.By, id)
 		}
 	}
 	return nil

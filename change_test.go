@@ -8,17 +8,17 @@ import (
 var t0 = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 
 func newChange() *PolicyChange {
-	return &PolicyChange{ID: "chg-1", State: ChangeDraft, Author: Actor{"key-alice-admin", "alice"}, CreatedAt: t0}
+	return &PolicyChange{ID: "chg-1", State: ChangeDraft, Author: Actor{KeyID: "key-alice-admin", Person: "alice"}, CreatedAt: t0}
 }
 
 func review(person string, approve bool) Review {
-	return Review{By: Actor{"key-" + person, person}, Approve: approve, At: t0.Add(time.Hour)}
+	return Review{By: Actor{KeyID: "key-" + person, Person: person}, Approve: approve, At: t0.Add(time.Hour)}
 }
 
 func TestTwoPersonRule(t *testing.T) {
 	rules := ChangeRules{}
 	c := newChange()
-	if err := c.Propose(Actor{"key-bob", "bob"}, t0); ErrorCode(err) != EFORBIDDEN {
+	if err := c.Propose(Actor{KeyID: "key-bob", Person: "bob"}, t0); ErrorCode(err) != EFORBIDDEN {
 		t.Errorf("someone else proposed: %v", err)
 	}
 	if err := c.Propose(c.Author, t0); err != nil {
@@ -27,7 +27,7 @@ func TestTwoPersonRule(t *testing.T) {
 	// Alice holds every role, with a key per role: none of them may
 	// review her own change.
 	for _, key := range []string{"key-alice-admin", "key-alice-approver", "key-alice-emergency"} {
-		if err := c.AddReview(Review{By: Actor{key, "alice"}, Approve: true, At: t0}, rules); ErrorCode(err) != EFORBIDDEN {
+		if err := c.AddReview(Review{By: Actor{KeyID: key, Person: "alice"}, Approve: true, At: t0}, rules); ErrorCode(err) != EFORBIDDEN {
 			t.Errorf("author approving with %s: %v", key, err)
 		}
 	}
@@ -38,7 +38,7 @@ func TestTwoPersonRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Bob with a second key is still one person.
-	if err := c.AddReview(Review{By: Actor{"key-bob-2", "bob"}, Approve: true, At: t0}, rules); ErrorCode(err) != ECONFLICT {
+	if err := c.AddReview(Review{By: Actor{KeyID: "key-bob-2", Person: "bob"}, Approve: true, At: t0}, rules); ErrorCode(err) != ECONFLICT {
 		t.Errorf("second review by the same person: %v", err)
 	}
 	if c.State != ChangeProposed || c.CanActivate(t0) == nil {
@@ -65,7 +65,7 @@ func TestRejectionAndWithdrawal(t *testing.T) {
 		t.Errorf("review of a rejected change: %v", err)
 	}
 	d := newChange()
-	if err := d.Withdraw(Actor{"k", "bob"}, t0); ErrorCode(err) != EFORBIDDEN {
+	if err := d.Withdraw(Actor{KeyID: "k", Person: "bob"}, t0); ErrorCode(err) != EFORBIDDEN {
 		t.Errorf("withdrawn by another: %v", err)
 	}
 	if err := d.Withdraw(d.Author, t0); err != nil || d.State != ChangeWithdrawn {

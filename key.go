@@ -29,6 +29,20 @@ const (
 	RoleInvestigator Role = "investigator"
 )
 
+// GrantNeedsApproval reports whether a key of role r takes part in a
+// two-person rule (it drafts, reviews, activates or bypasses policy
+// changes, cuts terminals off or judges appeals, or makes keys), so that
+// creating one is a grant a second admin, another person, must approve
+// before the key works: otherwise one admin could make a key for an
+// invented person and be two people.
+func (r Role) GrantNeedsApproval() bool {
+	switch r {
+	case RoleAdmin, RoleApprover, RoleEmergency, RolePolicyAuthor, RoleInvestigator:
+		return true
+	}
+	return false
+}
+
 // Roles lists every role.
 var Roles = []Role{RoleAdmin, RoleViewer, RoleOperator, RolePolicyAuthor, RoleApprover, RoleAuditor, RolePartner, RoleGateway, RoleEmergency, RoleInvestigator}
 
@@ -49,16 +63,42 @@ type APIKey struct {
 	Name   string `json:"name"`
 	Role   Role   `json:"role"`
 	Region string `json:"region,omitempty"` // for RolePartner: the ISO code it may act in
-	// Person is who holds the key. The two-person rule counts persons: one
-	// person's keys, whatever their roles, count as one.
-	Person    string    `json:"person"`
-	Hash      []byte    `json:"-"`
-	CreatedAt time.Time `json:"created_at"`
-	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	// Authority is, for RolePartner, the authority whose verifications the
+	// key records (an authority of the policy, e.g. "UA-MOD"); a partner
+	// key without one may read but not verify until an admin binds it.
+	Authority string `json:"authority,omitempty"`
+	// PersonID is who holds the key (Person.ID). The two-person rule
+	// counts persons: one person's keys, whatever their roles, count as
+	// one.
+	PersonID string `json:"person_id"`
+	Person   string `json:"person"` // the person's handle, for display
+	// GrantedBy is the person ID of the admin who created the key ("" for
+	// keys older than migration 0005).
+	GrantedBy string `json:"granted_by,omitempty"`
+	// Pending is set while a grant that needs approval
+	// (Role.GrantNeedsApproval) waits for a second admin: the key does not
+	// work until then.
+	Pending    bool      `json:"pending,omitempty"`
+	ApprovedBy string    `json:"approved_by,omitempty"` // the person ID of the admin who approved the grant
+	ApprovedAt time.Time `json:"approved_at,omitzero"`
+	Hash       []byte    `json:"-"`
+	CreatedAt  time.Time `json:"created_at"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
 }
 
 // Revoked reports whether the key has been revoked.
 func (k *APIKey) Revoked() bool { return !k.RevokedAt.IsZero() }
+
+// KeyUpdate changes a key; zero fields stay as they are.
+type KeyUpdate struct {
+	// Authority binds a partner key to its authority.
+	Authority *string
+	// ApprovedBy approves a pending grant, at ApprovedAt: a
+	// compare-and-set that fails with ECONFLICT unless the key is still
+	// pending and not revoked.
+	ApprovedBy string
+	ApprovedAt time.Time
+}
 
 // keyPrefix starts every secret, so that a leaked one is easy to spot.
 const keyPrefix = "sfk_"

@@ -129,7 +129,15 @@ type Reader interface {
 	FindVerifications(ctx context.Context, f VerificationFilter) ([]*Verification, error)
 	FindVerificationByID(ctx context.Context, id string) (*Verification, error)
 	FindKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	FindKeyByID(ctx context.Context, id string) (*APIKey, error)
 	FindKeys(ctx context.Context) ([]*APIKey, error)
+	// FindPersonByID and FindPersonByHandle (a handle in normal form,
+	// NormalizeHandle) return a person; both, and FindPersons (every
+	// person, in handle order), return EINTERNAL for a stored person whose
+	// handle is not in normal form (written around the store).
+	FindPersonByID(ctx context.Context, id string) (*Person, error)
+	FindPersonByHandle(ctx context.Context, handle string) (*Person, error)
+	FindPersons(ctx context.Context) ([]*Person, error)
 	FindCell(ctx context.Context, id string) (*Cell, error)
 	// FindCells returns a page of cells that have a row (a capacity set,
 	// or a terminal counted or waiting), ordered by id.
@@ -180,8 +188,15 @@ type Tx interface {
 	UpdateTerminal(ctx context.Context, id string, u TerminalUpdate, at time.Time) (*Terminal, error)
 	CreateVerification(ctx context.Context, v *Verification) error
 	RevokeVerification(ctx context.Context, id string, at time.Time) (*Verification, error)
+	// CreateKey stores a key of an existing person (APIKey.PersonID).
 	CreateKey(ctx context.Context, k *APIKey) error
 	RevokeKey(ctx context.Context, id string, at time.Time) (*APIKey, error)
+	// UpdateKey binds a partner key to its authority or approves a pending
+	// grant (see KeyUpdate) and returns the key.
+	UpdateKey(ctx context.Context, id string, u KeyUpdate) (*APIKey, error)
+	// CreatePerson stores a person: EINVALID for a handle not in normal
+	// form, ECONFLICT for an existing id or handle.
+	CreatePerson(ctx context.Context, p *Person) error
 	SetCellCapacity(ctx context.Context, cell string, capacity int) error
 	// ClaimCell counts the terminal against the cell if it has room, else
 	// puts it on the cell's waitlist (once; asking again returns its place).

@@ -70,6 +70,9 @@ type server struct {
 	url   string
 	svc   *control.Service
 	admin string
+	// admin2 is the second admin, another person: it approves the grants
+	// admin makes.
+	admin2 string
 }
 
 func newServer(t testing.TB) *server {
@@ -91,9 +94,9 @@ func newServerWith(t testing.TB, rules skyfence.ChangeRules) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := svc.Bootstrap(ctx)
-	if err != nil {
-		t.Fatal(err)
+	admins, err := svc.Bootstrap(ctx)
+	if err != nil || len(admins) != 2 {
+		t.Fatalf("bootstrap: %d admin keys, %v", len(admins), err)
 	}
 	api := httpapi.New(svc, log, nil)
 	console.Mount(api.Mount)
@@ -108,7 +111,7 @@ func newServerWith(t testing.TB, rules skyfence.ChangeRules) *server {
 		}
 		store.Close()
 	})
-	return &server{url: srv.URL, svc: svc, admin: admin}
+	return &server{url: srv.URL, svc: svc, admin: admins[0], admin2: admins[1]}
 }
 
 // call sends a JSON request with key and decodes the answer into out (if
@@ -141,8 +144,14 @@ func (s *server) call(t testing.TB, key, method, path string, body any, want int
 // key makes an API key for a person with a role and returns its secret.
 func (s *server) key(t testing.TB, person, role string) string {
 	t.Helper()
-	var out struct{ Secret string }
+	var out struct {
+		Secret string
+		Key    skyfence.APIKey
+	}
 	s.call(t, s.admin, "POST", "/v1/keys", map[string]string{"name": person, "person": person, "role": role}, 201, &out)
+	if out.Key.Pending { // a role in a two-person rule: the second admin approves the grant
+		s.call(t, s.admin2, "POST", "/v1/keys/"+out.Key.ID+"/approve", map[string]string{"comment": "test"}, 200, nil)
+	}
 	return out.Secret
 }
 

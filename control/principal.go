@@ -9,18 +9,26 @@ import (
 
 // Principal is who is asking: the holder of an API key.
 type Principal struct {
-	KeyID  string
-	Person string // who holds the key; the two-person rule counts persons
-	Role   skyfence.Role
-	Region string // for partners: the region they act for
+	KeyID string
+	// PersonID is who holds the key (skyfence.Person.ID): the two-person
+	// rule compares persons by it (skyfence.Actor.SamePerson).
+	PersonID string
+	Person   string // the person's handle, for messages
+	Role     skyfence.Role
+	Region   string // for partners: the region they act for
+	// Authority is, for partners, the authority their verifications
+	// carry; "" for a partner key not bound yet, which may only read.
+	Authority string
 }
 
 // Actor returns the principal as the author or reviewer of a change.
-func (p *Principal) Actor() skyfence.Actor { return skyfence.Actor{KeyID: p.KeyID, Person: p.Person} }
+func (p *Principal) Actor() skyfence.Actor {
+	return skyfence.Actor{KeyID: p.KeyID, PersonID: p.PersonID, Person: p.Person}
+}
 
 // System is the principal of skyfence's own actions (start-up, scheduled
-// changes).
-var System = &Principal{KeyID: "system", Person: "system", Role: skyfence.RoleAdmin}
+// changes). Its person is no person of the registry.
+var System = &Principal{KeyID: "system", PersonID: skyfence.SystemPerson, Person: skyfence.SystemPerson, Role: skyfence.RoleAdmin}
 
 type principalKey struct{}
 

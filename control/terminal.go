@@ -1,10 +1,12 @@
 package control
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/bus"
@@ -193,15 +195,30 @@ func (s *Service) freeCell(ctx context.Context, tx skyfence.Tx, p *Principal, ce
 }
 
 // CreateVerification records a partner authority's verification. A partner
-// may verify only for its own region.
+// key records its own authority's verifications only (the authority it is
+// bound to, filled in if left out), for its region, of a class the
+// policy's authority may grant; a partner key bound to no authority may
+// not verify until an admin binds it (BindKey). Whoever records it, the
+// authority must be one of the policy's, for the verification's region,
+// and grant its class.
 func (s *Service) CreateVerification(ctx context.Context, v *skyfence.Verification) error {
 	p, err := require(ctx, WriteVerifications)
 	if err != nil {
 		return err
 	}
+	if p.Role == skyfence.RolePartner {
+		switch {
+		case v.Region != p.Region:
+			return skyfence.FieldErrorf(skyfence.EFORBIDDEN, "region", "this key verifies for %s only, not %s", p.Region, v.Region)
+		case p.Authority == "":
+			return skyfence.FieldErrorf(skyfence.EFORBIDDEN, "authority", "partner key %s is bound to no authority, so it may read but not verify until an admin binds it (POST /v1/keys/%s/authority)", p.KeyID, p.KeyID)
+		case v.Authority == "":
+			v.Authority = p.Authority
+		case v.Authority != p.Authority:
+			return skyfence.FieldErrorf(skyfence.EFORBIDDEN, "authority", "this key records verifications of %s only, not %s", p.Authority, v.Authority)
+		}
+	}
 	switch {
-	case p.Role == skyfence.RolePartner && v.Region != p.Region:
-		return skyfence.FieldErrorf(skyfence.EFORBIDDEN, "region", "this key verifies for %s only, not %s", p.Region, v.Region)
 	case v.TerminalID == "":
 		return skyfence.FieldErrorf(skyfence.EINVALID, "terminal_id", "missing terminal id")
 	case v.Authority == "":
@@ -211,6 +228,14 @@ func (s *Service) CreateVerification(ctx context.Context, v *skyfence.Verificati
 	}
 	if _, ok := s.atlas.Lookup(v.Region); !ok {
 		return skyfence.FieldErrorf(skyfence.EINVALID, "region", "unknown region %q", v.Region)
+	}
+	switch a := s.Snapshot().Source.Doc.Authority(v.Authority); {
+	case a == nil:
+		return skyfence.FieldErrorf(skyfence.EFORBIDDEN, "authority", "%s is not one of the policy's authorities", v.Authority)
+	case a.Region != v.Region:
+		return skyfence.FieldErrorf(skyfence.EFORBIDDEN, "region", "%s verifies for %s, not %s", a.Name, a.Region, v.Region)
+	case !a.Grants(v.Class):
+		return skyfence.FieldErrorf(skyfence.EFORBIDDEN, "class", "%s may not grant class %s (the policy lets it grant %s)", a.Name, v.Class, classList(a.Classes))
 	}
 	v.ID = newID("ver-")
 	v.VerifiedAt = s.now().UTC()
@@ -247,8 +272,8 @@ func (s *Service) RevokeVerification(ctx context.Context, id, reason string) (*s
 		if err != nil {
 			return err
 		}
-		if p.Role == skyfence.RolePartner && old.Region != p.Region {
-			return skyfence.Errorf(skyfence.EFORBIDDEN, "this key may revoke verifications for %s only", p.Region)
+		if p.Role == skyfence.RolePartner && (old.Region != p.Region || old.Authority != p.Authority) {
+			return skyfence.Errorf(skyfence.EFORBIDDEN, "this key may revoke verifications of %s for %s only", cmp.Or(p.Authority, "its authority"), p.Region)
 		}
 		if v, err = tx.RevokeVerification(ctx, id, s.now().UTC()); err != nil {
 			return err
@@ -324,4 +349,13 @@ func (s *Service) ImportTerminals(ctx context.Context, ts []*skyfence.Terminal, 
 		s.publish(t)
 	}
 	return nil
+}
+
+// classList names classes for a message: "civil, military".
+func classList(cs []skyfence.VerificationClass) string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.String()
+	}
+	return strings.Join(names, ", ")
 }

@@ -66,13 +66,20 @@ var testNow = time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	a, snap := scenario(t)
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, t.TempDir()+"/skyfence.db", log)
+	store, err := sqlite.Open(context.Background(), t.TempDir()+"/skyfence.db", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { store.Close() })
+	return newEnvOn(t, store)
+}
+
+// newEnvOn is newEnv over store, which the caller closes.
+func newEnvOn(t *testing.T, store skyfence.Store) *env {
+	t.Helper()
+	a, snap := scenario(t)
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx := context.Background()
 	e := &env{t: t, keys: map[string]string{}, now: testNow}
 	engine, err := detect.New(detect.DefaultConfig(), detect.Options{Now: func() time.Time { return e.now }})
 	if err != nil {
@@ -86,11 +93,11 @@ func newEnv(t *testing.T) *env {
 	detected := make(chan error, 1)
 	go func() { detected <- queue.Run(context.Background(), svc.RecordAlert) }()
 	e.svc = svc
-	admin, err := svc.Bootstrap(ctx)
-	if err != nil || admin == "" {
-		t.Fatalf("bootstrap: %q %v", admin, err)
+	admins, err := svc.Bootstrap(ctx)
+	if err != nil || len(admins) != 2 {
+		t.Fatalf("bootstrap: %d admin keys, %v", len(admins), err)
 	}
-	e.keys["admin"] = admin
+	e.keys["admin"], e.keys["admin2"] = admins[0], admins[1]
 	e.api = httpapi.New(svc, log, nil)
 	srv := httptest.NewServer(e.api)
 	e.url = srv.URL
@@ -103,7 +110,6 @@ func newEnv(t *testing.T) *env {
 		if err := svc.Close(ctx); err != nil {
 			t.Error(err)
 		}
-		store.Close()
 	})
 	for _, r := range skyfence.Roles {
 		if r == skyfence.RoleAdmin || r == skyfence.RolePartner {
@@ -116,9 +122,22 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// createKey makes a key of role (for a partner: of region and its
+// defence ministry, "UA-MOD") held by a person of the key's name; the
+// second admin approves the grant of a role in a two-person rule.
 func (e *env) createKey(role, region string) string {
-	var out struct{ Secret string }
-	e.must("admin", "POST", "/v1/keys", map[string]string{"name": role + region, "role": role, "region": region}, 201, &out)
+	in := map[string]string{"name": role + region, "role": role, "region": region}
+	if region != "" {
+		in["authority"] = region + "-MOD"
+	}
+	var out struct {
+		Secret string
+		Key    skyfence.APIKey
+	}
+	e.must("admin", "POST", "/v1/keys", in, 201, &out)
+	if out.Key.Pending {
+		e.must("admin2", "POST", "/v1/keys/"+out.Key.ID+"/approve", map[string]string{"comment": "second admin"}, 200, nil)
+	}
 	return out.Secret
 }
 

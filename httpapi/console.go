@@ -31,7 +31,8 @@ func (s *Server) consoleRoutes() []route {
 // role can use.
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	p := control.PrincipalFrom(r.Context())
-	return writeJSON(w, http.StatusOK, map[string]string{"key_id": p.KeyID, "person": p.Person, "role": string(p.Role), "region": p.Region})
+	return writeJSON(w, http.StatusOK, map[string]string{"key_id": p.KeyID, "person_id": p.PersonID, "person": p.Person,
+		"role": string(p.Role), "region": p.Region, "authority": p.Authority})
 }
 
 // statesTick is how often the live feed sends the terminals that changed.

@@ -76,6 +76,8 @@ func TestRolesEndpointByEndpoint(t *testing.T) {
 		"POST /v1/fixes":                      map[string]any{"fixes": []any{}},
 		"POST /v1/keys":                       map[string]string{"name": "k", "role": "viewer"},
 		"POST /v1/keys/{id}/revoke":           map[string]string{"reason": "roles test"},
+		"POST /v1/keys/{id}/authority":        map[string]string{"authority": "UA-MOD"},
+		"POST /v1/persons":                    map[string]string{"name": "roles test"},
 		"POST /v1/changes":                    map[string]any{"title": "t", "justification": "j", "requester": "internal", "category": "other", "files": []any{}},
 		"POST /v1/changes/{id}/review":        map[string]any{"approve": true},
 		"POST /v1/changes/{id}/emergency":     map[string]string{"justification": "roles test"},

@@ -207,8 +207,11 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{"key": k, "secret": secret,
-		"note": "The secret is shown only now: store it safely."})
+	note := "The secret is shown only now: store it safely."
+	if k.Pending {
+		note += " The key works once another admin approves it: POST /v1/keys/" + k.ID + "/approve."
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"key": k, "secret": secret, "note": note})
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {

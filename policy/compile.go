@@ -221,6 +221,7 @@ func (v *validator) run() Problems {
 		byRegionAspect[key] = append(byRegionAspect[key], r)
 	}
 	v.conflicts(byRegionAspect, priorities)
+	v.authorities()
 	return v.problems
 }
 

@@ -408,12 +408,12 @@ func (e *eval) apply(c *compiledRule, r *regionRules) (bool, Reason) {
 }
 
 // verified reports whether the terminal holds a verification valid now for
-// region by the rule's authority, of one of its classes.
+// region by the rule's authority, of one of its classes, that counts.
 func (e *eval) verified(v *VerificationRule, region string) bool {
 	for i := range e.t.Verifications {
 		tv := &e.t.Verifications[i]
 		if tv.Authority == v.Authority && tv.Region == region && tv.ValidAt(e.f.Time) &&
-			(len(v.Classes) == 0 || containsClass(v.Classes, tv.Class)) {
+			(len(v.Classes) == 0 || containsClass(v.Classes, tv.Class)) && e.s.counts(tv) {
 			return true
 		}
 	}
@@ -437,7 +437,7 @@ func (e *eval) exemption(c *compiledRule) string {
 	}
 	for i := range e.t.Verifications {
 		tv := &e.t.Verifications[i]
-		if tv.Region == e.d.Country && tv.ValidAt(e.f.Time) && containsClass(ex.Classes, tv.Class) {
+		if tv.Region == e.d.Country && tv.ValidAt(e.f.Time) && containsClass(ex.Classes, tv.Class) && e.s.counts(tv) {
 			return "class"
 		}
 	}

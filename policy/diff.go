@@ -24,8 +24,11 @@ type Change struct {
 	Regions []EntryChange `json:"regions,omitempty"`
 	Rules   []EntryChange `json:"rules,omitempty"`
 	Plans   []EntryChange `json:"plans,omitempty"`
-	Zones   []EntryChange `json:"zones,omitempty"`
-	Area    AreaChange    `json:"area"`
+	// Authorities are the partner authorities: who may grant which
+	// verification classes for which country.
+	Authorities []EntryChange `json:"authorities,omitempty"`
+	Zones       []EntryChange `json:"zones,omitempty"`
+	Area        AreaChange    `json:"area"`
 }
 
 // ChangeKind says whether an entry is added, removed or changed.
@@ -99,7 +102,7 @@ type AreaRegion struct {
 
 // Empty reports whether nothing changes.
 func (c *Change) Empty() bool {
-	return len(c.Settings)+len(c.Statuses)+len(c.Regions)+len(c.Rules)+len(c.Plans)+len(c.Zones)+len(c.Area.Regions) == 0
+	return len(c.Settings)+len(c.Statuses)+len(c.Regions)+len(c.Rules)+len(c.Plans)+len(c.Authorities)+len(c.Zones)+len(c.Area.Regions) == 0
 }
 
 // Diff compares two compiled policies: their settings, the public status of
@@ -118,6 +121,7 @@ func Diff(old, new *Snapshot, at time.Time) *Change {
 		c.Rules[i].Region = ruleRegion(od, nd, rc)
 	}
 	c.Plans = diffEntries(od.Plans, nd.Plans, func(p Plan) string { return p.Name }, describePlan, diffPlan)
+	c.Authorities = diffEntries(od.Authorities, nd.Authorities, func(a Authority) string { return a.Name }, describeAuthority, diffAuthority)
 	c.Zones = diffZones(old.Source, new.Source)
 	c.Area = diffArea(old, new, c.At)
 	return c
@@ -270,6 +274,7 @@ func (c *Change) Text() string {
 	section("regions", c.Regions)
 	section("rules", c.Rules)
 	section("plans", c.Plans)
+	section("authorities", c.Authorities)
 	section("zones", c.Zones)
 	c.Area.text(&b)
 	return b.String()

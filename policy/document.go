@@ -93,7 +93,10 @@ type Document struct {
 	Zones     []ZoneFile
 	Plans     []Plan
 	Regions   []Region
-	Rules     []Rule
+	// Authorities are the partner authorities and the classes each may
+	// grant (authority.go).
+	Authorities []Authority
+	Rules       []Rule
 }
 
 // ZoneFile names a GeoJSON file of custom zones, relative to the policy

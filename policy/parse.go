@@ -231,7 +231,7 @@ func joinStatuses() string {
 func (p *parser) document(n *yaml.Node) *Document {
 	d := &Document{}
 	format := ""
-	p.fields(n, "policy", []string{"skyfence", "name", "description", "default_status", "air_above_m", "zones", "plans", "regions", "rules"}, func(key string, k, v *yaml.Node) {
+	p.fields(n, "policy", []string{"skyfence", "name", "description", "default_status", "air_above_m", "zones", "plans", "regions", "authorities", "rules"}, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "skyfence":
 			format = p.str(v, "skyfence")
@@ -254,6 +254,8 @@ func (p *parser) document(n *yaml.Node) *Document {
 			d.Plans = p.plans(v)
 		case "regions":
 			d.Regions = p.regions(v)
+		case "authorities":
+			d.Authorities = p.authorities(v)
 		case "rules":
 			d.Rules = p.rules(v)
 		}

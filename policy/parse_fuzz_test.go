@@ -18,6 +18,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("skyfence: policy/v1\nrules:\n  - {id: a, region: UA, speed_cap_kmh: 75, no_service: true}\n"))
 	f.Add([]byte("{\"skyfence\": \"policy/v1\", \"rules\": [{\"id\": \"x\", \"region\": \"*\", \"allowed_plans\": []}]}"))
 	f.Add([]byte("skyfence: [\n"))
+	f.Add([]byte("skyfence: policy/v1\nauthorities: {UA-MOD: {region: UA, classes: [civil, military]}, X: {classes: [army]}, '': []}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := Parse(data, "fuzz.yaml")
 		if err != nil {
@@ -35,6 +36,11 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted a missing or repeated rule id %q", r.ID)
 			}
 			ids[r.ID] = true
+		}
+		for _, a := range doc.Authorities {
+			if a.Region == "" || len(a.Classes) == 0 || doc.Authority(a.Name) == nil {
+				t.Fatalf("accepted authority %+v", a)
+			}
 		}
 		for _, r := range doc.Regions {
 			if r.Status != "" && !r.Status.Valid() {

@@ -154,6 +154,13 @@ rules:
 		{"rule without id", head + "rules: [{region: UA, no_service: true}]\n", false},
 		{"zones entry without file", head + "zones: [{}]\n", false},
 		{"null name", "skyfence: policy/v1\nname:\n", false},
+		{"authorities", head + "authorities: {UA-MOD: {region: UA, classes: [civil, military], description: d}}\n", true},
+		{"authority without classes", head + "authorities: {UA-MOD: {region: UA}}\n", false},
+		{"authority granting no class", head + "authorities: {UA-MOD: {region: UA, classes: []}}\n", false},
+		{"authority without region", head + "authorities: {UA-MOD: {classes: [civil]}}\n", false},
+		{"authority of an unknown class", head + "authorities: {UA-MOD: {region: UA, classes: [army]}}\n", false},
+		{"authority with an unknown key", head + "authorities: {UA-MOD: {region: UA, classes: [civil], grants: [military]}}\n", false},
+		{"authorities as a list", head + "authorities: [UA-MOD]\n", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

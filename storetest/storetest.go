@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) skyfence.Store) {
 		{"ForEachTerminal", testForEachTerminal},
 		{"Verification", testVerification},
 		{"Key", testKey},
+		{"KeyUpdate", testKeyUpdate},
+		{"Person", testPerson},
 		{"CellFIFO", testCellFIFO},
 		{"CellCapacityChange", testCellCapacityChange},
 		{"CellErrors", testCellErrors},

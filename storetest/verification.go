@@ -106,9 +106,18 @@ func testKey(t *testing.T, s skyfence.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2 := &skyfence.APIKey{ID: "k2", Name: "MOD partner", Role: skyfence.RolePartner, Region: "UA", Person: "Olena Kovalenko", Hash: hash2, CreatedAt: t0}
-	k1 := &skyfence.APIKey{ID: "k1", Name: "gateway", Role: skyfence.RoleGateway, Hash: hash1, CreatedAt: t0.Add(time.Second)} // no person
+	olena := &skyfence.Person{ID: "per-olena", Handle: "olena kovalenko", Name: "Olena Kovalenko", CreatedAt: t0}
+	gw := &skyfence.Person{ID: "per-gw", Handle: "gateway", Name: "gateway", CreatedAt: t0}
+	k2 := &skyfence.APIKey{ID: "k2", Name: "MOD partner", Role: skyfence.RolePartner, Region: "UA", Authority: "UA-MOD",
+		PersonID: olena.ID, Person: olena.Handle, GrantedBy: "per-admin", Hash: hash2, CreatedAt: t0}
+	k1 := &skyfence.APIKey{ID: "k1", Name: "gateway", Role: skyfence.RoleGateway, PersonID: gw.ID, Hash: hash1, CreatedAt: t0.Add(time.Second)}
 	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error {
+		if err := tx.CreatePerson(ctx, olena); err != nil {
+			return err
+		}
+		if err := tx.CreatePerson(ctx, gw); err != nil {
+			return err
+		}
 		if err := tx.CreateKey(ctx, k2); err != nil {
 			return err
 		}
@@ -163,10 +172,12 @@ func testKey(t *testing.T, s skyfence.Store) {
 		name, code string
 		k          *skyfence.APIKey
 	}{
-		{"existing id", skyfence.ECONFLICT, &skyfence.APIKey{ID: "k1", Role: skyfence.RoleViewer, Hash: skyfence.HashKeySecret("x")}},
-		{"existing hash", skyfence.ECONFLICT, &skyfence.APIKey{ID: "k3", Role: skyfence.RoleViewer, Hash: hash1}},
-		{"no hash", skyfence.EINVALID, &skyfence.APIKey{ID: "k4", Role: skyfence.RoleViewer}},
-		{"no id", skyfence.EINVALID, &skyfence.APIKey{Role: skyfence.RoleViewer, Hash: skyfence.HashKeySecret("y")}},
+		{"existing id", skyfence.ECONFLICT, &skyfence.APIKey{ID: "k1", Role: skyfence.RoleViewer, PersonID: gw.ID, Hash: skyfence.HashKeySecret("x")}},
+		{"existing hash", skyfence.ECONFLICT, &skyfence.APIKey{ID: "k3", Role: skyfence.RoleViewer, PersonID: gw.ID, Hash: hash1}},
+		{"no hash", skyfence.EINVALID, &skyfence.APIKey{ID: "k4", Role: skyfence.RoleViewer, PersonID: gw.ID}},
+		{"no id", skyfence.EINVALID, &skyfence.APIKey{Role: skyfence.RoleViewer, PersonID: gw.ID, Hash: skyfence.HashKeySecret("y")}},
+		{"no person", skyfence.EINVALID, &skyfence.APIKey{ID: "k6", Role: skyfence.RoleViewer, Hash: skyfence.HashKeySecret("w")}},
+		{"missing person", skyfence.ENOTFOUND, &skyfence.APIKey{ID: "k7", Role: skyfence.RoleViewer, PersonID: "per-nobody", Hash: skyfence.HashKeySecret("v")}},
 	} {
 		txCode(t, s, "CreateKey("+tc.name+")", tc.code, func(ctx context.Context, tx skyfence.Tx) error {
 			return tx.CreateKey(ctx, tc.k)
@@ -174,7 +185,8 @@ func testKey(t *testing.T, s skyfence.Store) {
 	}
 
 	// A person may hold several keys.
-	k5 := &skyfence.APIKey{ID: "k5", Name: "MOD approver", Role: skyfence.RoleApprover, Person: k2.Person, Hash: skyfence.HashKeySecret("z"), CreatedAt: t0}
+	k5 := &skyfence.APIKey{ID: "k5", Name: "MOD approver", Role: skyfence.RoleApprover, PersonID: k2.PersonID, Person: k2.Person,
+		Pending: true, Hash: skyfence.HashKeySecret("z"), CreatedAt: t0}
 	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error { return tx.CreateKey(ctx, k5) })
 	want5 := *k5
 	want5.CreatedAt = t0.UTC()

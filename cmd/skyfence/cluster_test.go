@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/internal/testnats"
 	"github.com/skyfence/skyfence/internal/teststore"
 )
@@ -81,6 +82,7 @@ type authorizer struct {
 	cmd  *exec.Cmd
 	base string // http://127.0.0.1:port
 	key  string // the admin key, if this process created it
+	key2 string // the second admin's, who approves key's grants
 	log  string // its standard error
 	done chan struct{}
 }
@@ -115,6 +117,9 @@ func (c *clusterEnv) start(t *testing.T, name string, db string) *authorizer {
 		}
 		if _, rest, ok := strings.Cut(line, "SKYFENCE_KEY="); ok {
 			a.key = strings.TrimSpace(rest)
+		}
+		if _, rest, ok := strings.Cut(line, "SKYFENCE_KEY2="); ok {
+			a.key2 = strings.TrimSpace(rest)
 		}
 		if strings.Contains(line, "Transparency report:") {
 			break
@@ -224,12 +229,19 @@ func (a *authorizer) metric(line string) string {
 	return ""
 }
 
-// secret creates a key with role and returns its secret.
+// secret creates a key with role and returns its secret; the second admin
+// approves the grant of a role in a two-person rule.
 func (a *authorizer) secret(admin, name, role string) string {
 	a.t.Helper()
-	var k struct{ Secret string }
+	var k struct {
+		Secret string
+		Key    skyfence.APIKey
+	}
 	if err := json.Unmarshal([]byte(a.must("POST", "/v1/keys", admin, fmt.Sprintf(`{"name":%q,"role":%q}`, name, role))), &k); err != nil || k.Secret == "" {
 		a.t.Fatalf("key %s: %v", name, err)
+	}
+	if k.Key.Pending {
+		a.must("POST", "/v1/keys/"+k.Key.ID+"/approve", a.key2, `{"comment":"second admin"}`)
 	}
 	return k.Secret
 }

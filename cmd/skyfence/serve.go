@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/skyfence/skyfence"
@@ -192,7 +193,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	if s.signer, err = openSigner(cfg); err != nil {
 		return nil, err
 	}
-	secret, err := s.svc.Bootstrap(ctx)
+	secrets, err := s.svc.Bootstrap(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -213,8 +214,16 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	s.http.RegisterOnShutdown(api.CloseStreams)
 	base := "http://" + s.ln.Addr().String()
 	fmt.Fprintf(e.stdout, "skyfence is serving on %s (policy %s, store %s)\n", base, s.svc.Snapshot().Version, cfg.Store)
-	if secret != "" {
-		fmt.Fprintf(e.stdout, "\nAn admin API key was created. It is shown only now; keep it:\n\n  export SKYFENCE_KEY=%s\n\n", secret)
+	if len(secrets) > 0 {
+		fmt.Fprintf(e.stdout, "\nAdmin API keys were created, one per admin (another admin approves a key that can change service). They are shown only now; keep them, and give the second to another person:\n\n")
+		for i, secret := range secrets {
+			name := "SKYFENCE_KEY" // the first, as the CLI reads it
+			if i > 0 {
+				name += strconv.Itoa(i + 1)
+			}
+			fmt.Fprintf(e.stdout, "  export %s=%s\n", name, secret)
+		}
+		fmt.Fprintln(e.stdout)
 	}
 	fmt.Fprintf(e.stdout, "Console: %s/console/   Public map: %s/map   Transparency report: %s/transparency   API: %s/openapi.json\n", base, base, base, base)
 	return s, nil

@@ -15,6 +15,14 @@ type Migration struct {
 	Version int
 	Name    string
 	SQL     string
+	// Step, if set, runs after SQL in the same transaction: what SQL
+	// alone cannot do the same way in both stores (normalizing Unicode).
+	Step func(ctx context.Context, q Querier) error
+}
+
+// steps are the Go steps of migrations, by version; both stores run them.
+var steps = map[int]func(ctx context.Context, q Querier) error{
+	5: adoptKeyPersons,
 }
 
 // Migrations reads a store's migrations from the files of dir in fsys,
@@ -39,7 +47,7 @@ func Migrations(fsys fs.FS, dir string) ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, Migration{Version: v, Name: e.Name(), SQL: string(b)})
+		ms = append(ms, Migration{Version: v, Name: e.Name(), SQL: string(b), Step: steps[v]})
 	}
 	return ms, nil
 }
@@ -48,7 +56,8 @@ func Migrations(fsys fs.FS, dir string) ([]Migration, error) {
 // runs in: it creates schema_migrations with createTable if missing,
 // refuses a schema written by a newer build than ms, and applies each of ms
 // newer than the schema with exec (which runs a migration's SQL as it is,
-// its "?" untouched), recording its version and telling applied.
+// its "?" untouched) and then its Step on q, recording its version and
+// telling applied.
 func ApplyMigrations(ctx context.Context, q Querier, exec func(ctx context.Context, sql string) error, ms []Migration,
 	createTable string, applied func(Migration)) error {
 	if _, err := q.Exec(ctx, createTable); err != nil {
@@ -67,6 +76,11 @@ func ApplyMigrations(ctx context.Context, q Querier, exec func(ctx context.Conte
 		}
 		if err := exec(ctx, m.SQL); err != nil {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
+		}
+		if m.Step != nil {
+			if err := m.Step(ctx, q); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
+			}
 		}
 		if _, err := q.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.Version, m.Name, time.Now().UnixNano()); err != nil {

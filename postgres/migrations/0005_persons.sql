@@ -1,0 +1,25 @@
+-- Persons are first-class: the two-person rule compares persons by id,
+-- never names as typed. A handle is a person's name in normal form
+-- (skyfence.NormalizeHandle: NFKC, case-folded, trimmed), unique; the
+-- CHECK catches the plainest raw writes of another form, and the stores
+-- check the full form of every person they read.
+CREATE TABLE persons (
+	id         text PRIMARY KEY,
+	handle     text NOT NULL UNIQUE CHECK (handle <> '' AND handle = btrim(handle)
+		AND translate(handle, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '') = handle),
+	name       text NOT NULL,
+	created_at bigint
+);
+
+-- A key belongs to a person (by id); a partner key to one authority; a key
+-- of a role in a two-person rule is pending until a second admin approves
+-- it. The rows before this migration are given their persons by the Go
+-- step of this migration (sqlrows.adoptKeyPersons), which normalizes the
+-- names: keys whose persons' names normalize equal become one person.
+ALTER TABLE api_keys ADD COLUMN person_id text NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN authority text NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN granted_by text NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN pending boolean NOT NULL DEFAULT false;
+ALTER TABLE api_keys ADD COLUMN approved_by text NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN approved_at bigint;
+CREATE INDEX api_keys_person ON api_keys (person_id);
