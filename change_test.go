@@ -141,7 +141,7 @@ func TestEmergencyOverdueAfterItEnded(t *testing.T) {
 	if err := c.AddReview(review("bob", true), rules); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.AddReview(Review{By: Actor{"key-bob-2", "bob"}, Approve: true, At: t0}, rules); ErrorCode(err) != ECONFLICT {
+	if err := c.AddReview(Review{By: Actor{KeyID: "key-bob-2", Person: "bob"}, Approve: true, At: t0}, rules); ErrorCode(err) != ECONFLICT {
 		t.Errorf("bob again with another key: %v", err)
 	}
 	if !c.Overdue(late, rules) {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skyfence/skyfence"
 )
 
 // TestChangesPaged: GET /v1/changes says where its next page starts (here
@@ -23,11 +25,17 @@ func TestChangesPaged(t *testing.T) {
 	e.wantError("admin", "GET", "/v1/changes?cursor=chg-1", nil, 400, "invalid", "cursor")
 }
 
-// personKey makes a key of role held by person and returns its name in
-// e.keys.
+// personKey makes a key of role held by person (the second admin approves
+// the grant where it needs one) and returns its name in e.keys.
 func (e *env) personKey(person, role string) string {
-	var out struct{ Secret string }
+	var out struct {
+		Secret string
+		Key    skyfence.APIKey
+	}
 	e.must("admin", "POST", "/v1/keys", map[string]string{"name": person + "-" + role, "person": person, "role": role}, 201, &out)
+	if out.Key.Pending {
+		e.must("admin2", "POST", "/v1/keys/"+out.Key.ID+"/approve", map[string]string{"comment": "second admin"}, 200, nil)
+	}
 	e.keys[person+"-"+role] = out.Secret
 	return person + "-" + role
 }

@@ -85,7 +85,10 @@ func TestChangeRollbackDrafts(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	admin := strings.Fields(out.String()[strings.Index(out.String(), "SKYFENCE_KEY="):])[0][len("SKYFENCE_KEY="):]
+	printed := func(name string) string {
+		return strings.Fields(out.String()[strings.Index(out.String(), name+"="):])[0][len(name+"="):]
+	}
+	admin, admin2 := printed("SKYFENCE_KEY"), printed("SKYFENCE_KEY2")
 	base := "http://" + srv.Addr()
 	api := func(key, method, path string, body any) json.RawMessage {
 		t.Helper()
@@ -96,9 +99,18 @@ func TestChangeRollbackDrafts(t *testing.T) {
 		return b
 	}
 	keyOf := func(person, role string) string {
-		var k struct{ Secret string }
+		var k struct {
+			Secret string
+			Key    struct {
+				ID      string
+				Pending bool
+			}
+		}
 		if err := json.Unmarshal(api(admin, "POST", "/v1/keys", map[string]string{"name": person + " " + role, "person": person, "role": role}), &k); err != nil {
 			t.Fatal(err)
+		}
+		if k.Key.Pending { // the grant of a role in a two-person rule waits for the second admin
+			api(admin2, "POST", "/v1/keys/"+k.Key.ID+"/approve", map[string]string{"comment": "second admin"})
 		}
 		return k.Secret
 	}
