@@ -34,7 +34,7 @@ type Decision struct {
 	// modify.
 	Zones []string `json:"zones"`
 	// SpeedKmh is the speed the decision used: reported, or derived from
-	// the previous fix.
+	// the track beyond what position errors explain (Track.derivedSpeed).
 	SpeedKmh float64 `json:"speed_kmh"`
 	// ExemptRule and ExemptBy name the last exemption that lifted a rule
 	// that would have denied: the rule and the kind of exemption (class,

@@ -1,0 +1,244 @@
+package httpapi_test
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/httpapi"
+	"github.com/skyfence/skyfence/sqlite"
+)
+
+// limitsEnv is a server over a SQLite file that can be stopped and started
+// again on the same file, as a restart does: the terminals' tracks come
+// back from the store. Its clock follows the fixes sent.
+type limitsEnv struct {
+	*env
+	path  string
+	mu    sync.Mutex
+	clock time.Time
+	stop  func()
+}
+
+func newLimitsEnv(t *testing.T) *limitsEnv {
+	le := &limitsEnv{env: &env{t: t, keys: map[string]string{}}, path: t.TempDir() + "/skyfence.db", clock: testNow}
+	le.start()
+	admin, err := le.svc.Bootstrap(context.Background())
+	if err != nil || admin == "" {
+		t.Fatalf("bootstrap: %q %v", admin, err)
+	}
+	le.keys["admin"] = admin
+	le.keys["operator"] = le.createKey("operator", "")
+	le.keys["gateway"] = le.createKey("gateway", "")
+	t.Cleanup(func() { le.stop() })
+	return le
+}
+
+func (le *limitsEnv) now() time.Time {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	return le.clock
+}
+
+// start runs the service and its API over the SQLite file.
+func (le *limitsEnv) start() {
+	t := le.t
+	a, snap := scenario(t)
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, le.path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := control.New(ctx, control.Config{Store: store, Atlas: a, Policy: snap, Logger: log, Now: le.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	le.svc = svc
+	srv := httptest.NewServer(httpapi.New(svc, log, nil))
+	le.url = srv.URL
+	le.stop = func() {
+		srv.Close()
+		if err := svc.Close(ctx); err != nil {
+			t.Error(err)
+		}
+		store.Close()
+	}
+}
+
+// restart stops the server cleanly and starts it again on the same file.
+func (le *limitsEnv) restart() {
+	le.stop()
+	le.start()
+}
+
+// activate registers an active terminal, activated at (lat, lon).
+func (le *limitsEnv) activate(id, plan, country string, lat, lon float64) {
+	le.t.Helper()
+	le.must("operator", "POST", "/v1/accounts", map[string]string{"id": "acct-" + id}, 201, nil)
+	le.must("operator", "POST", "/v1/terminals", map[string]any{"id": id, "account_id": "acct-" + id, "plan": plan, "country": country}, 201, nil)
+	le.must("operator", "POST", "/v1/terminals/"+id+"/activate", map[string]float64{"lat": lat, "lon": lon}, 200, nil)
+}
+
+// post sends fixes through POST /v1/fixes, in batches of at most 500, with
+// the clock at the last fix's time.
+func (le *limitsEnv) post(fixes []map[string]any, last time.Time) []result {
+	le.t.Helper()
+	le.mu.Lock()
+	le.clock = last
+	le.mu.Unlock()
+	var out []result
+	for len(fixes) > 0 {
+		n := min(len(fixes), 500)
+		rs := le.send(fixes[:n]...)
+		for i, r := range rs {
+			if r.Error != nil {
+				le.t.Fatalf("fix %v: %+v", fixes[i], *r.Error)
+			}
+		}
+		out = append(out, rs...)
+		fixes = fixes[n:]
+	}
+	return out
+}
+
+// daily sends one fix a day at 12:00 UTC at (lat, lon) for n days from
+// first, each in its own request, and returns the decisions.
+func (le *limitsEnv) daily(id string, first time.Time, n int, lat, lon float64) []result {
+	var out []result
+	for i := 0; i < n; i++ {
+		at := first.AddDate(0, 0, i)
+		out = append(out, le.post([]map[string]any{fix(id, at, lat, lon, 0)}, at)...)
+	}
+	return out
+}
+
+func verdicts(rs []result) string {
+	b := make([]byte, len(rs))
+	for i, r := range rs {
+		b[i] = '+'
+		if !r.Allow {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+// A terminal that stays in coastal waters past five days in a row is denied
+// on every later fix, through a restart, until it leaves; back after a day
+// ashore it starts a new stay. Before the fix the streak reset the day
+// after the first denial: "+++++-+++++-".
+func TestHTTPCoastalDaysHoldWhileTheTerminalStays(t *testing.T) {
+	le := newLimitsEnv(t)
+	le.activate("ut-fr-coast", "residential", "FR", 45.76, 4.83)
+	day1 := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
+	rs := le.daily("ut-fr-coast", day1, 9, 43.25, 5.30)
+	le.restart()
+	rs = append(rs, le.daily("ut-fr-coast", day1.AddDate(0, 0, 9), 3, 43.25, 5.30)...)
+	if got, want := verdicts(rs), "+++++-------"; got != want {
+		t.Errorf("12 days in coastal waters: %s, want %s (%+v)", got, want, rs)
+	}
+	for _, r := range rs[5:] {
+		if r.Reason != "roaming_limit" || r.Rule != "coastal-waters" {
+			t.Errorf("denied by %s %q, want roaming_limit by coastal-waters", r.Reason, r.Rule)
+			break
+		}
+	}
+	rs = le.daily("ut-fr-coast", day1.AddDate(0, 0, 12), 1, 45.76, 4.83) // a day ashore in Lyon
+	rs = append(rs, le.daily("ut-fr-coast", day1.AddDate(0, 0, 13), 6, 43.25, 5.30)...)
+	if got, want := verdicts(rs), "++++++-"; got != want {
+		t.Errorf("ashore, then 6 days in coastal waters: %s, want %s", got, want)
+	}
+}
+
+// A terminal past its 60 days abroad is denied on every later fix, through
+// a restart, until it comes home.
+func TestHTTPRoamingDaysHoldWhileTheTerminalStays(t *testing.T) {
+	le := newLimitsEnv(t)
+	le.activate("ut-fr-roam", "residential", "FR", 45.76, 4.83)
+	day1 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rs := le.daily("ut-fr-roam", day1, 62, 52.52, 13.40) // Berlin
+	le.restart()
+	rs = append(rs, le.daily("ut-fr-roam", day1.AddDate(0, 0, 70), 1, 52.52, 13.40)...) // after a gap
+	rs = append(rs, le.daily("ut-fr-roam", day1.AddDate(0, 0, 71), 1, 45.76, 4.83)...)  // home
+	rs = append(rs, le.daily("ut-fr-roam", day1.AddDate(0, 0, 72), 1, 52.52, 13.40)...) // a new trip
+	want := ""
+	for i := 0; i < 60; i++ {
+		want += "+"
+	}
+	want += "---++"
+	if got := verdicts(rs); got != want {
+		t.Errorf("days abroad: %s, want %s", got, want)
+	}
+	if r := rs[61]; r.Reason != "roaming_limit" || r.Rule != "roam-60-days" {
+		t.Errorf("day 62: %s by %q, want roaming_limit by roam-60-days", r.Reason, r.Rule)
+	}
+}
+
+// jitterFix is a fix of a terminal truly at (lat, lon) with north and east
+// each off by up to 30 m, no speed reported.
+func jitterFix(rng *rand.Rand, id string, at time.Time, lat, lon float64) map[string]any {
+	const m = 111195.0 // metres per degree
+	dn, de := (rng.Float64()*2-1)*30, (rng.Float64()*2-1)*30
+	return fix(id, at, lat+dn/m, lon+de/(m*math.Cos(lat*math.Pi/180)), nil)
+}
+
+// An honest residential terminal standing at a refugee centre in Warsaw,
+// with 30 m of GPS jitter and fixes every 15 s that report no speed, is
+// never denied speed_limit (before the fix, 9 of these 3000 fixes were,
+// and the walker got service on and off for hours); a terminal on the same plan moving at 12 km/h is denied on every
+// fix from at most 18.5 minutes after it starts (docs/POLICY.md), and one
+// whose receiver reports 12 km/h at once.
+func TestHTTPDerivedSpeedJitterIsNotSpeed(t *testing.T) {
+	le := newLimitsEnv(t)
+	const lat, lon = 52.2297, 21.0122
+	le.activate("ut-pl-centre", "residential", "PL", lat, lon)
+	le.activate("ut-pl-walker", "residential", "PL", lat, lon)
+	le.activate("ut-pl-doppler", "residential", "PL", lat, lon)
+	rng := rand.New(rand.NewPCG(14, 2026))
+	t0 := testNow
+	var standing, walking []map[string]any
+	const n = 3000 // 12.5 hours
+	for i := 0; i < n; i++ {
+		at := t0.Add(time.Duration(i) * 15 * time.Second)
+		standing = append(standing, jitterFix(rng, "ut-pl-centre", at, lat, lon))
+		d := 12 / 3.6 * float64(i) * 15 / math.Sqrt2 / 111195
+		walking = append(walking, jitterFix(rng, "ut-pl-walker", at, lat+d, lon+d/math.Cos(lat*math.Pi/180)))
+	}
+	last := t0.Add(n * 15 * time.Second)
+	denied := 0
+	for i, r := range le.post(standing, last) {
+		if !r.Allow {
+			denied++
+			if denied <= 3 {
+				t.Errorf("standing terminal, fix %d: %s by %q", i, r.Reason, r.Rule)
+			}
+		}
+	}
+	if denied > 0 {
+		t.Errorf("standing terminal denied on %d of %d fixes, want 0", denied, n)
+	}
+	caughtFrom := 0
+	for i, r := range le.post(walking, last) {
+		if r.Allow {
+			caughtFrom = i + 1
+		} else if r.Reason != "speed_limit" || r.Rule != "plan:residential" {
+			t.Fatalf("walker, fix %d: %s by %q, want speed_limit by plan:residential", i, r.Reason, r.Rule)
+		}
+	}
+	if after := time.Duration(caughtFrom) * 15 * time.Second; after > 18*time.Minute+30*time.Second {
+		t.Errorf("12 km/h walker allowed as late as %v after it started, want denied on every fix from 18m30s", after)
+	} else {
+		t.Logf("12 km/h walker denied on every fix from %v after it started", after)
+	}
+	rs := le.post([]map[string]any{fix("ut-pl-doppler", t0, lat, lon, 0), fix("ut-pl-doppler", t0.Add(15*time.Second), lat, lon, 12)}, last)
+	if !rs[0].Allow || rs[1].Allow || rs[1].Reason != "speed_limit" {
+		t.Errorf("reported 0 then 12 km/h: %+v", rs)
+	}
+}
