@@ -1,5 +1,8 @@
 // Package zone reads custom zones, such as an occupied territory or a
-// restricted sea area, from GeoJSON (RFC 7946) and checks them.
+// restricted sea area, from GeoJSON (RFC 7946) and checks them: a polygon
+// that is not valid (a ring that crosses or touches itself, rings that
+// meet, a hole outside its shell, a repeated position: valid.go) is
+// refused with its file, feature and position.
 //
 // A zone file is a FeatureCollection (or a single Feature) whose features
 // each have an "id" (a string or a number, unique in the file), an optional
@@ -201,6 +204,14 @@ func (p *parser) feature(raw json.RawMessage, ptr string) (Zone, bool) {
 		} else {
 			p.errorf(ptr+"/geometry", "%v", err)
 		}
+		return Zone{}, false
+	}
+	for pi, poly := range z.Polygons {
+		for _, rp := range validatePolygon(poly) {
+			p.errorf(fmt.Sprintf("%s/%d", coordPointer(ptr, multi, pi, rp.ring), rp.vertex), "%s", rp.msg)
+		}
+	}
+	if len(p.errs) > n {
 		return Zone{}, false
 	}
 	p.checkEdges(z, ptr, multi)
