@@ -6,30 +6,62 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/httpapi"
+	"github.com/skyfence/skyfence/internal/teststore"
+	"github.com/skyfence/skyfence/postgres"
 	"github.com/skyfence/skyfence/sqlite"
 )
 
-// limitsEnv is a server over a SQLite file that can be stopped and started
-// again on the same file, as a restart does: the terminals' tracks come
+// limitsEnv is a server over a store that can be stopped and started
+// again on the same data, as a restart does: the terminals' tracks come
 // back from the store. Its clock follows the fixes sent.
 type limitsEnv struct {
 	*env
-	path  string
+	open  func() skyfence.Store // the same data each time
 	mu    sync.Mutex
 	clock time.Time
 	stop  func()
 }
 
-func newLimitsEnv(t *testing.T) *limitsEnv {
-	le := &limitsEnv{env: &env{t: t, keys: map[string]string{}}, path: t.TempDir() + "/skyfence.db", clock: testNow}
+// newLimitsEnv runs a server over a fresh store of the kind (teststore).
+func newLimitsEnv(t *testing.T, kind string) *limitsEnv {
+	le := &limitsEnv{env: &env{t: t, keys: map[string]string{}}, clock: testNow}
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	switch kind {
+	case "sqlite":
+		path := t.TempDir() + "/skyfence.db"
+		le.open = func() skyfence.Store {
+			db, err := sqlite.Open(ctx, path, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db
+		}
+	case "postgres":
+		first, schema := teststore.Postgres(t)
+		le.open = func() skyfence.Store {
+			if first != nil {
+				db := first
+				first = nil
+				return db
+			}
+			db, err := postgres.Open(ctx, os.Getenv(teststore.EnvPostgres), log, postgres.WithSchema(schema))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db
+		}
+	}
 	le.start()
-	admin, err := le.svc.Bootstrap(context.Background())
+	admin, err := le.svc.Bootstrap(ctx)
 	if err != nil || admin == "" {
 		t.Fatalf("bootstrap: %q %v", admin, err)
 	}
@@ -40,22 +72,26 @@ func newLimitsEnv(t *testing.T) *limitsEnv {
 	return le
 }
 
+// eachStore runs fn on a fresh server over each kind of store.
+func eachStore(t *testing.T, fn func(t *testing.T, le *limitsEnv)) {
+	for _, kind := range teststore.Kinds() {
+		t.Run(kind, func(t *testing.T) { fn(t, newLimitsEnv(t, kind)) })
+	}
+}
+
 func (le *limitsEnv) now() time.Time {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	return le.clock
 }
 
-// start runs the service and its API over the SQLite file.
+// start runs the service and its API over the store.
 func (le *limitsEnv) start() {
 	t := le.t
 	a, snap := scenario(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, le.path, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := le.open()
 	svc, err := control.New(ctx, control.Config{Store: store, Atlas: a, Policy: snap, Logger: log, Now: le.now})
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +104,9 @@ func (le *limitsEnv) start() {
 		if err := svc.Close(ctx); err != nil {
 			t.Error(err)
 		}
-		store.Close()
+		if err := store.Close(); err != nil {
+			t.Error(err)
+		}
 	}
 }
 
@@ -135,50 +173,52 @@ func verdicts(rs []result) string {
 // ashore it starts a new stay. Before the fix the streak reset the day
 // after the first denial: "+++++-+++++-".
 func TestHTTPCoastalDaysHoldWhileTheTerminalStays(t *testing.T) {
-	le := newLimitsEnv(t)
-	le.activate("ut-fr-coast", "residential", "FR", 45.76, 4.83)
-	day1 := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
-	rs := le.daily("ut-fr-coast", day1, 9, 43.25, 5.30)
-	le.restart()
-	rs = append(rs, le.daily("ut-fr-coast", day1.AddDate(0, 0, 9), 3, 43.25, 5.30)...)
-	if got, want := verdicts(rs), "+++++-------"; got != want {
-		t.Errorf("12 days in coastal waters: %s, want %s (%+v)", got, want, rs)
-	}
-	for _, r := range rs[5:] {
-		if r.Reason != "roaming_limit" || r.Rule != "coastal-waters" {
-			t.Errorf("denied by %s %q, want roaming_limit by coastal-waters", r.Reason, r.Rule)
-			break
+	eachStore(t, func(t *testing.T, le *limitsEnv) {
+		le.activate("ut-fr-coast", "residential", "FR", 45.76, 4.83)
+		day1 := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
+		rs := le.daily("ut-fr-coast", day1, 9, 43.25, 5.30)
+		le.restart()
+		rs = append(rs, le.daily("ut-fr-coast", day1.AddDate(0, 0, 9), 3, 43.25, 5.30)...)
+		if got, want := verdicts(rs), "+++++-------"; got != want {
+			t.Errorf("12 days in coastal waters: %s, want %s (%+v)", got, want, rs)
 		}
-	}
-	rs = le.daily("ut-fr-coast", day1.AddDate(0, 0, 12), 1, 45.76, 4.83) // a day ashore in Lyon
-	rs = append(rs, le.daily("ut-fr-coast", day1.AddDate(0, 0, 13), 6, 43.25, 5.30)...)
-	if got, want := verdicts(rs), "++++++-"; got != want {
-		t.Errorf("ashore, then 6 days in coastal waters: %s, want %s", got, want)
-	}
+		for _, r := range rs[5:] {
+			if r.Reason != "roaming_limit" || r.Rule != "coastal-waters" {
+				t.Errorf("denied by %s %q, want roaming_limit by coastal-waters", r.Reason, r.Rule)
+				break
+			}
+		}
+		rs = le.daily("ut-fr-coast", day1.AddDate(0, 0, 12), 1, 45.76, 4.83) // a day ashore in Lyon
+		rs = append(rs, le.daily("ut-fr-coast", day1.AddDate(0, 0, 13), 6, 43.25, 5.30)...)
+		if got, want := verdicts(rs), "++++++-"; got != want {
+			t.Errorf("ashore, then 6 days in coastal waters: %s, want %s", got, want)
+		}
+	})
 }
 
 // A terminal past its 60 days abroad is denied on every later fix, through
 // a restart, until it comes home.
 func TestHTTPRoamingDaysHoldWhileTheTerminalStays(t *testing.T) {
-	le := newLimitsEnv(t)
-	le.activate("ut-fr-roam", "residential", "FR", 45.76, 4.83)
-	day1 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	rs := le.daily("ut-fr-roam", day1, 62, 52.52, 13.40) // Berlin
-	le.restart()
-	rs = append(rs, le.daily("ut-fr-roam", day1.AddDate(0, 0, 70), 1, 52.52, 13.40)...) // after a gap
-	rs = append(rs, le.daily("ut-fr-roam", day1.AddDate(0, 0, 71), 1, 45.76, 4.83)...)  // home
-	rs = append(rs, le.daily("ut-fr-roam", day1.AddDate(0, 0, 72), 1, 52.52, 13.40)...) // a new trip
-	want := ""
-	for i := 0; i < 60; i++ {
-		want += "+"
-	}
-	want += "---++"
-	if got := verdicts(rs); got != want {
-		t.Errorf("days abroad: %s, want %s", got, want)
-	}
-	if r := rs[61]; r.Reason != "roaming_limit" || r.Rule != "roam-60-days" {
-		t.Errorf("day 62: %s by %q, want roaming_limit by roam-60-days", r.Reason, r.Rule)
-	}
+	eachStore(t, func(t *testing.T, le *limitsEnv) {
+		le.activate("ut-fr-roam", "residential", "FR", 45.76, 4.83)
+		day1 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		rs := le.daily("ut-fr-roam", day1, 62, 52.52, 13.40) // Berlin
+		le.restart()
+		rs = append(rs, le.daily("ut-fr-roam", day1.AddDate(0, 0, 70), 1, 52.52, 13.40)...) // after a gap
+		rs = append(rs, le.daily("ut-fr-roam", day1.AddDate(0, 0, 71), 1, 45.76, 4.83)...)  // home
+		rs = append(rs, le.daily("ut-fr-roam", day1.AddDate(0, 0, 72), 1, 52.52, 13.40)...) // a new trip
+		want := ""
+		for i := 0; i < 60; i++ {
+			want += "+"
+		}
+		want += "---++"
+		if got := verdicts(rs); got != want {
+			t.Errorf("days abroad: %s, want %s", got, want)
+		}
+		if r := rs[61]; r.Reason != "roaming_limit" || r.Rule != "roam-60-days" {
+			t.Errorf("day 62: %s by %q, want roaming_limit by roam-60-days", r.Reason, r.Rule)
+		}
+	})
 }
 
 // jitterFix is a fix of a terminal truly at (lat, lon) with north and east
@@ -196,49 +236,50 @@ func jitterFix(rng *rand.Rand, id string, at time.Time, lat, lon float64) map[st
 // fix from at most 18.5 minutes after it starts (docs/POLICY.md), and one
 // whose receiver reports 12 km/h at once.
 func TestHTTPDerivedSpeedJitterIsNotSpeed(t *testing.T) {
-	le := newLimitsEnv(t)
-	const lat, lon = 52.2297, 21.0122
-	le.activate("ut-pl-centre", "residential", "PL", lat, lon)
-	le.activate("ut-pl-walker", "residential", "PL", lat, lon)
-	le.activate("ut-pl-doppler", "residential", "PL", lat, lon)
-	rng := rand.New(rand.NewPCG(14, 2026))
-	t0 := testNow
-	var standing, walking []map[string]any
-	const n = 3000 // 12.5 hours
-	for i := 0; i < n; i++ {
-		at := t0.Add(time.Duration(i) * 15 * time.Second)
-		standing = append(standing, jitterFix(rng, "ut-pl-centre", at, lat, lon))
-		d := 12 / 3.6 * float64(i) * 15 / math.Sqrt2 / 111195
-		walking = append(walking, jitterFix(rng, "ut-pl-walker", at, lat+d, lon+d/math.Cos(lat*math.Pi/180)))
-	}
-	last := t0.Add(n * 15 * time.Second)
-	denied := 0
-	for i, r := range le.post(standing, last) {
-		if !r.Allow {
-			denied++
-			if denied <= 3 {
-				t.Errorf("standing terminal, fix %d: %s by %q", i, r.Reason, r.Rule)
+	eachStore(t, func(t *testing.T, le *limitsEnv) {
+		const lat, lon = 52.2297, 21.0122
+		le.activate("ut-pl-centre", "residential", "PL", lat, lon)
+		le.activate("ut-pl-walker", "residential", "PL", lat, lon)
+		le.activate("ut-pl-doppler", "residential", "PL", lat, lon)
+		rng := rand.New(rand.NewPCG(14, 2026))
+		t0 := testNow
+		var standing, walking []map[string]any
+		const n = 3000 // 12.5 hours
+		for i := 0; i < n; i++ {
+			at := t0.Add(time.Duration(i) * 15 * time.Second)
+			standing = append(standing, jitterFix(rng, "ut-pl-centre", at, lat, lon))
+			d := 12 / 3.6 * float64(i) * 15 / math.Sqrt2 / 111195
+			walking = append(walking, jitterFix(rng, "ut-pl-walker", at, lat+d, lon+d/math.Cos(lat*math.Pi/180)))
+		}
+		last := t0.Add(n * 15 * time.Second)
+		denied := 0
+		for i, r := range le.post(standing, last) {
+			if !r.Allow {
+				denied++
+				if denied <= 3 {
+					t.Errorf("standing terminal, fix %d: %s by %q", i, r.Reason, r.Rule)
+				}
 			}
 		}
-	}
-	if denied > 0 {
-		t.Errorf("standing terminal denied on %d of %d fixes, want 0", denied, n)
-	}
-	caughtFrom := 0
-	for i, r := range le.post(walking, last) {
-		if r.Allow {
-			caughtFrom = i + 1
-		} else if r.Reason != "speed_limit" || r.Rule != "plan:residential" {
-			t.Fatalf("walker, fix %d: %s by %q, want speed_limit by plan:residential", i, r.Reason, r.Rule)
+		if denied > 0 {
+			t.Errorf("standing terminal denied on %d of %d fixes, want 0", denied, n)
 		}
-	}
-	if after := time.Duration(caughtFrom) * 15 * time.Second; after > 18*time.Minute+30*time.Second {
-		t.Errorf("12 km/h walker allowed as late as %v after it started, want denied on every fix from 18m30s", after)
-	} else {
-		t.Logf("12 km/h walker denied on every fix from %v after it started", after)
-	}
-	rs := le.post([]map[string]any{fix("ut-pl-doppler", t0, lat, lon, 0), fix("ut-pl-doppler", t0.Add(15*time.Second), lat, lon, 12)}, last)
-	if !rs[0].Allow || rs[1].Allow || rs[1].Reason != "speed_limit" {
-		t.Errorf("reported 0 then 12 km/h: %+v", rs)
-	}
+		caughtFrom := 0
+		for i, r := range le.post(walking, last) {
+			if r.Allow {
+				caughtFrom = i + 1
+			} else if r.Reason != "speed_limit" || r.Rule != "plan:residential" {
+				t.Fatalf("walker, fix %d: %s by %q, want speed_limit by plan:residential", i, r.Reason, r.Rule)
+			}
+		}
+		if after := time.Duration(caughtFrom) * 15 * time.Second; after > 18*time.Minute+30*time.Second {
+			t.Errorf("12 km/h walker allowed as late as %v after it started, want denied on every fix from 18m30s", after)
+		} else {
+			t.Logf("12 km/h walker denied on every fix from %v after it started", after)
+		}
+		rs := le.post([]map[string]any{fix("ut-pl-doppler", t0, lat, lon, 0), fix("ut-pl-doppler", t0.Add(15*time.Second), lat, lon, 12)}, last)
+		if !rs[0].Allow || rs[1].Allow || rs[1].Reason != "speed_limit" {
+			t.Errorf("reported 0 then 12 km/h: %+v", rs)
+		}
+	})
 }
