@@ -190,7 +190,7 @@ func (s *Snapshot) decideAt(d *Decision, t *skyfence.Terminal, tr *Track, f *sky
 		country = s.countries[place.Country]
 		d.Country = country.name
 	}
-	if d.SpeedKmh < 0 {
+	if d.SpeedKmh < 0 { // not reported: a reported speed is the receiver's Doppler, used as it is
 		d.SpeedKmh = tr.derivedSpeed(f)
 	}
 	e := eval{s: s, t: t, tr: tr, f: f, d: d, place: place}
