@@ -1,10 +1,14 @@
 package httpapi_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"sync"
@@ -13,6 +17,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/fixwire"
 	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/internal/teststore"
 	"github.com/skyfence/skyfence/postgres"
@@ -281,5 +286,77 @@ func TestHTTPDerivedSpeedJitterIsNotSpeed(t *testing.T) {
 		if !rs[0].Allow || rs[1].Allow || rs[1].Reason != "speed_limit" {
 			t.Errorf("reported 0 then 12 km/h: %+v", rs)
 		}
+	})
+}
+
+// raw posts body to POST /v1/fixes as the gateway with the Content-Type.
+func (le *limitsEnv) raw(contentType string, body []byte, at time.Time) (int, []byte) {
+	le.t.Helper()
+	le.mu.Lock()
+	le.clock = at
+	le.mu.Unlock()
+	req, err := http.NewRequest("POST", le.url+"/v1/fixes", bytes.NewReader(body))
+	if err != nil {
+		le.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+le.keys["gateway"])
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		le.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.Bytes()
+}
+
+// The ways a terminal, or a gateway acting for it, might try to get its
+// service back while it stays past its coastal limit all fail: a fix dated
+// back into the stay's allowed days is refused and changes nothing, going
+// silent for days does not end the stay, and the NDJSON and binary forms
+// of POST /v1/fixes decide as the JSON form does.
+func TestHTTPCoastalLimitHasNoWayAround(t *testing.T) {
+	eachStore(t, func(t *testing.T, le *limitsEnv) {
+		const id = "ut-fr-sly"
+		le.activate(id, "residential", "FR", 45.76, 4.83)
+		day1 := time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)
+		if got := verdicts(le.daily(id, day1, 6, 43.25, 5.30)); got != "+++++-" {
+			t.Fatalf("six days in coastal waters: %s, want +++++-", got)
+		}
+		wantDenied := func(how string, r result) {
+			t.Helper()
+			if r.Allow || r.Reason != "roaming_limit" || r.Rule != "coastal-waters" {
+				t.Errorf("%s: %+v, want roaming_limit by coastal-waters", how, r)
+			}
+		}
+		// Back-dated into day 2: refused, not decided.
+		var out struct{ Results []result }
+		le.mu.Lock()
+		le.clock = day1.AddDate(0, 0, 6)
+		le.mu.Unlock()
+		le.must("gateway", "POST", "/v1/fixes", map[string]any{"fixes": []map[string]any{fix(id, day1.AddDate(0, 0, 1), 43.25, 5.30, 0)}}, 200, &out)
+		if r := out.Results[0]; r.Error == nil || r.Error.Code != "conflict" {
+			t.Errorf("a fix dated back to day 2: %+v, want a conflict error", r)
+		}
+		wantDenied("day 7, after the back-dated fix", le.daily(id, day1.AddDate(0, 0, 6), 1, 43.25, 5.30)[0])
+		// Silent for two days, then NDJSON.
+		at := day1.AddDate(0, 0, 9)
+		line, _ := json.Marshal(fix(id, at, 43.25, 5.30, 0))
+		code, body := le.raw("application/x-ndjson", append(line, '\n'), at)
+		var r result
+		if sc := bufio.NewScanner(bytes.NewReader(body)); code != 200 || !sc.Scan() || json.Unmarshal(sc.Bytes(), &r) != nil {
+			t.Fatalf("NDJSON: %d %s", code, body)
+		}
+		wantDenied("day 10 after two silent days, as NDJSON", r)
+		// The binary form.
+		at = at.AddDate(0, 0, 1)
+		req := new(fixwire.Encoder).AppendRequest(nil, "", []fixwire.Fix{{TerminalID: id, Time: at, Lat: 43.25, Lon: 5.30, SpeedKmh: 0}})
+		code, body = le.raw(fixwire.ContentType, req, at)
+		_, results, err := new(fixwire.Decoder).Answer(body, nil)
+		if code != 200 || err != nil || len(results) != 1 {
+			t.Fatalf("binary: %d %v %q", code, err, body)
+		}
+		wantDenied("day 11, binary", result{Allow: results[0].Allow, Reason: results[0].Reason, Rule: results[0].Rule})
 	})
 }
