@@ -249,3 +249,42 @@ func BenchmarkValidateZone(b *testing.B) {
 		})
 	}
 }
+
+func TestRepairRepeatedPositionsOnlyWhenAsked(t *testing.T) {
+	doc := func(repair, ring string) string {
+		return `{"type":"FeatureCollection","features":[{"type":"Feature","id":"z","properties":{"repair":` + repair +
+			`},"geometry":{"type":"Polygon","coordinates":[` + ring + `]}}]}`
+	}
+	const repeated = `[[0,0],[0.1,0],[0.1,0],[0.1,0.1],[0,0.1],[0,0.1],[0,0]]`
+	zones, warns, err := Parse([]byte(doc(`"repeated_positions"`, repeated)), "z.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(zones[0].Polygons[0][0]), 5; got != want {
+		t.Errorf("repaired ring has %d positions, want %d", got, want)
+	}
+	var ws []string
+	for _, w := range warns {
+		ws = append(ws, w.String())
+	}
+	want := []string{
+		"z.geojson: /features/0/geometry/coordinates/0/2: repaired: position dropped, it repeats the one before it",
+		"z.geojson: /features/0/geometry/coordinates/0/5: repaired: position dropped, it repeats the one before it",
+	}
+	if strings.Join(ws, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(ws, "\n"), strings.Join(want, "\n"))
+	}
+	tests := []struct{ name, doc, want string }{
+		{"a bowtie is not repaired, and named by its place in the file", doc(`"repeated_positions"`, `[[0,0],[0,0],[10,10],[10,0],[0,10],[0,0]]`), "/features/0/geometry/coordinates/0/3: the edge from this position crosses"},
+		{"an unknown repair", doc(`"everything"`, repeated), "/features/0/properties/repair: want \"repeated_positions\""},
+		{"too few positions once repaired", doc(`"repeated_positions"`, `[[0,0],[1,0],[1,0],[0,0]]`), "/features/0/geometry/coordinates/0: a ring needs at least 4 positions (RFC 7946), got 3 once"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Parse([]byte(tc.doc), "z.geojson")
+			if err == nil || !strings.Contains(err.Error(), "z.geojson: "+tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
