@@ -106,6 +106,7 @@ func TestCoastalDaysHoldWhileTheTerminalStays(t *testing.T) {
 			days("2026-07-01", 6, coastalFR, upTo(5)))},
 		{"60 days a year, counted across stays", concat(yearOfStays("2026-03-01", 12), days("2026-06-01", 1, coastalFR, never))},
 		{"the days a year start again on 1 January", concat(yearOfStays("2026-10-15", 12), days("2027-01-10", 1, coastalFR, always))},
+		{"a stay across 1 January keeps its run", days("2026-12-29", 7, coastalFR, upTo(5))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { runSteps(t, s, fr, tc.steps) })
@@ -194,5 +195,31 @@ func TestDayNumberIsTheUTCDay(t *testing.T) {
 	}
 	if got, want := yearStart(dayNumber(date("2026-12-31T12:00:00Z"))), dayNumber(date("2026-01-01T00:00:00Z")); got != want {
 		t.Errorf("yearStart(31 December 2026) = %d, want %d", got, want)
+	}
+}
+
+// The year's days of a stay that goes on past 31 December count from 1
+// January, while its run counts from the stay's first day; a gap in the
+// stay counts for both.
+func TestCoastalDaysAcrossTheYear(t *testing.T) {
+	dec31 := uint16(dayNumber(date("2026-12-31T12:00:00Z")))
+	tests := []struct {
+		name      string
+		tr        Track
+		at        string
+		run, year int
+	}{
+		{"the stay goes on into January", Track{CoastalDay: dec31, CoastalRun: 3, CoastalYearDays: 60}, "2027-01-02T08:00:00Z", 5, 2},
+		{"back after leaving, in January", Track{CoastalDay: dec31, CoastalYearDays: 60}, "2027-01-02T08:00:00Z", 1, 1},
+		{"the same day again", Track{CoastalDay: dec31, CoastalRun: 3, CoastalYearDays: 60}, "2026-12-31T23:00:00Z", 3, 60},
+		{"back the same day after leaving", Track{CoastalDay: dec31, CoastalYearDays: 60}, "2026-12-31T23:00:00Z", 1, 60},
+		{"a fix dated before the last counts nothing", Track{CoastalDay: dec31, CoastalRun: 3, CoastalYearDays: 60}, "2026-12-20T08:00:00Z", 3, 60},
+		{"a gap of ten days in the stay", Track{CoastalDay: dec31 - 20, CoastalRun: 2, CoastalYearDays: 30}, "2026-12-21T08:00:00Z", 12, 40},
+		{"never in coastal waters", Track{}, "2026-12-21T08:00:00Z", 1, 1},
+	}
+	for _, tc := range tests {
+		if run, year := tc.tr.coastalDays(date(tc.at)); run != tc.run || year != tc.year {
+			t.Errorf("%s: run %d, year %d; want %d, %d", tc.name, run, year, tc.run, tc.year)
+		}
 	}
 }
