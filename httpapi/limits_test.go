@@ -24,11 +24,17 @@ import (
 	"github.com/skyfence/skyfence/sqlite"
 )
 
+// limitsNow is where the limits tests' clocks start.
+var limitsNow = time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+
 // limitsEnv is a server over a store that can be stopped and started
 // again on the same data, as a restart does: the terminals' tracks come
 // back from the store. Its clock follows the fixes sent.
 type limitsEnv struct {
-	*env
+	t     *testing.T
+	url   string
+	svc   *control.Service
+	keys  map[string]string     // role -> secret
 	open  func() skyfence.Store // the same data each time
 	mu    sync.Mutex
 	clock time.Time
@@ -37,7 +43,7 @@ type limitsEnv struct {
 
 // newLimitsEnv runs a server over a fresh store of the kind (teststore).
 func newLimitsEnv(t *testing.T, kind string) *limitsEnv {
-	le := &limitsEnv{env: &env{t: t, keys: map[string]string{}}, clock: testNow}
+	le := &limitsEnv{t: t, keys: map[string]string{}, clock: limitsNow}
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	switch kind {
@@ -71,8 +77,8 @@ func newLimitsEnv(t *testing.T, kind string) *limitsEnv {
 		t.Fatalf("bootstrap: %q %v", admin, err)
 	}
 	le.keys["admin"] = admin
-	le.keys["operator"] = le.createKey("operator", "")
-	le.keys["gateway"] = le.createKey("gateway", "")
+	le.keys["operator"] = le.createKey("operator")
+	le.keys["gateway"] = le.createKey("gateway")
 	t.Cleanup(func() { le.stop() })
 	return le
 }
@@ -121,25 +127,89 @@ func (le *limitsEnv) restart() {
 	le.start()
 }
 
+// request sends body as the holder of the role's key and returns the
+// status and the answer.
+func (le *limitsEnv) request(role, method, path, contentType string, body []byte) (int, []byte) {
+	le.t.Helper()
+	req, err := http.NewRequest(method, le.url+path, bytes.NewReader(body))
+	if err != nil {
+		le.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+le.keys[role])
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		le.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.Bytes()
+}
+
+// call sends in as JSON, wants the status, and reads the answer into out.
+func (le *limitsEnv) call(role, method, path string, in any, want int, out any) {
+	le.t.Helper()
+	body, err := json.Marshal(in)
+	if err != nil {
+		le.t.Fatal(err)
+	}
+	code, b := le.request(role, method, path, "application/json", body)
+	if code != want {
+		le.t.Fatalf("%s %s: status %d, want %d: %s", method, path, code, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			le.t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+}
+
+func (le *limitsEnv) createKey(role string) string {
+	var out struct{ Secret string }
+	le.call("admin", "POST", "/v1/keys", map[string]string{"name": role, "role": role}, 201, &out)
+	return out.Secret
+}
+
+// limitResult is a decision of POST /v1/fixes, as these tests read it.
+type limitResult struct {
+	TerminalID string `json:"terminal_id"`
+	Allow      bool
+	Reason     string
+	Rule       string
+	Error      *struct{ Code, Message, Field string }
+}
+
+// limitFix is a fix on the wire; speed nil leaves speed_kmh out.
+func limitFix(id string, at time.Time, lat, lon float64, speed any) map[string]any {
+	f := map[string]any{"terminal_id": id, "time": at.Format(time.RFC3339Nano), "lat": lat, "lon": lon}
+	if speed != nil {
+		f["speed_kmh"] = speed
+	}
+	return f
+}
+
 // activate registers an active terminal, activated at (lat, lon).
 func (le *limitsEnv) activate(id, plan, country string, lat, lon float64) {
 	le.t.Helper()
-	le.must("operator", "POST", "/v1/accounts", map[string]string{"id": "acct-" + id}, 201, nil)
-	le.must("operator", "POST", "/v1/terminals", map[string]any{"id": id, "account_id": "acct-" + id, "plan": plan, "country": country}, 201, nil)
-	le.must("operator", "POST", "/v1/terminals/"+id+"/activate", map[string]float64{"lat": lat, "lon": lon}, 200, nil)
+	le.call("operator", "POST", "/v1/accounts", map[string]string{"id": "acct-" + id}, 201, nil)
+	le.call("operator", "POST", "/v1/terminals", map[string]any{"id": id, "account_id": "acct-" + id, "plan": plan, "country": country}, 201, nil)
+	le.call("operator", "POST", "/v1/terminals/"+id+"/activate", map[string]float64{"lat": lat, "lon": lon}, 200, nil)
 }
 
 // post sends fixes through POST /v1/fixes, in batches of at most 500, with
 // the clock at the last fix's time.
-func (le *limitsEnv) post(fixes []map[string]any, last time.Time) []result {
+func (le *limitsEnv) post(fixes []map[string]any, last time.Time) []limitResult {
 	le.t.Helper()
 	le.mu.Lock()
 	le.clock = last
 	le.mu.Unlock()
-	var out []result
+	var out []limitResult
 	for len(fixes) > 0 {
 		n := min(len(fixes), 500)
-		rs := le.send(fixes[:n]...)
+		var res struct{ Results []limitResult }
+		le.call("gateway", "POST", "/v1/fixes", map[string]any{"fixes": fixes[:n]}, 200, &res)
+		rs := res.Results
 		for i, r := range rs {
 			if r.Error != nil {
 				le.t.Fatalf("fix %v: %+v", fixes[i], *r.Error)
@@ -153,16 +223,16 @@ func (le *limitsEnv) post(fixes []map[string]any, last time.Time) []result {
 
 // daily sends one fix a day at 12:00 UTC at (lat, lon) for n days from
 // first, each in its own request, and returns the decisions.
-func (le *limitsEnv) daily(id string, first time.Time, n int, lat, lon float64) []result {
-	var out []result
+func (le *limitsEnv) daily(id string, first time.Time, n int, lat, lon float64) []limitResult {
+	var out []limitResult
 	for i := 0; i < n; i++ {
 		at := first.AddDate(0, 0, i)
-		out = append(out, le.post([]map[string]any{fix(id, at, lat, lon, 0)}, at)...)
+		out = append(out, le.post([]map[string]any{limitFix(id, at, lat, lon, 0)}, at)...)
 	}
 	return out
 }
 
-func verdicts(rs []result) string {
+func verdicts(rs []limitResult) string {
 	b := make([]byte, len(rs))
 	for i, r := range rs {
 		b[i] = '+'
@@ -231,7 +301,7 @@ func TestHTTPRoamingDaysHoldWhileTheTerminalStays(t *testing.T) {
 func jitterFix(rng *rand.Rand, id string, at time.Time, lat, lon float64) map[string]any {
 	const m = 111195.0 // metres per degree
 	dn, de := (rng.Float64()*2-1)*30, (rng.Float64()*2-1)*30
-	return fix(id, at, lat+dn/m, lon+de/(m*math.Cos(lat*math.Pi/180)), nil)
+	return limitFix(id, at, lat+dn/m, lon+de/(m*math.Cos(lat*math.Pi/180)), nil)
 }
 
 // An honest residential terminal standing at a refugee centre in Warsaw,
@@ -247,7 +317,7 @@ func TestHTTPDerivedSpeedJitterIsNotSpeed(t *testing.T) {
 		le.activate("ut-pl-walker", "residential", "PL", lat, lon)
 		le.activate("ut-pl-doppler", "residential", "PL", lat, lon)
 		rng := rand.New(rand.NewPCG(14, 2026))
-		t0 := testNow
+		t0 := limitsNow
 		var standing, walking []map[string]any
 		const n = 3000 // 12.5 hours
 		for i := 0; i < n; i++ {
@@ -282,33 +352,21 @@ func TestHTTPDerivedSpeedJitterIsNotSpeed(t *testing.T) {
 		} else {
 			t.Logf("12 km/h walker denied on every fix from %v after it started", after)
 		}
-		rs := le.post([]map[string]any{fix("ut-pl-doppler", t0, lat, lon, 0), fix("ut-pl-doppler", t0.Add(15*time.Second), lat, lon, 12)}, last)
+		rs := le.post([]map[string]any{limitFix("ut-pl-doppler", t0, lat, lon, 0), limitFix("ut-pl-doppler", t0.Add(15*time.Second), lat, lon, 12)}, last)
 		if !rs[0].Allow || rs[1].Allow || rs[1].Reason != "speed_limit" {
 			t.Errorf("reported 0 then 12 km/h: %+v", rs)
 		}
 	})
 }
 
-// raw posts body to POST /v1/fixes as the gateway with the Content-Type.
+// raw posts body to POST /v1/fixes as the gateway with the Content-Type,
+// the clock at at.
 func (le *limitsEnv) raw(contentType string, body []byte, at time.Time) (int, []byte) {
 	le.t.Helper()
 	le.mu.Lock()
 	le.clock = at
 	le.mu.Unlock()
-	req, err := http.NewRequest("POST", le.url+"/v1/fixes", bytes.NewReader(body))
-	if err != nil {
-		le.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+le.keys["gateway"])
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		le.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
-	return resp.StatusCode, b.Bytes()
+	return le.request("gateway", "POST", "/v1/fixes", contentType, body)
 }
 
 // The ways a terminal, or a gateway acting for it, might try to get its
@@ -324,27 +382,27 @@ func TestHTTPCoastalLimitHasNoWayAround(t *testing.T) {
 		if got := verdicts(le.daily(id, day1, 6, 43.25, 5.30)); got != "+++++-" {
 			t.Fatalf("six days in coastal waters: %s, want +++++-", got)
 		}
-		wantDenied := func(how string, r result) {
+		wantDenied := func(how string, r limitResult) {
 			t.Helper()
 			if r.Allow || r.Reason != "roaming_limit" || r.Rule != "coastal-waters" {
 				t.Errorf("%s: %+v, want roaming_limit by coastal-waters", how, r)
 			}
 		}
 		// Back-dated into day 2: refused, not decided.
-		var out struct{ Results []result }
+		var out struct{ Results []limitResult }
 		le.mu.Lock()
 		le.clock = day1.AddDate(0, 0, 6)
 		le.mu.Unlock()
-		le.must("gateway", "POST", "/v1/fixes", map[string]any{"fixes": []map[string]any{fix(id, day1.AddDate(0, 0, 1), 43.25, 5.30, 0)}}, 200, &out)
+		le.call("gateway", "POST", "/v1/fixes", map[string]any{"fixes": []map[string]any{limitFix(id, day1.AddDate(0, 0, 1), 43.25, 5.30, 0)}}, 200, &out)
 		if r := out.Results[0]; r.Error == nil || r.Error.Code != "conflict" {
 			t.Errorf("a fix dated back to day 2: %+v, want a conflict error", r)
 		}
 		wantDenied("day 7, after the back-dated fix", le.daily(id, day1.AddDate(0, 0, 6), 1, 43.25, 5.30)[0])
 		// Silent for two days, then NDJSON.
 		at := day1.AddDate(0, 0, 9)
-		line, _ := json.Marshal(fix(id, at, 43.25, 5.30, 0))
+		line, _ := json.Marshal(limitFix(id, at, 43.25, 5.30, 0))
 		code, body := le.raw("application/x-ndjson", append(line, '\n'), at)
-		var r result
+		var r limitResult
 		if sc := bufio.NewScanner(bytes.NewReader(body)); code != 200 || !sc.Scan() || json.Unmarshal(sc.Bytes(), &r) != nil {
 			t.Fatalf("NDJSON: %d %s", code, body)
 		}
@@ -357,6 +415,6 @@ func TestHTTPCoastalLimitHasNoWayAround(t *testing.T) {
 		if code != 200 || err != nil || len(results) != 1 {
 			t.Fatalf("binary: %d %v %q", code, err, body)
 		}
-		wantDenied("day 11, binary", result{Allow: results[0].Allow, Reason: results[0].Reason, Rule: results[0].Rule})
+		wantDenied("day 11, binary", limitResult{Allow: results[0].Allow, Reason: results[0].Reason, Rule: results[0].Rule})
 	})
 }
