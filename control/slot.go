@@ -288,35 +288,77 @@ func (st *slotStore) restore(sl *slot, ts *skyfence.TerminalState) {
 	decodeTrack(ts.Track, &sl.track)
 }
 
-// trackSize is the length of an encoded policy.Track.
-const trackSize = 8*5 + 4 + 2*3
+// trackSize is the length of an encoded policy.Track; oldTrackSize that
+// of the layout before days were numbered from 1 and speed had anchors.
+const (
+	trackSize    = 8*3 + 2*4 + 8*2
+	oldTrackSize = 8*5 + 4 + 2*3
+)
 
 // encodeTrack appends t's encoding to b.
 func encodeTrack(b []byte, t *policy.Track) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(t.LastUnixNano))
 	b = binary.BigEndian.AppendUint64(b, math.Float64bits(t.LastLat))
 	b = binary.BigEndian.AppendUint64(b, math.Float64bits(t.LastLon))
-	b = binary.BigEndian.AppendUint64(b, uint64(t.AbroadSinceSec))
-	b = binary.BigEndian.AppendUint64(b, 0) // reserved
-	b = binary.BigEndian.AppendUint32(b, uint32(t.CoastalDay))
-	b = binary.BigEndian.AppendUint16(b, uint16(t.CoastalRun))
-	b = binary.BigEndian.AppendUint16(b, uint16(t.CoastalYear))
-	b = binary.BigEndian.AppendUint16(b, uint16(t.CoastalYearDay))
+	b = binary.BigEndian.AppendUint16(b, t.AbroadDay)
+	b = binary.BigEndian.AppendUint16(b, t.CoastalDay)
+	b = binary.BigEndian.AppendUint16(b, t.CoastalRun)
+	b = binary.BigEndian.AppendUint16(b, t.CoastalYearDays)
+	for _, a := range [2]policy.Anchor{t.Near, t.Far} {
+		b = binary.BigEndian.AppendUint16(b, a.AgeSec)
+		b = binary.BigEndian.AppendUint16(b, uint16(a.DLat))
+		b = binary.BigEndian.AppendUint16(b, uint16(a.DLon))
+		b = binary.BigEndian.AppendUint16(b, a.HeldCentiKmh)
+	}
 	return b
 }
 
 // decodeTrack fills t from b; a malformed b leaves t as a new track.
 func decodeTrack(b []byte, t *policy.Track) {
-	if len(b) != trackSize {
-		*t = policy.Track{}
+	*t = policy.Track{}
+	switch len(b) {
+	case trackSize:
+	case oldTrackSize:
+		decodeOldTrack(b, t)
+		return
+	default:
 		return
 	}
 	t.LastUnixNano = int64(binary.BigEndian.Uint64(b[0:]))
 	t.LastLat = math.Float64frombits(binary.BigEndian.Uint64(b[8:]))
 	t.LastLon = math.Float64frombits(binary.BigEndian.Uint64(b[16:]))
-	t.AbroadSinceSec = int64(binary.BigEndian.Uint64(b[24:]))
-	t.CoastalDay = int32(binary.BigEndian.Uint32(b[40:]))
-	t.CoastalRun = int16(binary.BigEndian.Uint16(b[44:]))
-	t.CoastalYear = int16(binary.BigEndian.Uint16(b[46:]))
-	t.CoastalYearDay = int16(binary.BigEndian.Uint16(b[48:]))
+	t.AbroadDay = binary.BigEndian.Uint16(b[24:])
+	t.CoastalDay = binary.BigEndian.Uint16(b[26:])
+	t.CoastalRun = binary.BigEndian.Uint16(b[28:])
+	t.CoastalYearDays = binary.BigEndian.Uint16(b[30:])
+	for i, a := range [2]*policy.Anchor{&t.Near, &t.Far} {
+		o := 32 + 8*i
+		a.AgeSec = binary.BigEndian.Uint16(b[o:])
+		a.DLat = int16(binary.BigEndian.Uint16(b[o+2:]))
+		a.DLon = int16(binary.BigEndian.Uint16(b[o+4:]))
+		a.HeldCentiKmh = binary.BigEndian.Uint16(b[o+6:])
+	}
+}
+
+// decodeOldTrack reads the older layout: the trip abroad's start in Unix
+// seconds, coastal days numbered from 0 and counted only when allowed. Its
+// run of coastal days is kept only if the last located fix was on the
+// last coastal day: later, the terminal may have left (or been denied
+// there, which that layout did not count), and the stay is taken to have
+// ended. Days are numbered as policy.Track numbers them (1 for 1970-01-01).
+func decodeOldTrack(b []byte, t *policy.Track) {
+	day := func(sec int64) uint16 { return uint16(min(sec/86400+1, math.MaxUint16)) }
+	t.LastUnixNano = int64(binary.BigEndian.Uint64(b[0:]))
+	t.LastLat = math.Float64frombits(binary.BigEndian.Uint64(b[8:]))
+	t.LastLon = math.Float64frombits(binary.BigEndian.Uint64(b[16:]))
+	if since := int64(binary.BigEndian.Uint64(b[24:])); since > 0 {
+		t.AbroadDay = day(since)
+	}
+	if yearDays := binary.BigEndian.Uint16(b[48:]); yearDays > 0 {
+		t.CoastalDay = day(int64(binary.BigEndian.Uint32(b[40:])) * 86400)
+		t.CoastalYearDays = yearDays
+		if t.LastUnixNano > 0 && day(t.LastUnixNano/1e9) == t.CoastalDay {
+			t.CoastalRun = binary.BigEndian.Uint16(b[44:])
+		}
+	}
 }

@@ -34,7 +34,7 @@ type Decision struct {
 	// modify.
 	Zones []string `json:"zones"`
 	// SpeedKmh is the speed the decision used: reported, or derived from
-	// the previous fix.
+	// the track beyond what position errors explain (Track.derivedSpeed).
 	SpeedKmh float64 `json:"speed_kmh"`
 	// ExemptRule and ExemptBy name the last exemption that lifted a rule
 	// that would have denied: the rule and the kind of exemption (class,
@@ -190,7 +190,7 @@ func (s *Snapshot) decideAt(d *Decision, t *skyfence.Terminal, tr *Track, f *sky
 		country = s.countries[place.Country]
 		d.Country = country.name
 	}
-	if d.SpeedKmh < 0 {
+	if d.SpeedKmh < 0 { // not reported: a reported speed is the receiver's Doppler, used as it is
 		d.SpeedKmh = tr.derivedSpeed(f)
 	}
 	e := eval{s: s, t: t, tr: tr, f: f, d: d, place: place}

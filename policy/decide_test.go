@@ -105,13 +105,13 @@ func TestDecideScenario(t *testing.T) {
 	gold := terminal("ut-g", "gold", "DE")
 
 	var none Track
-	abroad61 := Track{AbroadSinceSec: now.Add(-61 * 24 * time.Hour).Unix()}
-	abroad10 := Track{AbroadSinceSec: now.Add(-10 * 24 * time.Hour).Unix()}
-	today := dayOf(now)
-	coastal5 := Track{CoastalDay: today - 1, CoastalRun: 5, CoastalYear: 2026, CoastalYearDay: 5}
-	coastal2 := Track{CoastalDay: today - 1, CoastalRun: 2, CoastalYear: 2026, CoastalYearDay: 2}
-	coastalYear := Track{CoastalDay: today - 10, CoastalRun: 1, CoastalYear: 2026, CoastalYearDay: 60}
-	coastal30 := Track{CoastalDay: today - 1, CoastalRun: 30, CoastalYear: 2026, CoastalYearDay: 30}
+	today := uint16(dayNumber(now))
+	abroad61 := Track{AbroadDay: today - 61}
+	abroad10 := Track{AbroadDay: today - 10}
+	coastal5 := Track{CoastalDay: today - 1, CoastalRun: 5, CoastalYearDays: 5}
+	coastal2 := Track{CoastalDay: today - 1, CoastalRun: 2, CoastalYearDays: 2}
+	coastalYear := Track{CoastalDay: today - 10, CoastalYearDays: 60} // left coastal waters since
+	coastal30 := Track{CoastalDay: today - 1, CoastalRun: 30, CoastalYearDays: 30}
 	// 2 km north of Kyiv's centre one minute ago: 120 km/h.
 	justBefore := Track{LastUnixNano: now.Add(-time.Minute).UnixNano(), LastLat: 50.45 - 2/111.2, LastLon: 30.52}
 

@@ -296,7 +296,7 @@ func randomFleet(t testing.TB, s *Snapshot, n int) []ImpactInput {
 		}
 		in[i] = ImpactInput{Terminal: ts[i], Fix: f}
 		if i%5 == 0 {
-			in[i].Track = &Track{AbroadSinceSec: now.Add(-time.Duration(rng.IntN(90*24)) * time.Hour).Unix()}
+			in[i].Track = &Track{AbroadDay: dayOf16(dayNumber(now.Add(-time.Duration(rng.IntN(90*24)) * time.Hour)))}
 		}
 	}
 	return in

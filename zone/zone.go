@@ -1,5 +1,8 @@
 // Package zone reads custom zones, such as an occupied territory or a
-// restricted sea area, from GeoJSON (RFC 7946) and checks them.
+// restricted sea area, from GeoJSON (RFC 7946) and checks them: a polygon
+// that is not valid (a ring that crosses or touches itself, rings that
+// meet, a hole outside its shell, a repeated position: valid.go) is
+// refused with its file, feature and position.
 //
 // A zone file is a FeatureCollection (or a single Feature) whose features
 // each have an "id" (a string or a number, unique in the file), an optional
@@ -84,10 +87,20 @@ func Parse(data []byte, file string) ([]Zone, []Problem, error) {
 }
 
 type parser struct {
-	file  string
-	errs  Errors
-	warns []Problem
+	file   string
+	errs   Errors
+	warns  []Problem
+	repair bool // the feature at hand asks for RepairRepeatedPositions
+	// repaired maps the pointer of each ring that lost positions to a
+	// repair to the positions it kept, by their index in the file.
+	repaired map[string][]int
 }
+
+// RepairRepeatedPositions, as a feature's "properties.repair", asks Parse
+// to drop each position of its rings that repeats the one before it,
+// instead of refusing the feature; each dropped position is a warning at
+// its pointer. The shape is unchanged. No other invalidity is repaired.
+const RepairRepeatedPositions = "repeated_positions"
 
 func (p *parser) errorf(ptr, format string, args ...any) {
 	p.errs = append(p.errs, Problem{p.file, ptr, fmt.Sprintf(format, args...)})
@@ -180,12 +193,20 @@ func (p *parser) feature(raw json.RawMessage, ptr string) (Zone, bool) {
 	var z Zone
 	n := len(p.errs)
 	z.ID = p.id(o["id"], ptr+"/id")
+	p.repair = false
 	if props, ok := o["properties"]; ok && string(props) != "null" {
 		if po, ok := p.object(props, ptr+"/properties"); ok {
 			if name, ok := po["name"]; ok {
 				if err := json.Unmarshal(name, &z.Name); err != nil {
 					p.errorf(ptr+"/properties/name", "want a string")
 				}
+			}
+			if repair, ok := po["repair"]; ok {
+				var what string
+				if err := json.Unmarshal(repair, &what); err != nil || what != RepairRepeatedPositions {
+					p.errorf(ptr+"/properties/repair", "want %q, the one repair there is", RepairRepeatedPositions)
+				}
+				p.repair = what == RepairRepeatedPositions
 			}
 		}
 	}
@@ -197,10 +218,18 @@ func (p *parser) feature(raw json.RawMessage, ptr string) (Zone, bool) {
 	if _, err := geoindex.Normalize(z.Shape()); err != nil {
 		var ge *geoindex.GeometryError
 		if errors.As(err, &ge) {
-			p.errorf(ringPointer(ptr, multi, ge), "%s", ge.Msg)
+			p.errorf(p.ringPointer(ptr, multi, ge), "%s", ge.Msg)
 		} else {
 			p.errorf(ptr+"/geometry", "%v", err)
 		}
+		return Zone{}, false
+	}
+	for pi, poly := range z.Polygons {
+		for _, rp := range validatePolygon(poly) {
+			p.errorf(p.vertexPointer(coordPointer(ptr, multi, pi, rp.ring), rp.vertex), "%s", rp.msg)
+		}
+	}
+	if len(p.errs) > n {
 		return Zone{}, false
 	}
 	p.checkEdges(z, ptr, multi)
@@ -276,11 +305,35 @@ func (p *parser) polygon(rings [][]json.RawMessage, ptr string) geoindex.Polygon
 			continue
 		}
 		r := make(geoindex.Ring, 0, len(ring))
+		var kept []int // by index in the file, once a position is dropped
 		ok := true
 		for j, pos := range ring {
 			pt, good := p.position(pos, fmt.Sprintf("%s/%d", rptr, j))
 			ok = ok && good
+			if good && p.repair && len(r) > 0 && r[len(r)-1] == pt {
+				p.warnf(fmt.Sprintf("%s/%d", rptr, j), "repaired: position dropped, it repeats the one before it")
+				if kept == nil {
+					kept = make([]int, len(r), len(ring))
+					for k := range kept {
+						kept[k] = k
+					}
+				}
+				continue
+			}
 			r = append(r, pt)
+			if kept != nil {
+				kept = append(kept, j)
+			}
+		}
+		if kept != nil {
+			if p.repaired == nil {
+				p.repaired = map[string][]int{}
+			}
+			p.repaired[rptr] = kept
+		}
+		if ok && len(r) < 4 {
+			p.errorf(rptr, "a ring needs at least 4 positions (RFC 7946), got %d once repeated positions are dropped", len(r))
+			continue
 		}
 		if ok && r[0] != r[len(r)-1] {
 			p.errorf(fmt.Sprintf("%s/%d", rptr, len(ring)-1), "ring is not closed: the last position must equal the first")
@@ -314,7 +367,7 @@ func (p *parser) checkEdges(z Zone, ptr string, multi bool) {
 		for ri, r := range poly {
 			for i := 0; i+1 < len(r); i++ {
 				if d := EdgeDeviationKm(r[i], r[i+1]); d > MaxEdgeDeviationKm {
-					p.warnf(fmt.Sprintf("%s/%d", coordPointer(ptr, multi, pi, ri), i),
+					p.warnf(p.vertexPointer(coordPointer(ptr, multi, pi, ri), i),
 						"edge to the next position strays %.1f km from the great circle (straight lon/lat edges are used); add vertices along it if the great circle is meant", d)
 				}
 			}
@@ -329,12 +382,21 @@ func coordPointer(feature string, multi bool, poly, ring int) string {
 	return fmt.Sprintf("%s/geometry/coordinates/%d/%d", feature, poly, ring)
 }
 
-func ringPointer(feature string, multi bool, ge *geoindex.GeometryError) string {
+func (p *parser) ringPointer(feature string, multi bool, ge *geoindex.GeometryError) string {
 	ptr := coordPointer(feature, multi, ge.Polygon, ge.Ring)
 	if ge.Vertex >= 0 {
-		ptr += "/" + strconv.Itoa(ge.Vertex)
+		return p.vertexPointer(ptr, ge.Vertex)
 	}
 	return ptr
+}
+
+// vertexPointer points at position i of the ring at ring, as parsed: in the
+// file, if positions of the ring were dropped by a repair.
+func (p *parser) vertexPointer(ring string, i int) string {
+	if orig, ok := p.repaired[ring]; ok && i < len(orig) {
+		i = orig[i]
+	}
+	return ring + "/" + strconv.Itoa(i)
 }
 
 // EdgeDeviationKm estimates how far the straight lon/lat segment from a to b

@@ -114,12 +114,22 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(twoZones))
 	f.Add([]byte(`{"type":"Feature","id":"a","geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}`))
 	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","id":1e400}]}`))
+	f.Add([]byte(polygonDoc(`[[0,0],[10,10],[10,0],[0,10],[0,0]]`)))
+	f.Add([]byte(polygonDoc(`[[0,0],[10,0],[10,10],[0,10],[0,0]]`, `[[5,5],[15,5],[15,6],[5,6],[5,5]]`)))
+	f.Add([]byte(polygonDoc(`[[179,0],[-179,2],[-179,0],[179,2],[179,0]]`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		zones, _, err := Parse(data, "fuzz")
 		if err == nil {
 			for _, z := range zones {
 				if z.ID == "" || len(z.Polygons) == 0 {
 					t.Fatalf("accepted zone without id or geometry: %+v", z)
+				}
+				for _, poly := range z.Polygons {
+					for _, r := range poly {
+						if len(r) <= 200 && !wrapsPole(r) && !simpleByReference(unwrap(r)) {
+							t.Fatalf("accepted zone %q with a ring that is not simple: %v", z.ID, r)
+						}
+					}
 				}
 			}
 		}
