@@ -54,7 +54,7 @@ func scenario(t testing.TB) (*atlas.Atlas, *policy.Snapshot) {
 
 // env is a running API over a fresh SQLite database, with a key per role.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	url  string
 	svc  *control.Service
 	api  *httpapi.Server
@@ -64,15 +64,23 @@ type env struct {
 
 var testNow = time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	store, err := sqlite.Open(context.Background(), t.TempDir()+"/skyfence.db", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return newEnvStore(t, store)
+}
+
+// newEnvStore is newEnv over store, which the caller closes.
+func newEnvStore(t testing.TB, store skyfence.Store) *env {
 	t.Helper()
 	a, snap := scenario(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, t.TempDir()+"/skyfence.db", log)
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := &env{t: t, keys: map[string]string{}, now: testNow}
 	engine, err := detect.New(detect.DefaultConfig(), detect.Options{Now: func() time.Time { return e.now }})
 	if err != nil {
@@ -103,7 +111,6 @@ func newEnv(t *testing.T) *env {
 		if err := svc.Close(ctx); err != nil {
 			t.Error(err)
 		}
-		store.Close()
 	})
 	for _, r := range skyfence.Roles {
 		if r == skyfence.RoleAdmin || r == skyfence.RolePartner {
