@@ -203,6 +203,9 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 	if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
 		return skyfence.Errorf(skyfence.EINTERNAL, "full-duplex streaming: %v", err)
 	}
+	// A handler that answered while reading closes the body before it
+	// returns, else the server may read it behind it (golang/go#68560).
+	defer r.Body.Close()
 	br := bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, MaxBodyBytes), MaxLineBytes)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	var fixes []skyfence.Fix
@@ -210,7 +213,12 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 	var pre []error
 	results := make([]control.Result, streamChunk)
 	line := 0
+	wrote := false // the answer has begun: its status is sent
 	flush := func() error {
+		if len(fixes) == 0 {
+			return nil
+		}
+		wrote = true
 		var ok []skyfence.Fix
 		for i := range fixes {
 			if pre[i] == nil {
@@ -253,12 +261,18 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 			if err := flush(); err != nil {
 				return err
 			}
-			var tooBig *http.MaxBytesError
-			if errors.As(readErr, &tooBig) {
-				return skyfence.FieldErrorf(skyfence.ETOOLARGE, fmt.Sprintf("line/%d", line+1),
-					"the stream is larger than %d bytes: it was read up to line %d; send the rest in another request", tooBig.Limit, line)
+			err := skyfence.Errorf(skyfence.EINVALID, "reading the stream after line %d: %v", line, readErr)
+			if tooBig := (*http.MaxBytesError)(nil); errors.As(readErr, &tooBig) {
+				err = skyfence.FieldErrorf(skyfence.ETOOLARGE, fmt.Sprintf("line/%d", line+1),
+					"the stream is larger than %d bytes: it was read up to line %d; send the rest in another request", MaxBodyBytes, line)
 			}
-			return skyfence.Errorf(skyfence.EINVALID, "reading the stream after line %d: %v", line, readErr)
+			if !wrote {
+				return err
+			}
+			// The answer's last line, under the status already sent.
+			b, _ := json.Marshal(errorBody{detailOf(err)})
+			_, werr := w.Write(append(b, '\n'))
+			return werr
 		}
 		if len(text) == 0 && readErr == io.EOF {
 			break
