@@ -136,7 +136,9 @@ func TestNDJSONBounds(t *testing.T) {
 	code, out = e.raw("POST", "/v1/fixes", gw, io.MultiReader(strings.NewReader(big.String())))
 	lines = strings.Split(strings.TrimSpace(string(out)), "\n")
 	last := lines[len(lines)-1]
-	var end struct{ Error struct{ Code, Message, Field string } }
+	var end struct {
+		Error struct{ Code, Message, Field string }
+	}
 	if err := json.Unmarshal([]byte(last), &end); err != nil || code != 200 || end.Error.Code != "too_large" || !strings.HasPrefix(end.Error.Field, "line/") {
 		t.Fatalf("a chunked stream over the limit: %d, last line %.300s", code, last)
 	}
