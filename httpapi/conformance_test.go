@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -157,8 +158,8 @@ func TestOpenAPIConformance(t *testing.T) {
 	ids := conformanceFixture(e)
 	g := &generator{doc: doc, rnd: rand.New(rand.NewPCG(14, 2026)), hints: map[string][]string{
 		"id":          {ids["terminal"], "ut-gen-1", "ut-gen-2", "acct-gen-1"},
-		"terminal_id": {ids["terminal"], "ut-nope"},
-		"account_id":  {"acct-1", "acct-gen-1"},
+		"terminal_id": {ids["terminal"], ids["inactive"], "ut-nope"},
+		"account_id":  {"acct-ut-1", "acct-gen-1"},
 		"plan":        {"residential", "roam", "maritime", "gold"},
 		"country":     {"UA", "PL", "DE", "QQ"},
 		"region":      {"UA", "PL"},
@@ -176,9 +177,9 @@ func TestOpenAPIConformance(t *testing.T) {
 		"to":          {"2026-07-01T00:00:00Z"},
 	}}
 	pathIDs := map[string][]string{
-		"/v1/terminals/":     {ids["terminal"], "ut-nope", "ut\a1"},
+		"/v1/terminals/":     {ids["terminal"], ids["inactive"], "ut-nope", "ut\a1"},
 		"/v1/cases/":         {ids["case"], "case-nope"},
-		"/v1/changes/":       {ids["change"], "chg-nope"},
+		"/v1/changes/":       {ids["change"], ids["draft"], ids["draft"], "chg-nope"},
 		"/v1/cells/":         {ids["cell"], skyfence.CellOf(52.52, 13.40), "cell\x01"},
 		"/v1/keys/":          {ids["key"], "key-nope"},
 		"/v1/verifications/": {ids["verification"], "ver-nope"},
@@ -199,7 +200,7 @@ func TestOpenAPIConformance(t *testing.T) {
 		}
 		name := op.method + " " + op.path
 		seen[name] = map[int]bool{}
-		for round := range 12 {
+		for round := range 24 {
 			role := roles[round%len(roles)]
 			path := op.path
 			if i := strings.Index(path, "{id}"); i >= 0 {
@@ -371,6 +372,8 @@ func closeObjects(v any) {
 func conformanceFixture(e *env) map[string]string {
 	ids := map[string]string{"terminal": "ut-1", "cell": skyfence.CellOf(50.45, 30.52)}
 	e.register("ut-1", "residential", "UA", false)
+	e.register("ut-2", "roam", "UA", false)
+	ids["inactive"] = "ut-2"
 	var v struct{ ID string }
 	e.must("partner-UA", "POST", "/v1/verifications", map[string]any{"terminal_id": "ut-1", "region": "UA", "authority": "UA-MOD", "class": "civil"}, 201, &v)
 	ids["verification"] = v.ID
@@ -382,6 +385,18 @@ func conformanceFixture(e *env) map[string]string {
 	var page struct{ Changes []struct{ ID string } }
 	e.must("admin", "GET", "/v1/changes", nil, 200, &page)
 	ids["change"] = page.Changes[0].ID
+	// A draft of the example policy, to propose, review, activate...
+	var files []map[string]string
+	for _, name := range []string{"policy.yaml", "zones.geojson"} {
+		b, err := os.ReadFile("../examples/policy/" + name)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		files = append(files, map[string]string{"name": name, "content": string(b)})
+	}
+	var draft struct{ ID string }
+	e.must("policy_author", "POST", "/v1/changes", map[string]any{"title": "conformance", "justification": "j", "requester": "r", "category": "other", "files": files}, 201, &draft)
+	ids["draft"] = draft.ID
 	var k struct{ Key struct{ ID string } }
 	e.must("admin", "POST", "/v1/keys", map[string]string{"name": "throwaway", "role": "viewer"}, 201, &k)
 	ids["key"] = k.Key.ID
