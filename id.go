@@ -1,7 +1,6 @@
 package skyfence
 
 import (
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -23,12 +22,11 @@ const MaxIDLen = 128
 // "fixes/3/terminal_id"); the error is EINVALID, says which byte is at
 // fault and never repeats the id, which may not be printable.
 func ValidID(field, s string) error {
-	name := field[strings.LastIndexByte(field, '/')+1:]
 	switch {
 	case s == "":
-		return FieldErrorf(EINVALID, field, "missing %s", name)
+		return FieldErrorf(EINVALID, field, "missing %s", field)
 	case len(s) > MaxIDLen:
-		return FieldErrorf(EINVALID, field, "%s is %d bytes long, longer than %d", name, len(s), MaxIDLen)
+		return FieldErrorf(EINVALID, field, "%s is %d bytes long, longer than %d", field, len(s), MaxIDLen)
 	}
 	for i := 0; i < len(s); {
 		if c := s[i]; c > ' ' && c < utf8.RuneSelf-1 {
@@ -38,9 +36,9 @@ func ValidID(field, s string) error {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && n == 1:
-			return FieldErrorf(EINVALID, field, "%s is not valid UTF-8 at byte %d", name, i)
+			return FieldErrorf(EINVALID, field, "%s is not valid UTF-8 at byte %d", field, i)
 		case !visible(r):
-			return FieldErrorf(EINVALID, field, "%s has %U at byte %d: an id has only visible characters (letters, digits, punctuation, symbols), no space, control or invisible character", name, r, i)
+			return FieldErrorf(EINVALID, field, "%s has %U at byte %d: an id has only visible characters (letters, digits, punctuation, symbols), no space, control or invisible character", field, r, i)
 		}
 		i += n
 	}
