@@ -1,6 +1,7 @@
 package skyfence_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -78,4 +79,14 @@ func FuzzValidID(f *testing.F) {
 			t.Fatalf("accepted %q", s)
 		}
 	})
+}
+
+func ExampleValidID() {
+	fmt.Println(skyfence.ValidID("id", "ut-1"))
+	fmt.Println(skyfence.ValidID("fixes/3/terminal_id", "ut\a1"))
+	fmt.Println(skyfence.ValidID("batch_id", "gw7 000123"))
+	// Output:
+	// <nil>
+	// invalid: fixes/3/terminal_id: fixes/3/terminal_id has U+0007 at byte 2: an id has only visible characters (letters, digits, punctuation, symbols), no space, control or invisible character
+	// invalid: batch_id: batch_id has U+0020 at byte 3: an id has only visible characters (letters, digits, punctuation, symbols), no space, control or invisible character
 }
