@@ -16,6 +16,7 @@ const (
 	EUNAUTHORIZED   = "unauthorized"
 	EUNAVAILABLE    = "unavailable"
 	ETOOLARGE       = "too_large"
+	EUNSUPPORTED    = "unsupported_media_type"
 	ENOTIMPLEMENTED = "not_implemented"
 )
 

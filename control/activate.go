@@ -109,6 +109,9 @@ func (s *Service) SetCellCapacity(ctx context.Context, cell string, capacity int
 	if err != nil {
 		return err
 	}
+	if err := skyfence.ValidID("id", cell); err != nil {
+		return err
+	}
 	if capacity < 0 {
 		return skyfence.FieldErrorf(skyfence.EINVALID, "capacity", "capacity must not be negative")
 	}

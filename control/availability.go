@@ -12,6 +12,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/geoindex"
+	"github.com/skyfence/skyfence/internal/jsonstr"
 	"github.com/skyfence/skyfence/policy"
 	"github.com/skyfence/skyfence/world"
 )
@@ -108,7 +109,7 @@ func (s *Service) mapShapes() ([]mapShape, error) {
 // their numbers short, which encoding/json would make slow and large.
 func encodeMap(snap *policy.Snapshot, shapes []mapShape, full []string, at time.Time) []byte {
 	b := []byte(`{"type":"FeatureCollection","policy":`)
-	b = strconv.AppendQuote(b, snap.Version)
+	b = jsonstr.Append(b, snap.Version)
 	b = append(b, `,"features":[`...)
 	first := true
 	feature := func(id, name, kind string, st policy.RegionStatus, rings []geoindex.Ring) {
@@ -118,7 +119,7 @@ func encodeMap(snap *policy.Snapshot, shapes []mapShape, full []string, at time.
 		first = false
 		props, _ := json.Marshal(map[string]string{"code": id, "name": name, "kind": kind, "status": string(st.Status), "note": st.Note, "rule": st.Rule})
 		b = append(b, `{"type":"Feature","id":`...)
-		b = strconv.AppendQuote(b, id)
+		b = jsonstr.Append(b, id)
 		b = append(b, `,"properties":`...)
 		b = append(b, props...)
 		b = append(b, `,"geometry":{"type":"MultiPolygon","coordinates":[`...)

@@ -619,6 +619,9 @@ func (s *Service) selectBulk(sel skyfence.BulkSelection) (*BulkImpact, error) {
 	slices.Sort(imp.ids)
 	imp.Terminals, imp.Accounts = len(imp.ids), len(accounts)
 	imp.Sample = imp.ids[:min(len(imp.ids), 20)]
+	if imp.Sample == nil {
+		imp.Sample = []string{} // an empty sample is [], never null
+	}
 	return imp, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/skyfence/skyfence"
@@ -27,8 +28,8 @@ func (s *Service) CreateAccount(ctx context.Context, a *skyfence.Account) error 
 	if err != nil {
 		return err
 	}
-	if a.ID == "" {
-		return skyfence.FieldErrorf(skyfence.EINVALID, "id", "missing account id")
+	if err := skyfence.ValidID("id", a.ID); err != nil {
+		return err
 	}
 	a.CreatedAt = s.now().UTC()
 	return s.store.Tx(ctx, func(tx skyfence.Tx) error {
@@ -72,14 +73,19 @@ func (s *Service) CreateTerminal(ctx context.Context, t *skyfence.Terminal) erro
 	return nil
 }
 
+// validTerminal checks a terminal to be registered: its id, account id
+// and groups are ids (skyfence.ValidID), its country and plan known.
 func (s *Service) validTerminal(t *skyfence.Terminal) error {
-	switch {
-	case t.ID == "":
-		return skyfence.FieldErrorf(skyfence.EINVALID, "id", "missing terminal id")
-	case len(t.ID) > 128:
-		return skyfence.FieldErrorf(skyfence.EINVALID, "id", "terminal id longer than 128 bytes")
-	case t.AccountID == "":
-		return skyfence.FieldErrorf(skyfence.EINVALID, "account_id", "missing account id")
+	if err := skyfence.ValidID("id", t.ID); err != nil {
+		return err
+	}
+	if err := skyfence.ValidID("account_id", t.AccountID); err != nil {
+		return err
+	}
+	for i, g := range t.Groups {
+		if err := skyfence.ValidID("groups/"+strconv.Itoa(i), g); err != nil {
+			return err
+		}
 	}
 	if _, ok := s.atlas.Lookup(t.Country); !ok {
 		return skyfence.FieldErrorf(skyfence.EINVALID, "country", "unknown country code %q", t.Country)
@@ -319,8 +325,12 @@ func (s *Service) ImportTerminals(ctx context.Context, ts []*skyfence.Terminal, 
 	if err != nil {
 		return err
 	}
-	for _, t := range ts {
+	for i, t := range ts {
 		if err := s.validTerminal(t); err != nil {
+			// The field names the terminal: terminals/3/id.
+			if e, ok := err.(*skyfence.Error); ok {
+				e.Field = "terminals/" + strconv.Itoa(i) + "/" + e.Field
+			}
 			return err
 		}
 	}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Error is a body not in the form: what is wrong and where.
@@ -304,7 +306,10 @@ func (r *reader) float(field string) float64 {
 	return v
 }
 
-// bytes reads a string given in full.
+// bytes reads a string given in full. Bytes that are not UTF-8 are read
+// as U+FFFD, as encoding/json reads them in JSON: a terminal id sent so is
+// refused for the fix (skyfence.ValidID) and echoed as the encoder writes
+// every string, in UTF-8.
 func (r *reader) bytes(field string) string {
 	at := r.i
 	n := r.uvarint(field)
@@ -322,6 +327,9 @@ func (r *reader) bytes(field string) string {
 		s = string(r.b[r.i : r.i+int(n)])
 	}
 	r.i += int(n)
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, string(utf8.RuneError))
+	}
 	return s
 }
 

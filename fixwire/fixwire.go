@@ -27,7 +27,8 @@
 //	error    = code:str message:str field:str   if flags&1 (field "": none)
 //	           result flags: 1 error, 2 allow, 4 land, 8 exempt
 //
-//	bytes    = len:uvarint, then len bytes (UTF-8)
+//	bytes    = len:uvarint, then len bytes (UTF-8; a reader takes bytes
+//	           that are not as U+FFFD, a writer writes U+FFFD for them)
 //	str      = ref:uvarint: 0, then len:uvarint and len bytes, for a string
 //	           not yet in the body (it becomes the body's next string, the
 //	           first being 1); else ref, the ref-th string of the body
@@ -44,7 +45,9 @@ package fixwire
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -280,7 +283,13 @@ func (e *Encoder) add(s string) uint32 {
 	return ref
 }
 
+// appendBytes appends s as bytes: UTF-8, as the form says, so a string
+// that is not (a terminal id echoed as a gateway sent it) goes with
+// U+FFFD for each byte that is not.
 func appendBytes(b []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, string(utf8.RuneError))
+	}
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var nan = math.NaN()
@@ -198,4 +199,30 @@ func FuzzAnswer(f *testing.F) {
 			t.Fatalf("re-encoded: %q %+v %v, want %q %+v", id2, results2, err, id, results)
 		}
 	})
+}
+
+// TestStringsAreUTF8: bytes that are not UTF-8 never come out of either
+// side, whatever a gateway or a store held: the encoder writes U+FFFD for
+// them and the decoder reads them as U+FFFD.
+func TestStringsAreUTF8(t *testing.T) {
+	var enc Encoder
+	var dec Decoder
+	_, fixes, err := dec.Request(enc.AppendRequest(nil, "b\xff", []Fix{{TerminalID: "ut\xfe1", Lat: nan, Lon: nan, SpeedKmh: nan, Cell: "c\x80"}}), nil)
+	if err != nil || fixes[0].TerminalID != "ut\ufffd1" || fixes[0].Cell != "c\ufffd" {
+		t.Errorf("request: %+v %v", fixes, err)
+	}
+	// A body written by another encoder, with the raw bytes.
+	raw := []byte{Version, 2, 'b', 0xff, 1, 0, 3, 'u', 0xc3, '1'}
+	id, fixes, err := dec.Request(raw, nil)
+	if err != nil || id != "b\ufffd" || fixes[0].TerminalID != "u\ufffd1" {
+		t.Errorf("raw request: %q %+v %v", id, fixes, err)
+	}
+	ans := enc.AppendAnswer(nil, "b", []Result{{TerminalID: "ut\xff", Err: &FixError{Code: "invalid", Message: "m\xff", Field: "fixes/0/terminal_id"}}})
+	if !utf8.Valid(ans) {
+		t.Errorf("answer % x is not UTF-8", ans)
+	}
+	_, rs, err := dec.Answer(ans, nil)
+	if err != nil || rs[0].TerminalID != "ut\ufffd" || rs[0].Err.Message != "m\ufffd" {
+		t.Errorf("answer: %+v %v", rs, err)
+	}
 }

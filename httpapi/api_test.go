@@ -54,7 +54,7 @@ func scenario(t testing.TB) (*atlas.Atlas, *policy.Snapshot) {
 
 // env is a running API over a fresh SQLite database, with a key per role.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	url  string
 	svc  *control.Service
 	api  *httpapi.Server
@@ -64,9 +64,10 @@ type env struct {
 
 var testNow = time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
-	store, err := sqlite.Open(context.Background(), t.TempDir()+"/skyfence.db", slog.New(slog.DiscardHandler))
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	store, err := sqlite.Open(context.Background(), t.TempDir()+"/skyfence.db", log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // newEnvOn is newEnv over store, which the caller closes.
-func newEnvOn(t *testing.T, store skyfence.Store) *env {
+func newEnvOn(t testing.TB, store skyfence.Store) *env {
 	t.Helper()
 	a, snap := scenario(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))

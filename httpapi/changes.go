@@ -52,7 +52,7 @@ func (s *Server) listChanges(w http.ResponseWriter, r *http.Request) error {
 	}
 	views := make([]control.ChangeView, len(cs))
 	for i, c := range cs {
-		c.Files = nil // the list is a summary; GET one change for its files
+		c.Files = []skyfence.PolicyFile{} // the list is a summary ([], never null); GET one change for its files
 		views[i] = s.svc.View(c)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"changes": views, "next_cursor": next.String()})

@@ -71,14 +71,14 @@ func appendStates(b []byte, states []control.MapState) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendQuote(b, policy.Reason(i).String())
+		b = appendString(b, policy.Reason(i).String())
 	}
 	b = append(b, `],"statuses":[`...)
 	for i := skyfence.Inactive; i <= skyfence.Deactivated; i++ {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendQuote(b, i.String())
+		b = appendString(b, i.String())
 	}
 	b = append(b, `],"count":`...)
 	b = strconv.AppendInt(b, int64(len(states)), 10)
@@ -94,11 +94,11 @@ func appendStates(b []byte, states []control.MapState) []byte {
 		}
 		b = append(b, ']')
 	}
-	column("id", func(b []byte, st *control.MapState) []byte { return strconv.AppendQuote(b, st.ID) })
+	column("id", func(b []byte, st *control.MapState) []byte { return appendString(b, st.ID) })
 	column("lon", func(b []byte, st *control.MapState) []byte { return strconv.AppendFloat(b, st.Lon, 'f', 5, 64) })
 	column("lat", func(b []byte, st *control.MapState) []byte { return strconv.AppendFloat(b, st.Lat, 'f', 5, 64) })
 	column("reason", func(b []byte, st *control.MapState) []byte { return strconv.AppendUint(b, uint64(st.Reason), 10) })
-	column("country", func(b []byte, st *control.MapState) []byte { return strconv.AppendQuote(b, st.Country) })
+	column("country", func(b []byte, st *control.MapState) []byte { return appendString(b, st.Country) })
 	column("status", func(b []byte, st *control.MapState) []byte { return strconv.AppendUint(b, uint64(st.Status), 10) })
 	return append(b, '}')
 }

@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	skyfence.ENOTFOUND:       http.StatusNotFound,
 	skyfence.ECONFLICT:       http.StatusConflict,
 	skyfence.ETOOLARGE:       http.StatusRequestEntityTooLarge,
+	skyfence.EUNSUPPORTED:    http.StatusUnsupportedMediaType,
 	skyfence.EUNAVAILABLE:    http.StatusServiceUnavailable,
 	skyfence.ENOTIMPLEMENTED: http.StatusNotImplemented,
 	skyfence.EINTERNAL:       http.StatusInternalServerError,

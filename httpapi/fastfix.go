@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -91,13 +92,15 @@ func (p *fastParser) byte(c byte) bool {
 	return false
 }
 
-// str reads a string without escapes or control characters. The result
-// aliases the input: callers that keep it must copy it.
+// str reads a string of valid UTF-8 without escapes or control
+// characters (encoding/json makes bytes that are not UTF-8 into U+FFFD).
+// The result aliases the input: callers that keep it must copy it.
 func (p *fastParser) str() (string, bool) {
 	if !p.byte('"') {
 		return "", false
 	}
 	start := p.i
+	ascii := true
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		switch {
@@ -107,9 +110,14 @@ func (p *fastParser) str() (string, bool) {
 			if len(s) == 0 {
 				return "", true
 			}
+			if !ascii && !utf8.Valid(s) {
+				return "", false
+			}
 			return unsafe.String(&s[0], len(s)), true
 		case c == '\\' || c < 0x20:
 			return "", false
+		case c >= utf8.RuneSelf:
+			ascii = false
 		}
 		p.i++
 	}

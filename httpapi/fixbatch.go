@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"sync"
 
 	"github.com/skyfence/skyfence"
@@ -30,7 +29,17 @@ func readFixBatch(body []byte) (batchID string, fixes []fixInput, err error) {
 	if len(fixes) > control.MaxBatch {
 		return batchID, nil, tooManyFixes(len(fixes))
 	}
-	return batchID, fixes, nil
+	return batchID, fixes, validBatchID(batchID)
+}
+
+// validBatchID checks a batch's id, which may be left out, in either form:
+// a batch with an id that is not an id (skyfence.ValidID) is refused
+// whole.
+func validBatchID(id string) error {
+	if id == "" {
+		return nil
+	}
+	return skyfence.ValidID("batch_id", id)
 }
 
 // tooManyFixes refuses a batch of n fixes, in either form.
@@ -83,7 +92,7 @@ func (s *Server) decide(ctx context.Context, in []fixInput) (*decided, error) {
 // per fix, in order, from decide's pre and results.
 func appendAnswer(b []byte, batchID string, in []fixInput, pre []error, results []control.Result) []byte {
 	b = append(b, `{"batch_id":`...)
-	b = strconv.AppendQuote(b, batchID)
+	b = appendString(b, batchID)
 	b = append(b, `,"results":[`...)
 	k := 0
 	for i := range in {

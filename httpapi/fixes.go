@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -15,6 +17,7 @@ import (
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/fixwire"
+	"github.com/skyfence/skyfence/internal/jsonstr"
 	"github.com/skyfence/skyfence/policy"
 )
 
@@ -36,9 +39,15 @@ type fixInput struct {
 func (in *fixInput) toFix(list string, i int) (skyfence.Fix, error) {
 	f := skyfence.Fix{TerminalID: in.TerminalID, Time: in.Time, AltM: in.AltM, SpeedKmh: skyfence.NoSpeed, Cell: in.Cell}
 	field := func(name string) string { return list + "/" + strconv.Itoa(i) + "/" + name }
+	if err := skyfence.ValidID("terminal_id", in.TerminalID); err != nil {
+		return f, placed(err, field("terminal_id"))
+	}
+	if in.Cell != "" {
+		if err := skyfence.ValidID("cell", in.Cell); err != nil {
+			return f, placed(err, field("cell"))
+		}
+	}
 	switch {
-	case in.TerminalID == "":
-		return f, skyfence.FieldErrorf(skyfence.EINVALID, field("terminal_id"), "missing terminal_id")
 	case in.Time.IsZero():
 		return f, skyfence.FieldErrorf(skyfence.EINVALID, field("time"), "missing time (RFC 3339)")
 	case in.Lat == nil || !(*in.Lat >= -90 && *in.Lat <= 90):
@@ -55,6 +64,14 @@ func (in *fixInput) toFix(list string, i int) (skyfence.Fix, error) {
 	return f, nil
 }
 
+// placed is err, an *skyfence.Error, about the field at path.
+func placed(err error, path string) error {
+	if e, ok := err.(*skyfence.Error); ok {
+		e.Field = path
+	}
+	return err
+}
+
 // ingest takes a batch of fixes and answers a decision (or an error) for
 // each, in order: as one JSON object ({"fixes": [...]}), or in the binary
 // form (Content-Type fixwire.ContentType, wire.go), or, with Content-Type
@@ -63,8 +80,14 @@ func (in *fixInput) toFix(list string, i int) (skyfence.Fix, error) {
 // recently is answered the same again (batches.go).
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt == "application/x-ndjson" {
+	switch mt {
+	case "application/x-ndjson":
 		return s.ingestStream(w, r)
+	case fixwire.ContentType:
+	default:
+		if err := jsonContent(r.Header.Get("Content-Type")); err != nil {
+			return skyfence.Errorf(skyfence.EUNSUPPORTED, "Content-Type %q: a batch of fixes is application/json, application/x-ndjson or %s", r.Header.Get("Content-Type"), fixwire.ContentType)
+		}
 	}
 	form := answerForm(r.Header.Get("Accept"), mt == fixwire.ContentType)
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
@@ -159,20 +182,43 @@ func answerForm(accept string, binaryIn bool) string {
 // streamChunk is how many NDJSON fixes are decided and answered together.
 const streamChunk = 1000
 
+// MaxLineBytes bounds one line of an NDJSON stream of fixes (a fix takes
+// about 100).
+const MaxLineBytes = 64 << 10
+
+// ingestStream decides an NDJSON stream of fixes, one per line, and
+// answers a result per line, in chunks of streamChunk as the stream comes
+// in. A line that is not a fix gets an error result naming it
+// ("line/12/lat"; a line over MaxLineBytes: too_large, "line/12") and the
+// stream goes on. The stream is bounded like every body: over
+// MaxBodyBytes by its Content-Length, it is refused whole (413) before a
+// line is read; else the lines read up to the limit are decided and
+// answered, and the answer ends with an error line ({"error": ...},
+// too_large, naming the line where the stream was cut).
 func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
+	if r.ContentLength > MaxBodyBytes {
+		return skyfence.Errorf(skyfence.ETOOLARGE, "request body of %d bytes, larger than %d: send the stream in parts", r.ContentLength, MaxBodyBytes)
+	}
 	// Answers go out while the stream still comes in.
 	if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
 		return skyfence.Errorf(skyfence.EINTERNAL, "full-duplex streaming: %v", err)
 	}
-	sc := bufio.NewScanner(r.Body)
-	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	// A handler that answered while reading closes the body before it
+	// returns, else the server may read it behind it (golang/go#68560).
+	defer r.Body.Close()
+	br := bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, MaxBodyBytes), MaxLineBytes)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	var fixes []skyfence.Fix
 	var ids []string
 	var pre []error
 	results := make([]control.Result, streamChunk)
 	line := 0
+	wrote := false // the answer has begun: its status is sent
 	flush := func() error {
+		if len(fixes) == 0 {
+			return nil
+		}
+		wrote = true
 		var ok []skyfence.Fix
 		for i := range fixes {
 			if pre[i] == nil {
@@ -203,24 +249,56 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 		}
 		return nil
 	}
-	for sc.Scan() {
-		line++
-		text := bytes.TrimSpace(sc.Bytes())
-		if len(text) == 0 {
-			continue
+	for {
+		text, readErr := br.ReadSlice('\n')
+		long := false
+		for readErr == bufio.ErrBufferFull { // the rest of an over-long line, dropped
+			long = true
+			_, readErr = br.ReadSlice('\n')
 		}
-		var in fixInput
-		dec := json.NewDecoder(bytes.NewReader(text))
-		dec.DisallowUnknownFields()
-		var f skyfence.Fix
-		err := dec.Decode(&in)
-		if err != nil {
-			err = jsonError(err)
-			if e, ok := err.(*skyfence.Error); ok {
-				e.Field = fmt.Sprintf("line/%d/%s", line, e.Field)
+		if readErr != nil && readErr != io.EOF {
+			// The line being read is not decided: the stream was cut in it.
+			if err := flush(); err != nil {
+				return err
 			}
+			err := skyfence.Errorf(skyfence.EINVALID, "reading the stream after line %d: %v", line, readErr)
+			if tooBig := (*http.MaxBytesError)(nil); errors.As(readErr, &tooBig) {
+				err = skyfence.FieldErrorf(skyfence.ETOOLARGE, fmt.Sprintf("line/%d", line+1),
+					"the stream is larger than %d bytes: it was read up to line %d; send the rest in another request", MaxBodyBytes, line)
+			}
+			if !wrote {
+				return err
+			}
+			// The answer's last line, under the status already sent.
+			b, _ := json.Marshal(errorBody{detailOf(err)})
+			_, werr := w.Write(append(b, '\n'))
+			return werr
+		}
+		if len(text) == 0 && readErr == io.EOF {
+			break
+		}
+		line++
+		var in fixInput
+		var f skyfence.Fix
+		var err error
+		if text = bytes.TrimSpace(text); long {
+			err = skyfence.FieldErrorf(skyfence.ETOOLARGE, fmt.Sprintf("line/%d", line), "line %d is longer than %d bytes", line, MaxLineBytes)
+		} else if len(text) == 0 {
+			if readErr == io.EOF {
+				break
+			}
+			continue
 		} else {
-			f, err = in.toFix("line", line)
+			dec := json.NewDecoder(bytes.NewReader(text))
+			dec.DisallowUnknownFields()
+			if err = dec.Decode(&in); err != nil {
+				err = jsonError(err)
+				if e, ok := err.(*skyfence.Error); ok {
+					e.Field = fmt.Sprintf("line/%d/%s", line, e.Field)
+				}
+			} else {
+				f, err = in.toFix("line", line)
+			}
 		}
 		fixes, ids, pre = append(fixes, f), append(ids, in.TerminalID), append(pre, err)
 		if len(fixes) == streamChunk {
@@ -228,9 +306,9 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return skyfence.Errorf(skyfence.EINVALID, "reading the stream after line %d: %v", line, err)
+		if readErr == io.EOF {
+			break
+		}
 	}
 	if len(fixes) > 0 {
 		return flush()
@@ -246,12 +324,12 @@ func appendResult(b []byte, terminalID string, res control.Result) []byte {
 	if res.Err != nil {
 		d := detailOf(res.Err)
 		b = append(b, `,"error":{"code":`...)
-		b = strconv.AppendQuote(b, d.Code)
+		b = appendString(b, d.Code)
 		b = append(b, `,"message":`...)
-		b = strconv.AppendQuote(b, d.Message)
+		b = appendString(b, d.Message)
 		if d.Field != "" {
 			b = append(b, `,"field":`...)
-			b = strconv.AppendQuote(b, d.Field)
+			b = appendString(b, d.Field)
 		}
 		return append(b, "}}"...)
 	}
@@ -264,7 +342,7 @@ func appendDecision(b []byte, d *policy.Decision) []byte {
 	b = append(b, `,"reason":"`...)
 	b = append(b, d.Reason.String()...)
 	b = append(b, `","message":`...)
-	b = strconv.AppendQuote(b, d.Message())
+	b = appendString(b, d.Message())
 	b = append(b, `,"rule":`...)
 	b = appendString(b, d.Rule)
 	b = append(b, `,"country":`...)
@@ -291,22 +369,12 @@ func appendDecision(b []byte, d *policy.Decision) []byte {
 	return append(b, '}')
 }
 
-// quotedMessages are the reasons' messages as JSON strings.
-var quotedMessages = func() [policy.NumReasons][]byte {
-	var q [policy.NumReasons][]byte
-	for _, r := range policy.Reasons() {
-		q[r] = strconv.AppendQuote(nil, r.Message())
-	}
-	return q
-}()
-
 // appendString appends s as a JSON string: directly if it needs no
-// escaping (ids, codes, versions almost always), else through
-// strconv.AppendQuote.
+// escaping (ids, codes, versions almost always), else through jsonstr.
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return strconv.AppendQuote(b, s)
+			return jsonstr.Append(b, s)
 		}
 	}
 	b = append(b, '"')

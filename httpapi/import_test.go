@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/skyfence/skyfence/httpapi"
@@ -38,7 +39,16 @@ func TestImportTerminals(t *testing.T) {
 		{"id": "imp-3", "account_id": "acct-imp", "plan": "residential", "country": "PL"},
 		{"id": "imp-4", "account_id": "acct-imp", "plan": "no-such-plan", "country": "PL"},
 	}}
-	e.wantError("admin", "POST", "/v1/terminals/import", bad, 400, "invalid", "plan")
+	e.wantError("admin", "POST", "/v1/terminals/import", bad, 400, "invalid", "terminals/1/plan")
+	e.wantError("operator", "GET", "/v1/terminals/imp-3", nil, 404, "not_found", "")
+	// Ids are checked as at registration, each named by its place.
+	for _, id := range []string{"imp\a5", "imp 5", "imp\u200b5", "imp\xff5", strings.Repeat("i", 129)} {
+		badID := map[string]any{"reason": "r", "terminals": []map[string]any{
+			{"id": "imp-3", "account_id": "acct-imp", "plan": "residential", "country": "PL"},
+			{"id": id, "account_id": "acct-imp", "plan": "residential", "country": "PL"},
+		}}
+		e.wantError("admin", "POST", "/v1/terminals/import", badID, 400, "invalid", "terminals/1/id")
+	}
 	e.wantError("operator", "GET", "/v1/terminals/imp-3", nil, 404, "not_found", "")
 	e.wantError("admin", "POST", "/v1/terminals/import", map[string]any{"terminals": []any{}}, 400, "invalid", "reason")
 	e.wantError("admin", "POST", "/v1/terminals/import", map[string]any{"reason": "r", "terminals": []any{}}, 400, "invalid", "terminals")

@@ -7,6 +7,7 @@ package httpapi
 import (
 	_ "embed"
 	"log/slog"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -143,6 +144,12 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			r = r.WithContext(control.WithPrincipal(r.Context(), p))
 		}
+		if !rt.stream && r.Method != http.MethodGet {
+			if err := jsonContent(r.Header.Get("Content-Type")); err != nil {
+				writeError(sw, err)
+				return
+			}
+		}
 		if err := rt.h(sw, r); err != nil {
 			if skyfence.ErrorCode(err) == skyfence.EINTERNAL {
 				s.log.Error("httpapi: request failed", "route", name, "err", err)
@@ -152,14 +159,31 @@ func (s *Server) wrap(rt route) http.Handler {
 	})
 }
 
-// authenticate reads "Authorization: Bearer <key>" (or X-API-Key).
+// jsonContent checks the Content-Type of a request to a JSON route: JSON
+// (application/json, in UTF-8 if a charset is named), or none at all.
+func jsonContent(ct string) error {
+	if ct == "" {
+		return nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err == nil && mt == "application/json" {
+		if cs, ok := params["charset"]; !ok || strings.EqualFold(cs, "utf-8") {
+			return nil
+		}
+	}
+	return skyfence.Errorf(skyfence.EUNSUPPORTED, "Content-Type %q: this route takes application/json", ct)
+}
+
+// authenticate reads "Authorization: Bearer <key>" (or X-API-Key). The
+// scheme is case-insensitive (RFC 7235): "bearer" and "BEARER" are Bearer.
 func (s *Server) authenticate(r *http.Request) (*control.Principal, error) {
 	secret := r.Header.Get("X-API-Key")
 	if h := r.Header.Get("Authorization"); h != "" {
-		var ok bool
-		if secret, ok = strings.CutPrefix(h, "Bearer "); !ok {
+		scheme, token, _ := strings.Cut(strings.TrimSpace(h), " ")
+		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			return nil, skyfence.Errorf(skyfence.EUNAUTHORIZED, "Authorization must be \"Bearer <API key>\"")
 		}
+		secret = strings.TrimSpace(token)
 	}
 	if secret == "" {
 		return nil, skyfence.Errorf(skyfence.EUNAUTHORIZED, "authentication required: send \"Authorization: Bearer <API key>\"")

@@ -42,7 +42,7 @@ func (st *wireState) readBatch(body []byte) (batchID string, in []fixInput, err 
 			AltM: f.AltM, SpeedKmh: given(&f.SpeedKmh), Cell: f.Cell})
 	}
 	st.in = in
-	return batchID, in, nil
+	return batchID, in, validBatchID(batchID)
 }
 
 // wireError is the API's error for a binary body the decoder refused.

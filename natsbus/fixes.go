@@ -16,6 +16,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/fixwire"
+	"github.com/skyfence/skyfence/internal/jsonstr"
 )
 
 // Fixes can come from gateways over NATS instead of POST /v1/fixes, in a
@@ -233,7 +234,7 @@ func appendWireBatch(enc *fixwire.Encoder, wire *[]fixwire.Fix, batchID string, 
 // appendFixBatch appends fixes[idx...] as the JSON body of POST /v1/fixes.
 func appendFixBatch(b []byte, batchID string, fixes []skyfence.Fix, idx []int) []byte {
 	b = append(b, `{"batch_id":`...)
-	b = strconv.AppendQuote(b, batchID)
+	b = jsonstr.Append(b, batchID)
 	b = append(b, `,"fixes":[`...)
 	for n, i := range idx {
 		f := &fixes[i]
@@ -241,7 +242,7 @@ func appendFixBatch(b []byte, batchID string, fixes []skyfence.Fix, idx []int) [
 			b = append(b, ',')
 		}
 		b = append(b, `{"terminal_id":`...)
-		b = strconv.AppendQuote(b, f.TerminalID)
+		b = jsonstr.Append(b, f.TerminalID)
 		b = append(b, `,"time":"`...)
 		b = f.Time.AppendFormat(b, time.RFC3339Nano)
 		b = append(b, `","lat":`...)
@@ -258,7 +259,7 @@ func appendFixBatch(b []byte, batchID string, fixes []skyfence.Fix, idx []int) [
 		}
 		if f.Cell != "" {
 			b = append(b, `,"cell":`...)
-			b = strconv.AppendQuote(b, f.Cell)
+			b = jsonstr.Append(b, f.Cell)
 		}
 		b = append(b, '}')
 	}
