@@ -106,6 +106,22 @@ func invisible(r rune) bool {
 		r == utf8.RuneError
 }
 
+// CheckLabel reports whether s may be shown as a label (a key's name): UTF-8
+// with nothing invisible in it, since a right-to-left override or a
+// zero-width space in a label makes it read as another. EINVALID naming
+// field and the byte at fault otherwise.
+func CheckLabel(field, s string) error {
+	if !utf8.ValidString(s) {
+		return FieldErrorf(EINVALID, field, "%s must be UTF-8", field)
+	}
+	for i, r := range s {
+		if invisible(r) {
+			return FieldErrorf(EINVALID, field, "%s may not contain the invisible or control character %U (at byte %d)", field, r, i)
+		}
+	}
+	return nil
+}
+
 // CheckHandle reports whether h is a handle in normal form, as the stores
 // check every person they read or write: EINVALID if not.
 func CheckHandle(h string) error {

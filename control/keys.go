@@ -60,6 +60,9 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*skyfence.APIKey,
 
 func (s *Service) createKey(ctx context.Context, p *Principal, in KeyInput) (*skyfence.APIKey, string, error) {
 	name, role, region := in.Name, in.Role, in.Region
+	if err := skyfence.CheckLabel("name", name); err != nil {
+		return nil, "", err
+	}
 	switch {
 	case !role.Valid():
 		return nil, "", skyfence.FieldErrorf(skyfence.EINVALID, "role", "unknown role %q", role)

@@ -78,7 +78,11 @@ func TestHTTPOnePersonManySpellings(t *testing.T) {
 		for _, spelling := range []string{"E\u200bve", "Eve\u200d", "\u200fEve", "Eve\u0007"} {
 			e.wantError("admin", "POST", "/v1/keys", map[string]string{"name": "approver", "person": spelling, "role": "approver"}, 400, "invalid", "person")
 			e.wantError("admin", "POST", "/v1/persons", map[string]string{"name": spelling}, 400, "invalid", "name")
+			// The key's name is a label the console shows beside the person:
+			// invisible characters would make it read as another's.
+			e.wantError("admin", "POST", "/v1/keys", map[string]string{"name": spelling + " approver", "person": "Eve", "role": "approver"}, 400, "invalid", "name")
 		}
+		e.wantError("admin", "POST", "/v1/keys", map[string]string{"name": "\u202eUA-MOD", "person": "Mallory", "role": "viewer"}, 400, "invalid", "name")
 		e.wantError("admin", "POST", "/v1/persons", map[string]string{"name": "ＥＶＥ"}, 409, "conflict", "name")
 		var list struct{ Persons []skyfence.Person }
 		e.must("admin", "GET", "/v1/persons", nil, 200, &list)
