@@ -94,6 +94,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/v1/keys/{id}/revoke", false, false, s.revokeKey},
 	},
 		s.consoleRoutes(),
+		s.auditRoutes(),
 		s.caseRoutes(),
 		s.importRoutes(),
 	)

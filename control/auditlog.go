@@ -1,0 +1,74 @@
+package control
+
+import (
+	"context"
+	"strings"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/skyfence/skyfence"
+	auditchain "github.com/skyfence/skyfence/audit"
+)
+
+// The audit log's public face: its signed checkpoints, its key, proofs and
+// the tree's tiles hold hashes and no personal data, so they need no
+// permission (the entries do: AuditLog).
+
+// AuditCheckpoint returns the log's checkpoint of size entries, or its
+// latest for size 0.
+func (s *Service) AuditCheckpoint(ctx context.Context, size int64) (*skyfence.AuditCheckpoint, error) {
+	if size < 0 {
+		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "size", "size %d is negative", size)
+	}
+	return s.store.FindAuditCheckpoint(ctx, size)
+}
+
+// AuditKey returns the key that signs the log's checkpoints, in note
+// verifier key form.
+func (s *Service) AuditKey(ctx context.Context) (string, error) { return auditchain.LogKey(ctx, s.store) }
+
+// AuditInclusion proves entry seq in the tree of size entries (0: the
+// latest checkpoint's).
+func (s *Service) AuditInclusion(ctx context.Context, seq, size int64) (*auditchain.InclusionProof, error) {
+	return auditchain.ProveInclusion(ctx, s.store, seq, size)
+}
+
+// AuditConsistency proves the tree of old entries a prefix of that of
+// size entries (0: the latest checkpoint's).
+func (s *Service) AuditConsistency(ctx context.Context, old, size int64) (*auditchain.ConsistencyProof, error) {
+	return auditchain.ProveConsistency(ctx, s.store, old, size)
+}
+
+// TileHeight is the height of the tiles AuditTile serves, as C2SP
+// tlog-tiles has it.
+const TileHeight = 8
+
+// AuditTile returns the tile at path, a C2SP tlog-tiles path
+// "tile/<L>/<N>[.p/<W>]" (N in groups of three digits, each but the last
+// with an x), and whether it is a full tile (which never changes). Tiles
+// beyond the latest checkpoint's tree are ENOTFOUND.
+func (s *Service) AuditTile(ctx context.Context, path string) ([]byte, bool, error) {
+	rest, ok := strings.CutPrefix(path, "tile/")
+	if !ok || strings.HasPrefix(rest, "entries/") {
+		return nil, false, skyfence.FieldErrorf(skyfence.ENOTFOUND, "path", "no tile %q: tiles are tile/<L>/<N>[.p/<W>]", path)
+	}
+	t, err := tlog.ParseTilePath("tile/8/" + rest)
+	if err != nil || t.H != TileHeight {
+		return nil, false, skyfence.FieldErrorf(skyfence.ENOTFOUND, "path", "no tile %q: tiles are tile/<L>/<N>[.p/<W>]", path)
+	}
+	last, err := s.store.FindAuditCheckpoint(ctx, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	// The tile's last hash covers records up to this one: beyond the
+	// signed tree it does not exist yet.
+	end := (t.N*(1<<TileHeight) + int64(t.W)) << (t.L * TileHeight)
+	if end > last.Size {
+		return nil, false, skyfence.FieldErrorf(skyfence.ENOTFOUND, "path", "tile %q is beyond the signed tree of %d entries", path, last.Size)
+	}
+	data, err := tlog.ReadTileData(t, tlog.HashReaderFunc(func(x []int64) ([]tlog.Hash, error) { return s.store.ReadAuditHashes(ctx, x) }))
+	if err != nil {
+		return nil, false, err
+	}
+	return data, t.W == 1<<TileHeight, nil
+}
