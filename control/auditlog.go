@@ -62,8 +62,9 @@ func (s *Service) AuditTile(ctx context.Context, path string) ([]byte, bool, err
 	}
 	// The tile's last hash covers records up to this one: beyond the
 	// signed tree it does not exist yet.
-	end := (t.N*(1<<TileHeight) + int64(t.W)) << (t.L * TileHeight)
-	if end > last.Size {
+	shift := t.L * TileHeight
+	hashes := t.N*(1<<TileHeight) + int64(t.W)
+	if shift >= 63 || hashes > last.Size>>shift {
 		return nil, false, skyfence.FieldErrorf(skyfence.ENOTFOUND, "path", "tile %q is beyond the signed tree of %d entries", path, last.Size)
 	}
 	data, err := tlog.ReadTileData(t, tlog.HashReaderFunc(func(x []int64) ([]tlog.Hash, error) { return s.store.ReadAuditHashes(ctx, x) }))
