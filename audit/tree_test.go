@@ -51,7 +51,6 @@ func checkpoints(t testing.TB, s skyfence.Reader) []audit.SeenCheckpoint {
 	return out
 }
 
-
 // TestSealerSignsEveryCommit: every transaction that appends entries
 // commits with a checkpoint of the tree up to its last entry, signed by
 // the key in force; an untouched log verifies against every one.

@@ -25,7 +25,9 @@ func (s *Service) AuditCheckpoint(ctx context.Context, size int64) (*skyfence.Au
 
 // AuditKey returns the key that signs the log's checkpoints, in note
 // verifier key form.
-func (s *Service) AuditKey(ctx context.Context) (string, error) { return auditchain.LogKey(ctx, s.store) }
+func (s *Service) AuditKey(ctx context.Context) (string, error) {
+	return auditchain.LogKey(ctx, s.store)
+}
 
 // AuditInclusion proves entry seq in the tree of size entries (0: the
 // latest checkpoint's).

@@ -201,7 +201,9 @@ func (r Reader) checkpoints(ctx context.Context, query string, args []any, fn fu
 
 // Sealer holds a store's AuditSealer; its zero value holds none. It is safe
 // for concurrent use.
-type Sealer struct{ p atomic.Pointer[skyfence.AuditSealer] }
+type Sealer struct {
+	p atomic.Pointer[skyfence.AuditSealer]
+}
 
 // Set makes s the sealer (nil: none).
 func (x *Sealer) Set(s skyfence.AuditSealer) {
