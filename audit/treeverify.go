@@ -146,7 +146,7 @@ func (v *verifier) checkStored(c *skyfence.AuditCheckpoint, e *skyfence.AuditEnt
 	}
 	if v.pending != nil {
 		return &Problem{Seq: v.pending.Seq, Kind: Forked, Detail: fmt.Sprintf(
-			"%s; yet the log's checkpoint of size %d is signed by key %s and matches its entries: the key's holder signed two histories", v.pending.Detail, c.Size, v.key.ID)}
+			"%s; yet the log's checkpoint of size %d is signed by key %s and signs them: the key's holder signed two histories", v.pending.Detail, c.Size, v.key.ID)}
 	}
 	v.agreed = c.Size
 	v.rep.TreeCheckpoints++
@@ -184,8 +184,14 @@ func (v *verifier) checkSeen(s seen, size int64, root tlog.Hash) *Problem {
 			"checkpoint %s (size %d) is signed by none of the log's keys (the key in force at entry %d is %s): the log's keys were swapped, or it is another log", s.Name, s.c.Size, size, v.key.ID)}
 	}
 	if s.c.Root != root {
-		v.pending = &Problem{Seq: v.agreed + 1, Kind: Rewritten, Detail: fmt.Sprintf(
-			"checkpoint %s signed root %s for the first %d entries, but they give %s: entries after %s were rewritten", s.Name, s.c.Root, size, root, v.agreedText())}
+		detail := fmt.Sprintf("checkpoint %s signed root %s for the first %d entries, but they give %s", s.Name, s.c.Root, size, root)
+		if v.agreed == size {
+			return &Problem{Seq: size, Kind: Forked, Detail: fmt.Sprintf(
+				"%s, and the log's own checkpoint of size %d, signed by key %s, signs them: the key's holder signed two histories", detail, size, v.key.ID)}
+		}
+		if v.pending == nil {
+			v.pending = &Problem{Seq: v.agreed + 1, Kind: Rewritten, Detail: fmt.Sprintf("%s: entries after %s were rewritten", detail, v.agreedText())}
+		}
 		return nil
 	}
 	v.agreed = size

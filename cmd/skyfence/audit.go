@@ -33,8 +33,8 @@ re-hashed (rewritten), two histories signed (forked), its keys swapped
 an earlier verify or export. --from-export FILE (- for standard input)
 verifies an export instead of a store.
 
-export verifies the log first and refuses (exit 1, naming the problem) a
-log that does not verify; then it writes the whole log to standard output
+export verifies the log first (against --checkpoint FILE too, if given)
+and refuses (exit 1, naming the problem) a log that does not verify; then it writes the whole log to standard output
 as JSON lines, verifiable without skyfence (docs/AUDIT.md), and prints its
 head on standard error.
 
@@ -97,14 +97,7 @@ func runAuditVerify(ctx context.Context, e env) error {
 		opts.ExpectHead = &h
 		return nil
 	})
-	fs.Func("checkpoint", "fail unless the log holds the tree of the signed checkpoint in `FILE` (may repeat)", func(path string) error {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		opts.Checkpoints = append(opts.Checkpoints, audit.SeenCheckpoint{Name: path, Note: b})
-		return nil
-	})
+	checkpointFlag(fs, &opts)
 	export := fs.String("from-export", "", "verify the export in `FILE` (- for standard input) instead of a store")
 	fs.Usage = func() { fmt.Fprint(e.stderr, auditUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, e); err != nil {
@@ -176,6 +169,8 @@ func runAuditExport(ctx context.Context, e env) error {
 	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
 	var st StoreConfig
 	st.flags(fs)
+	var opts audit.VerifyOptions
+	checkpointFlag(fs, &opts)
 	fs.Usage = func() { fmt.Fprint(e.stderr, auditUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, e); err != nil {
 		return err
@@ -185,7 +180,7 @@ func runAuditExport(ctx context.Context, e env) error {
 		return err
 	}
 	defer s.Close()
-	rep, err := audit.Verify(ctx, s, audit.VerifyOptions{})
+	rep, err := audit.Verify(ctx, s, opts)
 	if err != nil {
 		return err
 	}
@@ -203,4 +198,16 @@ func runAuditExport(ctx context.Context, e env) error {
 	}
 	fmt.Fprintf(e.stderr, "exported entries 1 to %d; head %s\n", head.Seq, head)
 	return nil
+}
+
+// checkpointFlag adds --checkpoint FILE (repeatable) to opts.Checkpoints.
+func checkpointFlag(fs *flag.FlagSet, opts *audit.VerifyOptions) {
+	fs.Func("checkpoint", "fail unless the log holds the tree of the signed checkpoint in `FILE` (may repeat)", func(path string) error {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		opts.Checkpoints = append(opts.Checkpoints, audit.SeenCheckpoint{Name: path, Note: b})
+		return nil
+	})
 }

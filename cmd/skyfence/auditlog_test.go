@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -267,5 +268,37 @@ func TestAuditProveAndVerifyAgainstServed(t *testing.T) {
 	out, errs, code = runCLI(t, "", args...)
 	if code != 0 || !strings.Contains(out, "4 seen earlier") || !strings.Contains(out, "result:      ok") {
 		t.Errorf("verify against every served checkpoint: exit %d\n%s\n%s", code, out, errs)
+	}
+
+	// An insider cuts the last writes, their tree and checkpoints: verify
+	// names the cut, export refuses.
+	db, err := sql.Open("sqlite", filepath.Join(s.dir, "skyfence.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		`DROP TRIGGER audit_log_no_delete`, `DROP TRIGGER audit_checkpoints_no_delete`,
+		`DELETE FROM audit_checkpoints WHERE size > (SELECT MAX(size) - 3 FROM audit_checkpoints)`,
+		`DELETE FROM audit_log WHERE seq > (SELECT MAX(size) FROM audit_checkpoints)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	out, _, code = runCLI(t, "", args...)
+	if code != 1 || !strings.Contains(out, "truncated: the log has ") || !strings.Contains(out, "its tail was cut") {
+		t.Errorf("verify after the tail was cut: exit %d\n%s", code, out)
+	}
+	if out, errs, code := runCLI(t, "", append([]string{"audit", "export"}, args[2:]...)...); code != 1 || out != "" || !strings.Contains(errs, "nothing exported: entry ") {
+		t.Errorf("export of the cut log with its checkpoints: exit %d, %d bytes out\n%s", code, len(out), errs)
+	}
+	db.Exec(`DROP TRIGGER audit_log_no_update`)
+	if _, err := db.Exec(`UPDATE audit_log SET reason = 'rewritten' WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code = runCLI(t, "", "audit", "export", "--data", s.dir)
+	if code != 1 || out != "" || !strings.Contains(errs, "the log does not verify, nothing exported: entry 2 changed") {
+		t.Errorf("export of a changed log: exit %d, %d bytes out\n%s", code, len(out), errs)
 	}
 }
