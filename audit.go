@@ -104,3 +104,13 @@ type AuditCheckpoint struct {
 type AuditSealer interface {
 	SealAudit(ctx context.Context, r Reader, size int64, root tlog.Hash) (note []byte, keyID string, err error)
 }
+
+// AuditCosignature is a witness's cosignature of the checkpoint of Size
+// entries: Key is the witness's verifier key (name+hash+keydata), Line its
+// signature line of the checkpoint's note, line feed included.
+type AuditCosignature struct {
+	Size int64
+	Key  string
+	Line string
+	Time time.Time
+}

@@ -159,6 +159,10 @@ type Reader interface {
 	// ForEachAuditCheckpoint calls fn for every checkpoint with Size >=
 	// from, in order of size; it stops at fn's first error.
 	ForEachAuditCheckpoint(ctx context.Context, from int64, fn func(*AuditCheckpoint) error) error
+	// FindAuditCosignatures returns the cosignatures of the checkpoint of
+	// size entries, or of the latest cosigned checkpoint for size 0 (none:
+	// an empty list).
+	FindAuditCosignatures(ctx context.Context, size int64) ([]*AuditCosignature, error)
 	// FindAlerts returns stored alerts, most recently seen first.
 	FindAlerts(ctx context.Context, f AlertFilter) ([]*AlertRecord, error)
 	FindChangeByID(ctx context.Context, id string) (*PolicyChange, error)
@@ -211,6 +215,10 @@ type Tx interface {
 	// the store has an AuditSealer, the transaction's last step, before
 	// it commits, is to sign the tree head (an AuditCheckpoint).
 	AppendAudit(ctx context.Context, e *AuditEntry) error
+	// AddAuditCosignature stores a witness's cosignature (a second one of
+	// the same checkpoint by the same key is ignored); the caller checks
+	// it.
+	AddAuditCosignature(ctx context.Context, c *AuditCosignature) error
 	CreateChange(ctx context.Context, c *PolicyChange) error
 	// UpdateChange stores c if the stored revision is still c.Revision
 	// (else ECONFLICT: someone changed it meanwhile) and increments

@@ -15,12 +15,62 @@ import (
 // permission (the entries do: AuditLog).
 
 // AuditCheckpoint returns the log's checkpoint of size entries, or its
-// latest for size 0.
+// latest for size 0, with the witnesses' cosignatures of it in its note.
 func (s *Service) AuditCheckpoint(ctx context.Context, size int64) (*skyfence.AuditCheckpoint, error) {
 	if size < 0 {
 		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "size", "size %d is negative", size)
 	}
-	return s.store.FindAuditCheckpoint(ctx, size)
+	c, err := s.store.FindAuditCheckpoint(ctx, size)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := s.store.FindAuditCosignatures(ctx, c.Size)
+	if err != nil {
+		return nil, err
+	}
+	c.Note = auditchain.WithCosignatures(c.Note, cs)
+	return c, nil
+}
+
+// AuditCosignedCheckpoint returns the latest checkpoint that a witness
+// cosigned, with every cosignature of it. ENOTFOUND if none is.
+func (s *Service) AuditCosignedCheckpoint(ctx context.Context) (*skyfence.AuditCheckpoint, error) {
+	cs, err := s.store.FindAuditCosignatures(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, skyfence.Errorf(skyfence.ENOTFOUND, "no witness has cosigned a checkpoint of the audit log yet")
+	}
+	c, err := s.store.FindAuditCheckpoint(ctx, cs[0].Size)
+	if err != nil {
+		return nil, err
+	}
+	c.Note = auditchain.WithCosignatures(c.Note, cs)
+	return c, nil
+}
+
+// CosignAudit takes a witness's cosignature of one of the log's
+// checkpoints (audit.CheckCosignature says what it checks). It needs the
+// permission to read the audit log: a witness holds an auditor's key.
+// Cosignatures are not audit entries: they change nothing, and a witness
+// polling an idle log would otherwise never see it idle.
+// read reads the cosigned note and the witness's key, once the caller's
+// permission is checked, so that a caller without it learns nothing of
+// what it sent.
+func (s *Service) CosignAudit(ctx context.Context, read func() (cosigned []byte, vkey string, err error)) error {
+	if _, err := require(ctx, ReadAudit); err != nil {
+		return err
+	}
+	cosigned, vkey, err := read()
+	if err != nil {
+		return err
+	}
+	c, err := auditchain.CheckCosignature(ctx, s.store, cosigned, vkey)
+	if err != nil {
+		return err
+	}
+	return s.store.Tx(ctx, func(tx skyfence.Tx) error { return tx.AddAuditCosignature(ctx, c) })
 }
 
 // AuditKey returns the key that signs the log's checkpoints, in note

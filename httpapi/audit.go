@@ -12,6 +12,8 @@ import (
 func (s *Server) auditRoutes() []route {
 	return []route{
 		{"GET", "/v1/audit/checkpoint", true, false, s.auditCheckpoint},
+		{"GET", "/v1/audit/checkpoint/cosigned", true, false, s.auditCosigned},
+		{"POST", "/v1/audit/cosignatures", false, false, s.auditCosign},
 		{"GET", "/v1/audit/key", true, false, s.auditKey},
 		{"GET", "/v1/audit/proof/inclusion", true, false, s.auditInclusion},
 		{"GET", "/v1/audit/proof/consistency", true, false, s.auditConsistency},
@@ -49,6 +51,35 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) error {
 	}
 	_, err = w.Write(c.Note)
 	return err
+}
+
+func (s *Server) auditCosigned(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.svc.AuditCosignedCheckpoint(r.Context())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, err = w.Write(c.Note)
+	return err
+}
+
+// auditCosign takes a witness's cosignature: {"note": the checkpoint
+// with the witness's signature, "key": the witness's verifier key}.
+func (s *Server) auditCosign(w http.ResponseWriter, r *http.Request) error {
+	err := s.svc.CosignAudit(r.Context(), func() ([]byte, string, error) {
+		var in struct {
+			Note string `json:"note"`
+			Key  string `json:"key"`
+		}
+		err := decode(r, &in)
+		return []byte(in.Note), in.Key, err
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s *Server) auditKey(w http.ResponseWriter, r *http.Request) error {

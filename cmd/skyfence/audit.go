@@ -16,6 +16,7 @@ const auditUsage = `usage: skyfence audit verify [flags]
        skyfence audit export [flags] > audit.jsonl
        skyfence audit prove [--url URL | store flags] --seq N [--checkpoint FILE] [--key KEY]
        skyfence audit prove [--url URL | store flags] --old FILE [--checkpoint FILE] [--key KEY]
+       skyfence audit witness --url URL --state FILE [flags] (see skyfence audit witness -h)
 
 verify walks the whole audit log in order and prints what it holds (entries,
 checkpoints, signing keys, the last signed entry, the head) and its first
@@ -64,6 +65,8 @@ func runAudit(ctx context.Context, e env) error {
 		return runAuditExport(ctx, sub)
 	case "prove":
 		return runAuditProve(ctx, sub)
+	case "witness":
+		return runAuditWitness(ctx, sub)
 	case "-h", "--help", "help":
 		fmt.Fprint(e.stderr, auditUsage)
 		return flag.ErrHelp

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/audit"
 )
 
 // testServer is a server of its own on a fresh SQLite data directory.
@@ -300,5 +301,44 @@ func TestAuditProveAndVerifyAgainstServed(t *testing.T) {
 	out, errs, code = runCLI(t, "", "audit", "export", "--data", s.dir)
 	if code != 1 || out != "" || !strings.Contains(errs, "the log does not verify, nothing exported: entry 2 changed") {
 		t.Errorf("export of a changed log: exit %d, %d bytes out\n%s", code, len(out), errs)
+	}
+}
+
+// TestAuditWitnessCommand runs skyfence audit witness against a server:
+// it cosigns with an auditor's key, the server serves the cosigned
+// checkpoint, which verifies with the log's key and the witness's; a
+// viewer's key may not post.
+func TestAuditWitnessCommand(t *testing.T) {
+	s := startServer(t)
+	s.accounts(0, 2)
+	mint := func(role string) string {
+		_, b := s.do("POST", "/v1/keys", `{"name":"w","role":"`+role+`"}`, true)
+		var k struct{ Secret string }
+		json.Unmarshal(b, &k)
+		return k.Secret
+	}
+	auditor, viewer := mint("auditor"), mint("viewer")
+	state := filepath.Join(t.TempDir(), "witness.json")
+	args := []string{"audit", "witness", "--url", s.base, "--state", state, "--name", "witness.test/w1", "--once"}
+	if out, errs, code := runCLI(t, "", append(args, "--api-key", viewer)...); code == 0 || !strings.Contains(errs, "403") {
+		t.Errorf("witness with a viewer's key: exit %d\n%s%s", code, out, errs)
+	}
+	out, errs, code := runCLI(t, "", append(args, "--api-key", auditor)...)
+	if code != 0 || !strings.Contains(out, "cosigned skyfence.test/audit at ") {
+		t.Fatalf("witness: exit %d\n%s%s", code, out, errs)
+	}
+	wkey := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(errs, "\n", 2)[0], "witness "))
+	s.accounts(2, 1)
+	if out, errs, code := runCLI(t, "", append(args, "--api-key", auditor)...); code != 0 {
+		t.Fatalf("second poll: exit %d\n%s%s", code, out, errs)
+	}
+	wv, err := audit.NewCosignatureVerifier(wkey)
+	if err != nil {
+		t.Fatalf("the witness's key %q: %v", wkey, err)
+	}
+	lv, _ := note.NewVerifier(strings.TrimSpace(string(s.get("/v1/audit/key"))))
+	n, err := note.Open(s.get("/v1/audit/checkpoint/cosigned"), note.VerifierList(lv, wv))
+	if err != nil || len(n.Sigs) != 2 {
+		t.Errorf("the served cosigned checkpoint: %v %+v", err, n)
 	}
 }

@@ -221,3 +221,35 @@ func (x *Sealer) Get() skyfence.AuditSealer {
 	}
 	return nil
 }
+
+// AddAuditCosignature stores c, keeping the first of the same checkpoint
+// and key.
+func (t Tx) AddAuditCosignature(ctx context.Context, c *skyfence.AuditCosignature) error {
+	if _, err := t.r.q.Exec(ctx, `INSERT INTO audit_cosignatures (size, key, line, time) VALUES (?, ?, ?, ?) ON CONFLICT (size, key) DO NOTHING`,
+		c.Size, c.Key, c.Line, c.Time.UnixNano()); err != nil {
+		return t.r.errorf("audit cosignature of %d: %w", c.Size, err)
+	}
+	return nil
+}
+
+// FindAuditCosignatures returns the cosignatures of the checkpoint of
+// size entries (0: the latest cosigned), by key.
+func (r Reader) FindAuditCosignatures(ctx context.Context, size int64) ([]*skyfence.AuditCosignature, error) {
+	cond, args := `size = ?`, []any{size}
+	if size == 0 {
+		cond, args = `size = (SELECT MAX(size) FROM audit_cosignatures)`, nil
+	}
+	out := []*skyfence.AuditCosignature{}
+	err := r.each(ctx, "find audit cosignatures", `SELECT size, key, line, time FROM audit_cosignatures WHERE `+cond+` ORDER BY key`, args,
+		func(scan func(...any) error) error {
+			var c skyfence.AuditCosignature
+			var at int64
+			if err := scan(&c.Size, &c.Key, &c.Line, &at); err != nil {
+				return err
+			}
+			c.Time = time.Unix(0, at).UTC()
+			out = append(out, &c)
+			return nil
+		})
+	return out, err
+}

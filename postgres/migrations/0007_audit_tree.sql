@@ -19,6 +19,16 @@ CREATE TABLE audit_checkpoints (
 	time   bigint NOT NULL
 );
 
+-- Witnesses' cosignatures of checkpoints (C2SP tlog-cosignature): key is
+-- the witness's verifier key, line its note signature line.
+CREATE TABLE audit_cosignatures (
+	size bigint NOT NULL,
+	key  text NOT NULL,
+	line text NOT NULL,
+	time bigint NOT NULL,
+	PRIMARY KEY (size, key)
+);
+
 CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;

@@ -19,6 +19,16 @@ CREATE TABLE audit_checkpoints (
 	time   INTEGER NOT NULL
 ) STRICT;
 
+-- Witnesses' cosignatures of checkpoints (C2SP tlog-cosignature): key is
+-- the witness's verifier key, line its note signature line.
+CREATE TABLE audit_cosignatures (
+	size INTEGER NOT NULL,
+	key  TEXT NOT NULL,
+	line TEXT NOT NULL,
+	time INTEGER NOT NULL,
+	PRIMARY KEY (size, key)
+) STRICT;
+
 CREATE TRIGGER audit_tree_no_update BEFORE UPDATE ON audit_tree
 BEGIN
 	SELECT RAISE(ABORT, 'audit_tree is append-only');
