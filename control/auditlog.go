@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -124,4 +125,43 @@ func (s *Service) AuditTile(ctx context.Context, path string) ([]byte, bool, err
 		return nil, false, err
 	}
 	return data, t.W == 1<<TileHeight, nil
+}
+
+// AuditReceipt is what a cut-off notice carries of the audit log: the
+// entry that records the action, the signed checkpoint of the tree it is
+// in, and the proof that it is in it (docs/AUDIT.md).
+type AuditReceipt struct {
+	Entry      *skyfence.AuditEntry       `json:"entry"`
+	Checkpoint string                     `json:"checkpoint"`
+	Proof      *auditchain.InclusionProof `json:"inclusion_proof"`
+}
+
+// auditReceipt finds the latest audit entry about case caseID whose data
+// names action actionID, and proves it in the latest checkpoint.
+func (s *Service) auditReceipt(ctx context.Context, caseID, actionID string) (*AuditReceipt, error) {
+	var entry *skyfence.AuditEntry
+	err := s.store.QueryAudit(ctx, skyfence.AuditQuery{Subject: caseID, ActionPrefix: "case.", Newest: true, Limit: 20}, func(e *skyfence.AuditEntry) error {
+		var d struct {
+			ActionID string `json:"action_id"`
+		}
+		if entry == nil && json.Unmarshal(e.Data, &d) == nil && d.ActionID == actionID {
+			entry = e
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if entry == nil {
+		return nil, skyfence.Errorf(skyfence.ENOTFOUND, "no audit entry of case %s names action %s", caseID, actionID)
+	}
+	c, err := s.store.FindAuditCheckpoint(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	p, err := auditchain.ProveInclusion(ctx, s.store, entry.Seq, c.Size)
+	if err != nil {
+		return nil, err
+	}
+	return &AuditReceipt{Entry: entry, Checkpoint: string(c.Note), Proof: p}, nil
 }

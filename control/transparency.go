@@ -21,6 +21,11 @@ type Transparency struct {
 	Policy       string        `json:"policy_version"`
 	Restrictions []Restriction `json:"restrictions"`
 	Requests     []Request     `json:"requests"`
+	// AuditCheckpoint is the audit log's latest signed checkpoint when
+	// the report was made (a C2SP signed note; "" if it has none): what
+	// the report was built from can be proved against it
+	// (docs/AUDIT.md).
+	AuditCheckpoint string `json:"audit_checkpoint"`
 }
 
 // Restriction is one measure in force that limits service somewhere.
@@ -63,6 +68,12 @@ func (s *Service) Transparency(ctx context.Context) (*Transparency, error) {
 	snap := s.snap.Load()
 	now := s.now().UTC()
 	rep := &Transparency{GeneratedAt: now, Policy: snap.Version, Restrictions: []Restriction{}, Requests: []Request{}}
+	switch cp, err := s.store.FindAuditCheckpoint(ctx, 0); {
+	case err == nil:
+		rep.AuditCheckpoint = string(cp.Note)
+	case skyfence.ErrorCode(err) != skyfence.ENOTFOUND:
+		return nil, err
+	}
 	// The versions that were in force, oldest first, with what each said.
 	var history []*skyfence.PolicyChange
 	for _, c := range changes {
