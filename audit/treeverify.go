@@ -85,11 +85,9 @@ func (v *verifier) checkTree(ctx context.Context, e *skyfence.AuditEntry) (*Prob
 		return nil, err
 	}
 	v.tree.add(n, hashes)
-	root, err := tlog.TreeHash(e.Seq, v.tree)
-	if err != nil {
-		return nil, err
-	}
-	v.rep.Root = root
+	v.size = e.Seq
+	// The root is hashed only at the sizes of checkpoints, and at the end.
+	var root tlog.Hash
 	if v.stored != nil {
 		for {
 			c, err := v.stored.peek(ctx)
@@ -100,6 +98,9 @@ func (v *verifier) checkTree(ctx context.Context, e *skyfence.AuditEntry) (*Prob
 				break
 			}
 			v.stored.pop()
+			if root, err = v.root(); err != nil {
+				return nil, err
+			}
 			if p := v.checkStored(c, e, root); p != nil {
 				return p, nil
 			}
@@ -108,11 +109,25 @@ func (v *verifier) checkTree(ctx context.Context, e *skyfence.AuditEntry) (*Prob
 	for len(v.seen) > 0 && v.seen[0].c.Size <= e.Seq {
 		s := v.seen[0]
 		v.seen = v.seen[1:]
+		if root, err = v.root(); err != nil {
+			return nil, err
+		}
 		if p := v.checkSeen(s, e.Seq, root); p != nil {
 			return p, nil
 		}
 	}
 	return nil, nil
+}
+
+// root returns the root hash of the tree of the entries verified, and
+// keeps it in the report.
+func (v *verifier) root() (tlog.Hash, error) {
+	if v.size == 0 {
+		return tlog.Hash{}, nil
+	}
+	h, err := tlog.TreeHash(v.size, v.tree)
+	v.rep.Root = h
+	return h, err
 }
 
 // checkStored checks c, one of the log's checkpoints, at entry e, the
@@ -202,6 +217,9 @@ func (v *verifier) checkSeen(s seen, size int64, root tlog.Hash) *Problem {
 // finishTree checks, at the end of the entries, for checkpoints beyond
 // them, a seen checkpoint not matched, and the store's tree hashes.
 func (v *verifier) finishTree(ctx context.Context) (*Problem, error) {
+	if _, err := v.root(); err != nil {
+		return nil, err
+	}
 	if v.pending != nil {
 		return v.pending, nil
 	}

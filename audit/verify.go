@@ -157,6 +157,7 @@ type verifier struct {
 	checkpoint int64 // the seq of the last verified checkpoint entry
 
 	tree    frontier     // the tree of the entries verified
+	size    int64        // how many entries it has
 	seen    []seen       // opts.Checkpoints by size
 	stored  *storedQueue // the log's own checkpoints (nil: none)
 	store   TreeLog      // the log's tree hashes (nil: none)
