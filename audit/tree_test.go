@@ -2,11 +2,14 @@ package audit_test
 
 import (
 	"crypto/ed25519"
+	"fmt"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/audit"
+	"github.com/skyfence/skyfence/postgres"
 )
 
 // origin is the name of the tests' logs.
@@ -153,5 +156,46 @@ func TestRotationSealed(t *testing.T) {
 			inTx(t, s, func(tx skyfence.Tx) error { return audit.Rotate(t.Context(), tx, nil, c) })
 			wantProblem(t, verify(t, s, audit.VerifyOptions{}), 10, audit.Untrusted)
 		})
+	}
+}
+
+// TestClusterOneLog: authorizers of a cluster, each its own connection
+// pool with the same key, append concurrently to one PostgreSQL log: one
+// gapless sequence, one tree, a checkpoint a transaction, all verifying.
+func TestClusterOneLog(t *testing.T) {
+	url := postgresURL(t)
+	first, schema := openPostgres(t)
+	k := signer(1)
+	sealed(t, first, k)
+	var nodes []skyfence.Store
+	for range 3 {
+		s, err := postgres.Open(t.Context(), url, nil, postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		s.SetAuditSealer(&audit.Sealer{Signer: k, Origin: origin})
+		nodes = append(nodes, s)
+	}
+	var wg sync.WaitGroup
+	for i, s := range nodes {
+		for g := range 2 {
+			wg.Go(func() {
+				for j := range 40 {
+					err := s.Tx(t.Context(), func(tx skyfence.Tx) error {
+						return tx.AppendAudit(t.Context(), &skyfence.AuditEntry{Actor: "node", Action: "test", Subject: fmt.Sprintf("%d-%d-%d", i, g, j)})
+					})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	rep := verify(t, first, audit.VerifyOptions{Checkpoints: checkpoints(t, first)})
+	if rep.Problem != nil || rep.Entries != 1+3*2*40 || rep.TreeCheckpoints != 1+3*2*40 {
+		t.Errorf("after concurrent appends from 3 nodes: %d entries, %d checkpoints, problem %v; want 241 and 241, none", rep.Entries, rep.TreeCheckpoints, rep.Problem)
 	}
 }
