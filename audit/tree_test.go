@@ -199,3 +199,41 @@ func TestClusterOneLog(t *testing.T) {
 		t.Errorf("after concurrent appends from 3 nodes: %d entries, %d checkpoints, problem %v; want 241 and 241, none", rep.Entries, rep.TreeCheckpoints, rep.Problem)
 	}
 }
+
+// TestTreeOfAnOlderLog: a log written before the tree (its audit_tree
+// empty) gets its tree at its next append, and then verifies, proofs and
+// all; a tree holding a partial record is refused rather than extended.
+func TestTreeOfAnOlderLog(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			s, rawer := st.open(t)
+			appendEntries(t, s, 1, 37)
+			r := rawer(t)
+			r(t, `DELETE FROM audit_tree`)
+			if _, err := audit.ProveInclusion(t.Context(), s, 1, 0); err == nil {
+				t.Fatal("a proof from a log without a tree")
+			}
+			k := signer(1)
+			sealed(t, s, k) // the key entry: the first append since
+			if rep := verify(t, s, audit.VerifyOptions{}); rep.Problem != nil || rep.TreeCheckpoints != 1 {
+				t.Fatalf("after the first append: %+v", rep)
+			}
+			c, _ := s.FindAuditCheckpoint(t.Context(), 0)
+			cp, err := audit.OpenCheckpoint(c.Note, k.PublicKey())
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := audit.ProveInclusion(t.Context(), s, 5, 0)
+			if err != nil || audit.CheckInclusion(p, cp, entries(t, s)[4]) != nil {
+				t.Errorf("proof of entry 5 after the tree was filled in: %v", err)
+			}
+			r(t, `DELETE FROM audit_tree WHERE idx = (SELECT MAX(idx) FROM audit_tree)`)
+			err = s.Tx(t.Context(), func(tx skyfence.Tx) error {
+				return tx.AppendAudit(t.Context(), &skyfence.AuditEntry{Actor: "a", Action: "b"})
+			})
+			if skyfence.ErrorCode(err) != skyfence.EINTERNAL {
+				t.Errorf("an append onto a tree missing a hash: %v, want EINTERNAL", err)
+			}
+		})
+	}
+}

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) skyfence.Store) {
 		{"AuditFields", testAuditFields},
 		{"AuditStream", testAuditStream},
 		{"AuditQuery", testAuditQuery},
+		{"AuditTree", testAuditTree},
 		{"Change", testChange},
 		{"ChangeRevisions", testChangeRevisions},
 		{"FindChanges", testFindChanges},
