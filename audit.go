@@ -1,10 +1,13 @@
 package skyfence
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // AuditEntry is one record of the append-only, hash-chained audit log:
@@ -30,17 +33,28 @@ type AuditEntry struct {
 // whole second, then "Z"), actor, action, subject, reason, data.
 // docs/AUDIT.md works an example through.
 func (e *AuditEntry) Digest(prev []byte) []byte {
-	h := sha256.New()
-	h.Write(prev)
+	sum := sha256.Sum256(e.appendCanonical(nil, prev))
+	return sum[:]
+}
+
+// Canonical returns the entry's canonical bytes: those Digest hashes, with
+// e.PrevHash as prev. They are the entry's leaf in the audit log's Merkle
+// tree, whose record hash is RecordHash.
+func (e *AuditEntry) Canonical() []byte { return e.appendCanonical(nil, e.PrevHash) }
+
+// RecordHash returns the entry's leaf hash in the Merkle tree (RFC 6962:
+// SHA-256 of a zero byte and Canonical).
+func (e *AuditEntry) RecordHash() tlog.Hash { return tlog.RecordHash(e.Canonical()) }
+
+func (e *AuditEntry) appendCanonical(b, prev []byte) []byte {
+	b = append(b, prev...)
 	for _, f := range []string{
 		itoa(e.Seq), e.Time.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Subject, e.Reason, string(e.Data),
 	} {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
-		h.Write(n[:])
-		h.Write([]byte(f))
+		b = binary.BigEndian.AppendUint64(b, uint64(len(f)))
+		b = append(b, f...)
 	}
-	return h.Sum(nil)
+	return b
 }
 
 func itoa(v int64) string {
@@ -67,4 +81,36 @@ type AuditQuery struct {
 	Newest bool
 	// Limit is the most entries to give (0: all).
 	Limit int
+}
+
+// AuditCheckpoint is a signed head of the audit log's Merkle tree: the
+// tree of its first Size entries (entry seq is the tree's record seq-1)
+// has root hash Root. Note is the checkpoint as a signed note (C2SP
+// tlog-checkpoint in a C2SP signed note, package audit makes and reads
+// them); KeyID names the key in force that signed it.
+type AuditCheckpoint struct {
+	Size  int64
+	Root  tlog.Hash
+	KeyID string
+	Note  []byte
+	Time  time.Time
+}
+
+// AuditSealer signs the audit log's tree head at the end of every
+// transaction that appended entries, in that transaction, so that every
+// committed entry is covered by a signed checkpoint (package audit's
+// Sealer is one). r reads the transaction, entries of size and root
+// included.
+type AuditSealer interface {
+	SealAudit(ctx context.Context, r Reader, size int64, root tlog.Hash) (note []byte, keyID string, err error)
+}
+
+// AuditCosignature is a witness's cosignature of the checkpoint of Size
+// entries: Key is the witness's verifier key (name+hash+keydata), Line its
+// signature line of the checkpoint's note, line feed included.
+type AuditCosignature struct {
+	Size int64
+	Key  string
+	Line string
+	Time time.Time
 }

@@ -3,6 +3,8 @@ package skyfence
 import (
 	"context"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Account is a customer: whoever pays for a terminal's service (for a
@@ -155,6 +157,20 @@ type Reader interface {
 	// AuditHead returns the last entry's Seq and Hash (0 and 32 zero bytes
 	// for an empty log).
 	AuditHead(ctx context.Context) (int64, []byte, error)
+	// ReadAuditHashes returns the audit tree's stored hashes at the
+	// indexes (tlog.StoredHashIndex): a tlog.HashReader. ENOTFOUND for an
+	// index the tree does not have yet.
+	ReadAuditHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error)
+	// FindAuditCheckpoint returns the checkpoint of the tree of size
+	// entries, or the latest if size is 0 (ENOTFOUND if there is none).
+	FindAuditCheckpoint(ctx context.Context, size int64) (*AuditCheckpoint, error)
+	// ForEachAuditCheckpoint calls fn for every checkpoint with Size >=
+	// from, in order of size; it stops at fn's first error.
+	ForEachAuditCheckpoint(ctx context.Context, from int64, fn func(*AuditCheckpoint) error) error
+	// FindAuditCosignatures returns the cosignatures of the checkpoint of
+	// size entries, or of the latest cosigned checkpoint for size 0 (none:
+	// an empty list).
+	FindAuditCosignatures(ctx context.Context, size int64) ([]*AuditCosignature, error)
 	// FindAlerts returns stored alerts, most recently seen first.
 	FindAlerts(ctx context.Context, f AlertFilter) ([]*AlertRecord, error)
 	FindChangeByID(ctx context.Context, id string) (*PolicyChange, error)
@@ -210,7 +226,14 @@ type Tx interface {
 	ReleaseCell(ctx context.Context, cell, terminalID string) (next string, err error)
 	// AppendAudit appends e to the audit chain: it sets e.Seq, e.PrevHash
 	// and e.Hash (AuditEntry.Digest) from the chain's head.
+	// It adds the entry's leaf to the audit tree (its stored hashes); if
+	// the store has an AuditSealer, the transaction's last step, before
+	// it commits, is to sign the tree head (an AuditCheckpoint).
 	AppendAudit(ctx context.Context, e *AuditEntry) error
+	// AddAuditCosignature stores a witness's cosignature (a second one of
+	// the same checkpoint by the same key is ignored); the caller checks
+	// it.
+	AddAuditCosignature(ctx context.Context, c *AuditCosignature) error
 	CreateChange(ctx context.Context, c *PolicyChange) error
 	// UpdateChange stores c if the stored revision is still c.Revision
 	// (else ECONFLICT: someone changed it meanwhile) and increments
@@ -234,5 +257,8 @@ type Store interface {
 	// SaveAlerts writes alerts (upserts by ID: the latest version of an
 	// alert replaces the one stored), outside the audited transactions.
 	SaveAlerts(ctx context.Context, alerts []*AlertRecord) error
+	// SetAuditSealer has every later transaction that appends audit
+	// entries sign the tree head with s before it commits (nil: none).
+	SetAuditSealer(s AuditSealer)
 	Close() error
 }

@@ -161,7 +161,7 @@ func currentKey(ctx context.Context, r skyfence.Reader) (string, error) {
 	if err != nil || head == nil {
 		return "", err
 	}
-	return keyInForce(ctx, r, head.Seq)
+	return keyAt(ctx, r, head.Seq)
 }
 
 // scanPage is how many entries keyInForce reads at a time.

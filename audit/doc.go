@@ -12,9 +12,16 @@
 // a verifier who trusts the first key (pinned, or trusted on first use)
 // trusts them all.
 //
+// The entries are also the leaves of an RFC 6962 Merkle tree that the
+// store keeps (golang.org/x/mod/sumdb/tlog), and a Sealer signs its head,
+// a C2SP tlog-checkpoint in a signed note, in every transaction that
+// appends: no committed entry is unsigned, and anyone who kept a
+// checkpoint can prove the log still holds its tree (ProveInclusion,
+// ProveConsistency; Verify with VerifyOptions.Checkpoints).
+//
 // A Signer holds the private key, in a file under the data directory;
-// Checkpointer appends a checkpoint at an interval; Verify walks a chain
-// and names its first problem, the entry and what was done to it; Export
-// writes the chain as JSON lines that a regulator can verify without
-// skyfence (docs/AUDIT.md gives the byte layout and a Python verifier).
+// Register puts it in force; Verify walks a chain and its tree and names
+// its first problem, the entry and what was done to it; Export writes the
+// chain as JSON lines that a regulator can verify without skyfence
+// (docs/AUDIT.md gives the byte layout and a Python verifier).
 package audit

@@ -1,12 +1,17 @@
 package audit_test
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/skyfence/skyfence/audit"
 )
 
 // docScript returns the Python verifier of docs/AUDIT.md, written to a
@@ -60,6 +65,72 @@ func TestPythonVerifier(t *testing.T) {
 			out, err := run(t, tamperLines(export, tc.fn))
 			if err == nil || !strings.HasPrefix(out, "entry ") {
 				t.Errorf("verify.py: %v\n%s\nwant a failure naming an entry", err, out)
+			}
+		})
+	}
+}
+
+// TestPythonVerifierTree runs the document's verifier with a sealed log's
+// checkpoint, its key and a receipt: it accepts them as they are, and
+// refuses another key, a forged checkpoint, a cut export and a receipt
+// for another entry.
+func TestPythonVerifierTree(t *testing.T) {
+	script := docScript(t)
+	s := openSQLite(t, sqliteFile(t))
+	k := signer(1)
+	sealed(t, s, k)
+	appendEntries(t, s, 2, 40)
+	var export bytes.Buffer
+	if _, err := audit.Export(t.Context(), &export, s); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := s.FindAuditCheckpoint(t.Context(), 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vkey, _ := audit.VerifierKey(origin, k.PublicKey())
+	proof, err := audit.ProveInclusion(t.Context(), s, 17, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	receipt, _ := json.Marshal(map[string]any{"inclusion_proof": proof})
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	lines := strings.SplitAfter(export.String(), "\n")
+	full, cut := write("full.jsonl", export.Bytes()), write("cut.jsonl", []byte(strings.Join(lines[:26], "")))
+	cpFile, rcFile := write("cp.txt", cp.Note), write("receipt.json", receipt)
+	other, _ := audit.VerifierKey(origin, signer(2).PublicKey())
+	forged, _ := signer(2).SignCheckpoint(audit.Checkpoint{Origin: origin, Size: 30, Root: cp.Root})
+	wrongProof := *proof
+	wrongProof.Seq = 18
+	wrong, _ := json.Marshal(map[string]any{"inclusion_proof": wrongProof})
+	badPath := *proof
+	badPath.Proof = slices.Clone(proof.Proof)
+	badPath.Proof[0] = proof.LeafHash
+	bad, _ := json.Marshal(map[string]any{"inclusion_proof": badPath})
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+		ok   bool
+	}{
+		{"checkpoint and receipt", []string{full, "--checkpoint", cpFile, "--key", vkey, "--receipt", rcFile}, "ok: entry 17 is in the checkpoint's tree", true},
+		{"another key", []string{full, "--checkpoint", cpFile, "--key", other}, "not signed by --key", false},
+		{"a checkpoint signed by another key", []string{full, "--checkpoint", write("forged.txt", forged), "--key", vkey}, "not signed by --key", false},
+		{"the export cut before the checkpoint", []string{cut, "--checkpoint", cpFile, "--key", vkey}, "its tail was cut", false},
+		{"a receipt with a hash of its path changed", []string{full, "--checkpoint", cpFile, "--key", vkey, "--receipt", write("bad.json", bad)}, "the inclusion proof of entry 17 fails", false},
+		{"a receipt for another entry", []string{full, "--checkpoint", cpFile, "--key", vkey, "--receipt", write("wrong.json", wrong)}, "is not entry 18", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := exec.CommandContext(t.Context(), "python3", append([]string{script}, tc.args...)...).CombinedOutput()
+			if (err == nil) != tc.ok || !strings.Contains(string(out), tc.want) {
+				t.Errorf("verify.py: %v\n%s\nwant ok=%v and %q", err, out, tc.ok, tc.want)
 			}
 		})
 	}

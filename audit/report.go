@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Head names an entry by its seq and hash: what a verifier writes down to
@@ -52,7 +54,8 @@ const (
 	// signed or that holds the expected head: it was rebuilt and re-hashed
 	// after them. The seq is the first entry they do not vouch for.
 	Rewritten
-	// Truncated: the chain ends before the expected head.
+	// Truncated: the chain ends before the expected head, or before the
+	// size of a checkpoint.
 	Truncated
 	// BadSignature: a checkpoint or key entry whose signature does not
 	// verify with the key in force, or names another key.
@@ -62,11 +65,17 @@ const (
 	// are pinned and no key entry introduces one.
 	Untrusted
 	// Malformed: a checkpoint or key entry whose data is not what its
-	// action says.
+	// action says, or a checkpoint that is not a signed tree head.
 	Malformed
+	// Forked: a checkpoint seen earlier and one the log holds are both
+	// signed by the key in force, but not of one history.
+	Forked
+	// BadTree: the store's tree hashes, from which it serves proofs, are
+	// not the tree of its entries.
+	BadTree
 )
 
-var kindNames = [...]string{"", "changed", "deleted", "inserted", "reordered", "rewritten", "truncated", "bad signature", "untrusted key", "malformed"}
+var kindNames = [...]string{"", "changed", "deleted", "inserted", "reordered", "rewritten", "truncated", "bad signature", "untrusted key", "malformed", "forked", "bad tree"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k > 0 {
@@ -120,8 +129,16 @@ type Report struct {
 	Head        Head  // the last entry verified (zero if none)
 	// Signed is the last entry a verified checkpoint signs (zero if none):
 	// entries after it are chained but not yet signed.
-	Signed  Head
-	Problem *Problem // nil: the chain is sound
+	Signed Head
+	// Root is the root hash of the Merkle tree of the entries verified;
+	// Origin the log's name in its checkpoints ("" if none).
+	Root   tlog.Hash
+	Origin string
+	// TreeCheckpoints is how many of the log's own checkpoints (signed
+	// tree heads) verified; Seen how many of VerifyOptions.Checkpoints.
+	TreeCheckpoints int
+	Seen            int
+	Problem         *Problem // nil: the chain is sound
 }
 
 // VerifyOptions says what, besides the chain itself, to trust or expect.
@@ -133,4 +150,15 @@ type VerifyOptions struct {
 	// ExpectHead, if set, is an entry the chain must still hold, as it was
 	// written down from an earlier Report or export.
 	ExpectHead *Head
+	// Checkpoints are signed checkpoints seen earlier (served by the log,
+	// kept by a witness, sent with a notice): the log must hold the tree
+	// each signs, signed by the key in force at its size.
+	Checkpoints []SeenCheckpoint
+}
+
+// SeenCheckpoint is a signed checkpoint (a note) and where it came from,
+// to name it in a problem.
+type SeenCheckpoint struct {
+	Name string
+	Note []byte
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/tlog"
 	_ "modernc.org/sqlite"
 
 	"github.com/skyfence/skyfence"
@@ -34,8 +35,10 @@ func rawSQLite(t testing.TB, path string) raw {
 			t.Fatalf("%s: %v", query, err)
 		}
 	}
-	r(t, `DROP TRIGGER audit_log_no_update`)
-	r(t, `DROP TRIGGER audit_log_no_delete`)
+	for _, table := range []string{"audit_log", "audit_tree", "audit_checkpoints"} {
+		r(t, `DROP TRIGGER `+table+`_no_update`)
+		r(t, `DROP TRIGGER `+table+`_no_delete`)
+	}
 	return r
 }
 
@@ -61,7 +64,9 @@ func rawPostgres(t testing.TB, url, schema string) raw {
 			t.Fatalf("%s: %v", query, err)
 		}
 	}
-	r(t, `ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only`)
+	for _, table := range []string{"audit_log", "audit_tree", "audit_checkpoints"} {
+		r(t, `ALTER TABLE `+table+` DISABLE TRIGGER `+table+`_append_only`)
+	}
 	return r
 }
 
@@ -81,8 +86,9 @@ func (r raw) shift(t testing.TB, from, by int64) {
 }
 
 // rechain writes es as the whole table, each chained to the one before it
-// by a hash recomputed as AppendAudit computes it: what someone who has
-// read the code, but holds no signing key, can forge.
+// by a hash recomputed as AppendAudit computes it, and their Merkle tree
+// as the store keeps it: what someone who has read the code, but holds no
+// signing key, can forge.
 func (r raw) rechain(t testing.TB, es []*skyfence.AuditEntry) {
 	t.Helper()
 	r(t, `DELETE FROM audit_log`)
@@ -92,6 +98,33 @@ func (r raw) rechain(t testing.TB, es []*skyfence.AuditEntry) {
 		e.Hash = e.Digest(prev)
 		r.insert(t, e)
 		prev = e.Hash
+	}
+	r.retree(t, es)
+}
+
+// retree writes the stored hashes of the Merkle tree of es, in their
+// order, as the whole of audit_tree.
+func (r raw) retree(t testing.TB, es []*skyfence.AuditEntry) {
+	t.Helper()
+	r(t, `DELETE FROM audit_tree`)
+	stored := map[int64]tlog.Hash{}
+	read := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = stored[x]
+		}
+		return out, nil
+	})
+	for n, e := range es {
+		hs, err := tlog.StoredHashes(int64(n), e.Canonical(), read)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, h := range hs {
+			x := tlog.StoredHashIndex(0, int64(n)) + int64(i)
+			stored[x] = h
+			r(t, `INSERT INTO audit_tree (idx, hash) VALUES (?, ?)`, x, h[:])
+		}
 	}
 }
 
@@ -191,9 +224,11 @@ func resign(t testing.TB, r raw, _ []*skyfence.AuditEntry) {
 	forger := openSQLite(t, sqliteFile(t))
 	buildChain(t, forger, signer(66))
 	r(t, `DELETE FROM audit_log`)
-	for _, e := range entries(t, forger) {
+	es := entries(t, forger)
+	for _, e := range es {
 		r.insert(t, e)
 	}
+	r.retree(t, es)
 }
 
 // runTamper runs every case on a fresh store of its own.

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -9,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/skyfence/skyfence"
 )
@@ -30,8 +33,33 @@ const (
 // checkpoints, a pinned key and an expected head show a tail cut off or a
 // chain rewritten and re-hashed. The error is for failures to read, not for
 // problems of the chain.
+//
+// It also builds the Merkle tree of the entries and checks against it
+// every checkpoint the log holds, if log is a TreeLog (each must be signed
+// by the key in force at its size and sign the tree of the entries up to
+// it), the store's own tree hashes, and every checkpoint of
+// opts.Checkpoints: a checkpoint seen earlier that the log no longer
+// matches shows a tail cut (truncated), entries rewritten and re-hashed
+// (rewritten), the key's holder signing two histories (forked), or the
+// log's keys swapped (untrusted key).
 func Verify(ctx context.Context, log Log, opts VerifyOptions) (*Report, error) {
-	return verify(ctx, &logSource{log: log, from: 1}, opts)
+	v, err := newVerifier(opts)
+	if err != nil {
+		return nil, err
+	}
+	if tl, ok := log.(TreeLog); ok {
+		v.store = tl
+		v.stored = &storedQueue{log: tl, from: 1}
+	}
+	return v.run(ctx, &logSource{log: log, from: 1})
+}
+
+// TreeLog is a Log that keeps the Merkle tree and its checkpoints: every
+// skyfence.Reader is one.
+type TreeLog interface {
+	Log
+	ReadAuditHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error)
+	ForEachAuditCheckpoint(ctx context.Context, from int64, fn func(*skyfence.AuditCheckpoint) error) error
 }
 
 // source yields entries in the order to verify; nil at the end.
@@ -127,10 +155,48 @@ type verifier struct {
 	recent     recent
 	key        *Key
 	checkpoint int64 // the seq of the last verified checkpoint entry
+
+	tree    frontier     // the tree of the entries verified
+	size    int64        // how many entries it has
+	seen    []seen       // opts.Checkpoints by size
+	stored  *storedQueue // the log's own checkpoints (nil: none)
+	store   TreeLog      // the log's tree hashes (nil: none)
+	agreed  int64        // the size of the last checkpoint the tree matches
+	pending *Problem     // a seen checkpoint the tree does not match
+}
+
+// seen is a checkpoint of opts.Checkpoints, its text parsed.
+type seen struct {
+	SeenCheckpoint
+	c Checkpoint
+}
+
+func newVerifier(opts VerifyOptions) (*verifier, error) {
+	v := &verifier{opts: opts, prevHash: make([]byte, 32), tree: frontier{}}
+	for _, sc := range opts.Checkpoints {
+		text, err := SplitNote(sc.Note)
+		if err == nil {
+			var c Checkpoint
+			if c, err = ParseCheckpoint(text); err == nil {
+				v.seen = append(v.seen, seen{sc, c})
+				continue
+			}
+		}
+		return nil, fmt.Errorf("checkpoint %s: %w", sc.Name, err)
+	}
+	slices.SortStableFunc(v.seen, func(a, b seen) int { return cmp.Compare(a.c.Size, b.c.Size) })
+	return v, nil
 }
 
 func verify(ctx context.Context, src source, opts VerifyOptions) (*Report, error) {
-	v := &verifier{opts: opts, prevHash: make([]byte, 32)}
+	v, err := newVerifier(opts)
+	if err != nil {
+		return nil, err
+	}
+	return v.run(ctx, src)
+}
+
+func (v *verifier) run(ctx context.Context, src source) (*Report, error) {
 	st := &stream{src: src}
 	for {
 		e, err := st.next(ctx)
@@ -147,12 +213,22 @@ func verify(ctx context.Context, src source, opts VerifyOptions) (*Report, error
 		if p == nil {
 			p = v.accept(e)
 		}
+		if p == nil {
+			p, err = v.checkTree(ctx, e)
+			if err != nil {
+				return nil, err
+			}
+		}
 		if p != nil {
-			v.rep.Problem = p
+			v.rep.Problem = cmp.Or(v.pending, p)
 			return &v.rep, nil
 		}
 	}
-	v.rep.Problem = v.finish()
+	p, err := v.finishTree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v.rep.Problem = cmp.Or(p, v.finish())
 	return &v.rep, nil
 }
 

@@ -2,7 +2,6 @@ package audit_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
@@ -148,63 +147,6 @@ func TestForgedCheckpoints(t *testing.T) {
 			})
 			wantProblem(t, verify(t, s, audit.VerifyOptions{}), tc.seq, tc.kind)
 		})
-	}
-}
-
-func TestCheckpointer(t *testing.T) {
-	s := openSQLite(t, sqliteFile(t))
-	k := signer(1)
-	appendEntries(t, s, 1, 3) // entries from before the log was signed
-	cp := &audit.Checkpointer{Store: s, Signer: k, Logger: logger(t)}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- cp.Run(ctx, 10*time.Millisecond) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(verify(t, s, audit.VerifyOptions{}).Keys) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no key registered after 10 s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	for i := 4; ; i++ {
-		appendEntries(t, s, i, 1)
-		if rep := verify(t, s, audit.VerifyOptions{}); rep.Checkpoints >= 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("fewer than 3 checkpoints after 10 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	appendEntries(t, s, 1000, 1)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	es := entries(t, s)
-	rep := verify(t, s, audit.VerifyOptions{PublicKeys: []ed25519.PublicKey{k.PublicKey()}})
-	switch {
-	case rep.Problem != nil:
-		t.Fatalf("problem %q", rep.Problem)
-	case es[3].Action != audit.ActionKey || len(rep.Keys) != 1:
-		t.Errorf("entry 4 is %q and %d keys, want the one key entry there", es[3].Action, len(rep.Keys))
-	case es[len(es)-1].Action != audit.ActionCheckpoint || rep.Signed.Seq != int64(len(es)-1):
-		t.Errorf("the log ends with %q, signed up to %d of %d: want a last checkpoint at shutdown", es[len(es)-1].Action, rep.Signed.Seq, len(es))
-	}
-
-	// Nothing new: no second checkpoint over the same head.
-	ctx, cancel = context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	if err := cp.Run(ctx, 10*time.Millisecond); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if n := len(entries(t, s)); n != len(es) {
-		t.Errorf("%d entries after a run with nothing new, want %d", n, len(es))
-	}
-
-	other := &audit.Checkpointer{Store: s, Signer: signer(2), Logger: logger(t)}
-	if err := other.Run(t.Context(), time.Hour); skyfence.ErrorCode(err) != skyfence.ECONFLICT {
-		t.Errorf("Run with another key: %v, want a conflict at once", err)
 	}
 }
 

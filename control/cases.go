@@ -284,7 +284,7 @@ func (s *Service) ActOnCase(ctx context.Context, id string, in ActionInput) (*sk
 	if err != nil {
 		return nil, err
 	}
-	s.emitCutoffs(c.ID, &c.Actions[len(c.Actions)-1])
+	s.emitCutoffs(ctx, c.ID, &c.Actions[len(c.Actions)-1])
 	return c, nil
 }
 
@@ -432,7 +432,7 @@ func (s *Service) ApplyDueActions(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("case %s: %w", c.ID, err)
 		}
-		s.emitCutoffs(done.ID, done.Action(id))
+		s.emitCutoffs(ctx, done.ID, done.Action(id))
 	}
 	return nil
 }
@@ -500,20 +500,26 @@ func (s *Service) DecideAppeal(ctx context.Context, id string, grant bool, reaso
 		return data, changed, err
 	})
 	if err == nil && grant {
-		s.emitCutoffs(c.ID, &c.Actions[len(c.Actions)-1])
+		s.emitCutoffs(ctx, c.ID, &c.Actions[len(c.Actions)-1])
 	}
 	return c, err
 }
 
 // emitCutoffs publishes a bus.Cutoff event per terminal of an applied
-// action that took service away or gave it back.
-func (s *Service) emitCutoffs(caseID string, a *skyfence.CaseAction) {
+// action that took service away or gave it back, with the audit entry
+// that records it and its inclusion proof (audit_receipt), so that the
+// account holder can prove later what was decided and when.
+func (s *Service) emitCutoffs(ctx context.Context, caseID string, a *skyfence.CaseAction) {
 	if a.State != skyfence.ActionApplied || a.Kind == skyfence.ActionWarn {
 		return
 	}
+	receipt, err := s.auditReceipt(ctx, caseID, a.ID)
+	if err != nil {
+		s.log.Warn("cut-off notice without its audit receipt", "case", caseID, "action", a.ID, "err", err)
+	}
 	for _, t := range a.Terminals {
 		s.emit(bus.Cutoff, t, map[string]any{"terminal_id": t, "case_id": caseID, "action": a.Kind,
-			"grounds": a.Grounds, "service": !a.Kind.CutsOff(), "notice": a.Notice})
+			"grounds": a.Grounds, "service": !a.Kind.CutsOff(), "notice": a.Notice, "audit_receipt": receipt})
 	}
 }
 
@@ -548,7 +554,7 @@ func (s *Service) ReviewAction(ctx context.Context, id string, approve bool, com
 		return s.applyDue(ctx, tx, p, c, now)
 	})
 	if err == nil && applied != nil {
-		s.emitCutoffs(c.ID, c.Action(applied.ID))
+		s.emitCutoffs(ctx, c.ID, c.Action(applied.ID))
 	}
 	return c, err
 }

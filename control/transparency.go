@@ -26,6 +26,11 @@ type Transparency struct {
 	// (Request.ReviewOverdue), in force or not, until two persons other
 	// than the author have reviewed each.
 	OverdueReviews int `json:"overdue_reviews"`
+	// AuditCheckpoint is the audit log's latest signed checkpoint when
+	// the report was made (a C2SP signed note; "" if it has none): what
+	// the report was built from can be proved against it
+	// (docs/AUDIT.md).
+	AuditCheckpoint string `json:"audit_checkpoint"`
 }
 
 // Restriction is one measure in force that limits service somewhere.
@@ -80,6 +85,12 @@ func (s *Service) Transparency(ctx context.Context) (*Transparency, error) {
 	snap := s.snap.Load()
 	now := s.now().UTC()
 	rep := &Transparency{GeneratedAt: now, Policy: snap.Version, Restrictions: []Restriction{}, Requests: []Request{}}
+	switch cp, err := s.store.FindAuditCheckpoint(ctx, 0); {
+	case err == nil:
+		rep.AuditCheckpoint = string(cp.Note)
+	case skyfence.ErrorCode(err) != skyfence.ENOTFOUND:
+		return nil, err
+	}
 	// The versions that were in force, oldest first, with what each said.
 	var history []*skyfence.PolicyChange
 	for _, c := range changes {

@@ -96,6 +96,7 @@ func (s *Server) routeTable() []route {
 	},
 		s.consoleRoutes(),
 		s.personRoutes(),
+		s.auditRoutes(),
 		s.caseRoutes(),
 		s.importRoutes(),
 	)

@@ -24,6 +24,7 @@ type DB struct {
 	reader // reads on pool
 	pool   *pgxpool.Pool
 	logger *slog.Logger
+	sealer sqlrows.Sealer
 }
 
 var _ skyfence.Store = (*DB)(nil)
@@ -76,6 +77,10 @@ func Open(ctx context.Context, url string, logger *slog.Logger, opts ...Option) 
 	return &DB{reader: newReader(retrying{pool}, nil), pool: pool, logger: logger}, nil
 }
 
+// SetAuditSealer has every later transaction that appends audit entries
+// sign the audit tree's head with s before it commits.
+func (db *DB) SetAuditSealer(s skyfence.AuditSealer) { db.sealer.Set(s) }
+
 // Close closes the database's connections, waiting for those in use.
 func (db *DB) Close() error {
 	db.pool.Close()
@@ -102,7 +107,11 @@ func (db *DB) Tx(ctx context.Context, fn func(skyfence.Tx) error) error {
 			t.Rollback(context.WithoutCancel(ctx)) // on error and on panic
 		}
 	}()
-	if err := fn(newTx(t)); err != nil {
+	x := newTx(t)
+	if err := fn(x); err != nil {
+		return retryable(err)
+	}
+	if err := x.SealAudit(ctx, db.sealer.Get()); err != nil {
 		return retryable(err)
 	}
 	done = true

@@ -31,6 +31,7 @@ type DB struct {
 	r      *sql.DB // the pool of read-only connections
 	w      *sql.DB // the one writer connection
 	logger *slog.Logger
+	sealer sqlrows.Sealer
 }
 
 var _ skyfence.Store = (*DB)(nil)
@@ -86,6 +87,10 @@ func dsn(abs string, params ...string) string {
 	return s
 }
 
+// SetAuditSealer has every later transaction that appends audit entries
+// sign the audit tree's head with s before it commits.
+func (db *DB) SetAuditSealer(s skyfence.AuditSealer) { db.sealer.Set(s) }
+
 // Close closes the database's connections.
 func (db *DB) Close() error {
 	return errors.Join(db.r.Close(), db.w.Close())
@@ -105,7 +110,11 @@ func (db *DB) Tx(ctx context.Context, fn func(skyfence.Tx) error) error {
 			t.Rollback() // on error and on panic
 		}
 	}()
-	if err := fn(&tx{reader: newReader(t), Tx: sqlrows.NewTx(adapter{t}, &dialect)}); err != nil {
+	x := &tx{reader: newReader(t), Tx: sqlrows.NewTx(adapter{t}, &dialect)}
+	if err := fn(x); err != nil {
+		return err
+	}
+	if err := x.SealAudit(ctx, db.sealer.Get()); err != nil {
 		return err
 	}
 	done = true

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/skyfence/skyfence"
 )
 
@@ -375,4 +377,94 @@ func testAuditQuery(t *testing.T, s skyfence.Store) {
 	}
 	err = s.QueryAudit(ctx, skyfence.AuditQuery{Limit: -1}, func(*skyfence.AuditEntry) error { return nil })
 	wantCode(t, "QueryAudit with a negative limit", err, skyfence.EINVALID)
+}
+
+// fakeSealer signs nothing: it records what it was asked to seal, as a
+// checkpoint's note.
+type fakeSealer struct{ calls int }
+
+func (f *fakeSealer) SealAudit(_ context.Context, r skyfence.Reader, size int64, root tlog.Hash) ([]byte, string, error) {
+	f.calls++
+	return fmt.Appendf(nil, "test\n%d\n%x\n\n", size, root), "k", nil
+}
+
+// testAuditTree checks the tree the store keeps beside the chain: its
+// hashes are the tree of the entries (tlog computed from them), a sealer
+// is called once a transaction that appends and never for one that rolls
+// back, and cosignatures are kept once.
+func testAuditTree(t *testing.T, s skyfence.Store) {
+	ctx := t.Context()
+	if _, err := s.FindAuditCheckpoint(ctx, 0); skyfence.ErrorCode(err) != skyfence.ENOTFOUND {
+		t.Errorf("FindAuditCheckpoint of an empty log: %v, want ENOTFOUND", err)
+	}
+	f := &fakeSealer{}
+	s.SetAuditSealer(f)
+	defer s.SetAuditSealer(nil)
+	Append(t, s, 300)
+	mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error { return nil }) // appends nothing: no seal
+	txCode(t, s, "a rolled-back append", skyfence.ECONFLICT, func(ctx context.Context, tx skyfence.Tx) error {
+		if err := tx.AppendAudit(ctx, &skyfence.AuditEntry{Actor: "a", Action: "b"}); err != nil {
+			return err
+		}
+		return skyfence.Errorf(skyfence.ECONFLICT, "roll back")
+	})
+	if f.calls != 300 {
+		t.Errorf("the sealer was called %d times, want 300: once a committed transaction that appends", f.calls)
+	}
+	es, err := s.FindAudit(ctx, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]tlog.Hash{}
+	read := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = want[x]
+		}
+		return out, nil
+	})
+	for n, e := range es {
+		hs, err := tlog.StoredHashes(int64(n), e.Canonical(), read)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, h := range hs {
+			want[tlog.StoredHashIndex(0, int64(n))+int64(i)] = h
+		}
+	}
+	idx := make([]int64, 0, len(want))
+	for x := range want {
+		idx = append(idx, x)
+	}
+	got, err := s.ReadAuditHashes(ctx, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range idx {
+		if got[i] != want[x] {
+			t.Fatalf("stored hash %d is %s, the tree of the entries has %s", x, got[i], want[x])
+		}
+	}
+	if _, err := s.ReadAuditHashes(ctx, []int64{tlog.StoredHashCount(300)}); skyfence.ErrorCode(err) != skyfence.ENOTFOUND {
+		t.Errorf("a hash beyond the tree: %v, want ENOTFOUND", err)
+	}
+	root, _ := tlog.TreeHash(300, read)
+	c, err := s.FindAuditCheckpoint(ctx, 0)
+	if err != nil || c.Size != 300 || c.Root != root || c.KeyID != "k" {
+		t.Fatalf("latest checkpoint %+v, %v; want size 300 and the tree's root %s", c, err, root)
+	}
+	n := 0
+	if err := s.ForEachAuditCheckpoint(ctx, 291, func(c *skyfence.AuditCheckpoint) error { n++; return nil }); err != nil || n != 10 {
+		t.Errorf("ForEachAuditCheckpoint from 291: %d, %v; want 10", n, err)
+	}
+	cs := &skyfence.AuditCosignature{Size: 300, Key: "w+00000000+x", Line: "— w AAAA\n", Time: t0}
+	for range 2 {
+		mustTx(t, s, func(ctx context.Context, tx skyfence.Tx) error { return tx.AddAuditCosignature(ctx, cs) })
+	}
+	if got, err := s.FindAuditCosignatures(ctx, 0); err != nil || len(got) != 1 || got[0].Line != cs.Line || got[0].Size != 300 {
+		t.Errorf("cosignatures after adding one twice: %+v, %v", got, err)
+	}
+	if got, err := s.FindAuditCosignatures(ctx, 299); err != nil || len(got) != 0 {
+		t.Errorf("cosignatures of an uncosigned checkpoint: %+v, %v", got, err)
+	}
 }

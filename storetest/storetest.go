@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) skyfence.Store) {
 		{"AuditFields", testAuditFields},
 		{"AuditStream", testAuditStream},
 		{"AuditQuery", testAuditQuery},
+		{"AuditTree", testAuditTree},
 		{"Change", testChange},
 		{"ChangeRevisions", testChangeRevisions},
 		{"FindChanges", testFindChanges},

@@ -14,21 +14,37 @@ import (
 
 const auditUsage = `usage: skyfence audit verify [flags]
        skyfence audit export [flags] > audit.jsonl
+       skyfence audit prove [--url URL | store flags] --seq N [--checkpoint FILE] [--key KEY]
+       skyfence audit prove [--url URL | store flags] --old FILE [--checkpoint FILE] [--key KEY]
+       skyfence audit witness --url URL --state FILE [flags] (see skyfence audit witness -h)
 
 verify walks the whole audit log in order and prints what it holds (entries,
 checkpoints, signing keys, the last signed entry, the head) and its first
 problem: the entry changed, deleted, inserted or reordered, a checkpoint or
-key entry whose signature does not verify, a checkpoint the chain no longer
-matches. The exit status is 1 if there is a problem.
+key entry whose signature does not verify, a checkpoint the log no longer
+matches, a store whose Merkle tree is not that of its entries. The exit
+status is 1 if there is a problem.
 
 The log's first key is trusted on first use unless --public-key pins it.
-The chain alone cannot show a tail cut off, or rewritten after the last
-checkpoint: --expect-head SEQ:HASH, a head printed by an earlier verify or
-export, can. --from-export FILE (- for standard input) verifies an export
-instead of a store.
+--checkpoint FILE (repeatable), a signed checkpoint seen earlier (GET
+/v1/audit/checkpoint, a witness's state), makes verify fail if the log no
+longer holds that tree: its tail cut (truncated), entries rewritten and
+re-hashed (rewritten), two histories signed (forked), its keys swapped
+(untrusted key). --expect-head SEQ:HASH does the same for a head printed by
+an earlier verify or export. --from-export FILE (- for standard input)
+verifies an export instead of a store.
 
-export writes the whole log to standard output as JSON lines, verifiable
-without skyfence (docs/AUDIT.md), and prints its head on standard error.
+export verifies the log first (against --checkpoint FILE too, if given)
+and refuses (exit 1, naming the problem) a log that does not verify; then it writes the whole log to standard output
+as JSON lines, verifiable without skyfence (docs/AUDIT.md), and prints its
+head on standard error.
+
+prove prints the proof, as JSON, that entry N is in the tree a checkpoint
+signs (--seq), or that the tree of an older checkpoint is a prefix of it
+(--old), and checks it: exit 1 if it does not hold. The checkpoint is FILE,
+or the latest one; its signature is checked with KEY (a note verifier key
+name+hash+keydata, or a file holding one), or else with the key the log
+serves. --url asks a server's public routes instead of opening the store.
 
 The store flags are those of skyfence serve, with the same environment
 variables (in brackets).
@@ -47,6 +63,10 @@ func runAudit(ctx context.Context, e env) error {
 		return runAuditVerify(ctx, sub)
 	case "export":
 		return runAuditExport(ctx, sub)
+	case "prove":
+		return runAuditProve(ctx, sub)
+	case "witness":
+		return runAuditWitness(ctx, sub)
 	case "-h", "--help", "help":
 		fmt.Fprint(e.stderr, auditUsage)
 		return flag.ErrHelp
@@ -80,6 +100,7 @@ func runAuditVerify(ctx context.Context, e env) error {
 		opts.ExpectHead = &h
 		return nil
 	})
+	checkpointFlag(fs, &opts)
 	export := fs.String("from-export", "", "verify the export in `FILE` (- for standard input) instead of a store")
 	fs.Usage = func() { fmt.Fprint(e.stderr, auditUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, e); err != nil {
@@ -124,6 +145,9 @@ func printReport(w io.Writer, rep *audit.Report) {
 		fmt.Fprintf(w, "entries:     %d\n", rep.Entries)
 	}
 	fmt.Fprintf(w, "checkpoints: %d\n", rep.Checkpoints)
+	if rep.TreeCheckpoints > 0 || rep.Seen > 0 {
+		fmt.Fprintf(w, "tree:        %d signed tree heads of log %q, %d seen earlier, verified\n", rep.TreeCheckpoints, rep.Origin, rep.Seen)
+	}
 	for _, k := range rep.Keys {
 		fmt.Fprintf(w, "key:         %s from entry %d, %s (public key %s)\n", k.ID, k.Seq, k.Trust, base64.StdEncoding.EncodeToString(k.PublicKey))
 	}
@@ -139,6 +163,7 @@ func printReport(w io.Writer, rep *audit.Report) {
 		fmt.Fprintln(w, "result:      ok (the log is empty)")
 	default:
 		fmt.Fprintf(w, "head:        %s\n", rep.Head)
+		fmt.Fprintf(w, "root:        %s (the Merkle tree of entries 1 to %d)\n", rep.Root, rep.Head.Seq)
 		fmt.Fprintln(w, "result:      ok")
 	}
 }
@@ -147,6 +172,8 @@ func runAuditExport(ctx context.Context, e env) error {
 	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
 	var st StoreConfig
 	st.flags(fs)
+	var opts audit.VerifyOptions
+	checkpointFlag(fs, &opts)
 	fs.Usage = func() { fmt.Fprint(e.stderr, auditUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, e); err != nil {
 		return err
@@ -156,6 +183,14 @@ func runAuditExport(ctx context.Context, e env) error {
 		return err
 	}
 	defer s.Close()
+	rep, err := audit.Verify(ctx, s, opts)
+	if err != nil {
+		return err
+	}
+	if rep.Problem != nil {
+		fmt.Fprintf(e.stderr, "skyfence audit export: the log does not verify, nothing exported: %s\n", rep.Problem)
+		return exitError{1}
+	}
 	head, err := audit.Export(ctx, e.stdout, s)
 	if err != nil {
 		return err
@@ -166,4 +201,16 @@ func runAuditExport(ctx context.Context, e env) error {
 	}
 	fmt.Fprintf(e.stderr, "exported entries 1 to %d; head %s\n", head.Seq, head)
 	return nil
+}
+
+// checkpointFlag adds --checkpoint FILE (repeatable) to opts.Checkpoints.
+func checkpointFlag(fs *flag.FlagSet, opts *audit.VerifyOptions) {
+	fs.Func("checkpoint", "fail unless the log holds the tree of the signed checkpoint in `FILE` (may repeat)", func(path string) error {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		opts.Checkpoints = append(opts.Checkpoints, audit.SeenCheckpoint{Name: path, Note: b})
+		return nil
+	})
 }

@@ -203,8 +203,8 @@ func (s *Server) startCluster(api *httpapi.Server) {
 	go n.resync(s.store)
 }
 
-// leads reports whether this process runs the scheduled work (Tick and
-// audit checkpoints): always in the embedded mode, in a cluster only while
+// leads reports whether this process runs the scheduled work (Tick):
+// always in the embedded mode, in a cluster only while
 // it is the leader, holding the store's advisory lock (docs/CLUSTER.md).
 func (s *Server) leads() bool {
 	return s.cluster == nil || s.cluster.leader.Leading()
@@ -344,7 +344,7 @@ func (n *clusterNode) writeMetrics(w io.Writer) {
 	fmt.Fprintf(w, "skyfence_cluster_policy_total{what=\"put\"} %d\nskyfence_cluster_policy_total{what=\"failed\"} %d\n", n.policyPut.Load(), n.policyFailed.Load())
 	fmt.Fprintf(w, "# HELP skyfence_cluster_spool_bytes Bytes of events waiting on disk for NATS.\n# TYPE skyfence_cluster_spool_bytes gauge\nskyfence_cluster_spool_bytes %d\n", st.SpoolBytes)
 	fmt.Fprintf(w, "# HELP skyfence_cluster_nats_connected 1 if connected to NATS.\n# TYPE skyfence_cluster_nats_connected gauge\nskyfence_cluster_nats_connected %d\n", connected)
-	fmt.Fprintf(w, "# HELP skyfence_cluster_leader 1 if this authorizer leads the scheduled work (activations, expiries, case actions, audit checkpoints).\n# TYPE skyfence_cluster_leader gauge\nskyfence_cluster_leader %d\n", leader)
+	fmt.Fprintf(w, "# HELP skyfence_cluster_leader 1 if this authorizer leads the scheduled work (activations, expiries, case actions).\n# TYPE skyfence_cluster_leader gauge\nskyfence_cluster_leader %d\n", leader)
 }
 
 // tee publishes on a process's own bus and on the cluster's; subscribers

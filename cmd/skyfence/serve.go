@@ -54,13 +54,16 @@ flags:
 // variables, documented in one place (serveFlags).
 type ServeConfig struct {
 	StoreConfig
-	Addr       string
-	Policy     string
-	LogLevel   string
-	Drain      time.Duration
-	Approvals  int
-	Checkpoint time.Duration
-	Detect     bool
+	Addr      string
+	Policy    string
+	LogLevel  string
+	Drain     time.Duration
+	Approvals int
+	// AuditOrigin names the audit log in its checkpoints (their first
+	// line, and the key's name): the same for every authorizer of a
+	// cluster.
+	AuditOrigin string
+	Detect      bool
 	// DetectConfig is a JSON file of detection thresholds over the
 	// defaults; "" for the defaults.
 	DetectConfig string
@@ -75,12 +78,12 @@ type ServeConfig struct {
 // DefaultServeConfig is the embedded default.
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{
-		Addr:       "127.0.0.1:8080",
-		LogLevel:   "info",
-		Drain:      20 * time.Second,
-		Approvals:  2,
-		Checkpoint: 5 * time.Minute,
-		Detect:     true,
+		Addr:        "127.0.0.1:8080",
+		LogLevel:    "info",
+		Drain:       20 * time.Second,
+		Approvals:   2,
+		AuditOrigin: "skyfence/audit",
+		Detect:      true,
 
 		BatchCacheMiB: httpapi.DefaultBatchCacheBytes >> 20,
 	}
@@ -95,7 +98,7 @@ func serveFlags(fs *flag.FlagSet, c *ServeConfig) {
 	fs.StringVar(&c.LogLevel, "log-level", envOr("SKYFENCE_LOG_LEVEL", c.LogLevel), "`level`: debug, info, warn or error [SKYFENCE_LOG_LEVEL]")
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "how long shutdown waits for requests in flight")
 	fs.IntVar(&c.Approvals, "approvals", c.Approvals, "approvals a policy change needs from persons other than its author")
-	fs.DurationVar(&c.Checkpoint, "checkpoint", c.Checkpoint, "how often the audit log's head is signed")
+	fs.StringVar(&c.AuditOrigin, "audit-origin", envOr("SKYFENCE_AUDIT_ORIGIN", c.AuditOrigin), "the audit log's `name` in its signed checkpoints [SKYFENCE_AUDIT_ORIGIN]")
 	fs.BoolVar(&c.Detect, "detect", c.Detect, "run detection of unauthorized use alongside ingest")
 	fs.StringVar(&c.DetectConfig, "detect-config", envOr("SKYFENCE_DETECT_CONFIG", c.DetectConfig), "detection thresholds: a JSON `file` over the defaults (docs/DETECTION.md) [SKYFENCE_DETECT_CONFIG]")
 	fs.IntVar(&c.BatchCacheMiB, "batch-cache-mib", c.BatchCacheMiB, "MiB of answers to fix batches kept (up to 10 minutes) so that a gateway's retry with the same batch_id gets the same answer; 0 keeps none")
@@ -167,6 +170,15 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	if err != nil {
 		return nil, err
 	}
+	if s.signer, err = openSigner(cfg); err != nil {
+		return nil, err
+	}
+	// Every transaction that appends to the audit log signs its tree
+	// head before it commits, the key entry of a first start included.
+	s.store.SetAuditSealer(&audit.Sealer{Signer: s.signer, Origin: cfg.AuditOrigin})
+	if err := audit.Register(ctx, s.store, s.signer); err != nil {
+		return nil, fmt.Errorf("audit signing key %s: %w", s.signer.KeyID(), err)
+	}
 	switch {
 	case cfg.Detect && cfg.Cluster.forwardsDetection():
 		s.detect = detect.NewForwardQueue(detect.DefaultConfig().QueueSize, nil)
@@ -188,9 +200,6 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	if s.svc, err = control.New(ctx, control.Config{Store: s.store, Atlas: a, Policy: snap, Logger: log,
 		Rules: skyfence.ChangeRules{Approvals: cfg.Approvals}, Detect: s.detect,
 		Bus: s.serviceBus(s.events), Source: s.eventSource()}); err != nil {
-		return nil, err
-	}
-	if s.signer, err = openSigner(cfg); err != nil {
 		return nil, err
 	}
 	secrets, err := s.svc.Bootstrap(ctx)
@@ -240,14 +249,6 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- s.http.Serve(s.ln) }()
 	bg, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
-	cp := &audit.Checkpointer{Store: s.store, Signer: s.signer, Logger: s.log, Leading: s.leads}
-	cpDone := make(chan struct{})
-	go func() {
-		defer close(cpDone)
-		if err := cp.Run(bg, s.cfg.Checkpoint); err != nil && bg.Err() == nil {
-			s.log.Error("serve: audit checkpoints stopped", "err", err)
-		}
-	}()
 	go s.tick(bg)
 	detectDone := make(chan struct{})
 	go func() {
@@ -271,7 +272,6 @@ func (s *Server) Run(ctx context.Context) error {
 		s.stopDetect()
 		<-detectDone
 		stopBg()
-		<-cpDone
 		s.close()
 		return err
 	case <-ctx.Done():
@@ -284,7 +284,6 @@ func (s *Server) Run(ctx context.Context) error {
 	s.stopDetect() // after the last request: Run drains what is queued, then returns
 	<-detectDone
 	stopBg()
-	<-cpDone // the last checkpoint signs the head before the store closes
 	if cerr := s.close(); err == nil {
 		err = cerr
 	}

@@ -21,7 +21,8 @@ Writes the public transparency report from a server's store: where service
 is restricted, since when, by which change, at whose request, how many
 terminals lost service; and every request to change where service works,
 granted or not. No personal data. It writes DIR/transparency.html, for
-people, and DIR/transparency.json. A running server serves the same at
+people, and DIR/transparency.json, which carries the audit log's signed
+checkpoint it was made at (audit_checkpoint). A running server serves the same at
 /transparency and /v1/transparency.
 
 flags:

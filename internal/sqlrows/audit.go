@@ -129,10 +129,11 @@ func (r Reader) auditHead(ctx context.Context, query string) (int64, []byte, err
 }
 
 // AppendAudit appends e to the chain, setting e.Seq, e.PrevHash and e.Hash
-// from the head, and e.Time to now (UTC, in microseconds) if it is zero. It
-// locks the head until the transaction ends (SQLite: the write transaction
-// holds the one write lock), so appends from any number of connections and
-// processes form one gapless chain. On error e is unchanged.
+// from the head, and e.Time to now (UTC, in microseconds) if it is zero,
+// and adds its leaf to the tree. It locks the head until the transaction
+// ends (SQLite: the write transaction holds the one write lock), so appends
+// from any number of connections and processes form one gapless chain and
+// one tree. On error e is unchanged.
 func (t Tx) AppendAudit(ctx context.Context, e *skyfence.AuditEntry) error {
 	n := *e
 	if n.Time.IsZero() {
@@ -144,6 +145,12 @@ func (t Tx) AppendAudit(ctx context.Context, e *skyfence.AuditEntry) error {
 	prevSeq, prev, err := t.r.auditHead(ctx, t.r.d.LockAuditHead)
 	if err != nil {
 		return err
+	}
+	if !t.a.complete {
+		if err := t.completeTree(ctx, prevSeq); err != nil {
+			return err
+		}
+		t.a.complete = true
 	}
 	n.Seq, n.PrevHash = prevSeq+1, prev
 	n.Hash = n.Digest(prev)
@@ -160,6 +167,10 @@ func (t Tx) AppendAudit(ctx context.Context, e *skyfence.AuditEntry) error {
 			return t.r.errorf("append audit: %w", err)
 		}
 	}
+	if err := t.addLeaf(ctx, &n); err != nil {
+		return err
+	}
+	t.a.appended, t.a.size = true, n.Seq
 	*e = n
 	return nil
 }

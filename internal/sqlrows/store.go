@@ -69,10 +69,13 @@ func (r Reader) notFound(err error, what, id string) error {
 // of them), in a transaction: a store embeds it beside its
 // reader (Tx does not promote Reader's methods, so that the two do not
 // collide).
-type Tx struct{ r Reader }
+type Tx struct {
+	r Reader
+	a *auditState
+}
 
 // NewTx returns a Tx running on q, a transaction, in the dialect d.
-func NewTx(q Querier, d *Dialect) Tx { return Tx{r: NewReader(q, d)} }
+func NewTx(q Querier, d *Dialect) Tx { return Tx{r: NewReader(q, d), a: &auditState{}} }
 
 // NeedID returns EINVALID if id is empty.
 func NeedID(what, id string) error {
