@@ -4,9 +4,9 @@
 //
 // Generate makes a fleet from a Config, deterministically from its seed:
 // the same seed gives the same terminals and the same fixes, and no clock
-// or global source of randomness is read. A terminal is a few numbers (52
+// or global source of randomness is read. A terminal is a few numbers (60
 // bytes, plus its id), and its fix at any time is computed from them, so a
-// fleet of ten million fits in about 650 MB and fixes can be asked for in
+// fleet of ten million fits in about 750 MB and fixes can be asked for in
 // any order (FixAt) or in time order (AppendFixes). Each terminal reports
 // every Config.Interval (15 s), at a phase of its own, with its true
 // ground speed (spoofers excepted).
