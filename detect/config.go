@@ -36,6 +36,7 @@ type Config struct {
 	Drone     DroneConfig     `json:"drone"`
 	Integrity IntegrityConfig `json:"integrity"`
 	Cluster   ClusterConfig   `json:"cluster"`
+	Incident  IncidentConfig  `json:"incident"`
 }
 
 // OriginConfig sets the detectors of use where a terminal may not be:
@@ -150,6 +151,21 @@ type ClusterConfig struct {
 	MaxCells int `json:"max_cells"`
 }
 
+// IncidentConfig sets GNSS interference incidents: many terminals of one
+// area jumping where they cannot be at the same time.
+type IncidentConfig struct {
+	// MinTerminals distinct terminals whose network position (serving
+	// cell, else last true position) is in one 1-degree grid cell, each
+	// making a move faster than its plan's ceiling, within Window...
+	MinTerminals int `json:"min_terminals"`
+	// ...and at least MinShare of the fixes from that grid cell in Window
+	// being such moves, open an incident.
+	MinShare float64  `json:"min_share"`
+	Window   Duration `json:"window"`
+	// Quiet is how long an incident stays open after its last such move.
+	Quiet Duration `json:"quiet"`
+}
+
 // DefaultConfig returns the defaults documented in docs/DETECTION.md.
 func DefaultConfig() Config {
 	return Config{
@@ -197,6 +213,7 @@ func DefaultConfig() Config {
 			CloneFilterBits: 20,
 			ClonePositions:  100_000,
 		},
+		Incident: IncidentConfig{MinTerminals: 8, MinShare: 0.05, Window: Duration(2 * time.Minute), Quiet: Duration(5 * time.Minute)},
 		Cluster: ClusterConfig{
 			CellDeg:      0.05,
 			MinTerminals: 5,
@@ -256,6 +273,10 @@ func (c *Config) Validate() error {
 		{c.Cluster.MinTerminals >= 2 && c.Cluster.MinTerminals <= maxMembers, "cluster.min_terminals", fmt.Sprintf("2 to %d", maxMembers)},
 		{c.Cluster.Window > 0, "cluster.window", "> 0"},
 		{c.Cluster.MaxCells >= 1, "cluster.max_cells", ">= 1"},
+		{c.Incident.MinTerminals >= 2 && c.Incident.MinTerminals <= incidentSet, "incident.min_terminals", fmt.Sprintf("2 to %d", incidentSet)},
+		{c.Incident.MinShare >= 0 && c.Incident.MinShare <= 1, "incident.min_share", "in [0, 1]"},
+		{c.Incident.Window >= Duration(time.Second), "incident.window", ">= 1s"},
+		{c.Incident.Quiet >= 0, "incident.quiet", ">= 0"},
 	}
 	for _, ch := range checks {
 		if !ch.ok {
@@ -331,6 +352,10 @@ type limits struct {
 	clusterDeg             float64
 	clusterMin             int
 	clusterWindow          int64 // ns
+	incidentMin            int
+	incidentShare          float64
+	incidentBucket         int64 // s: half the window
+	incidentQuiet          int64 // ns
 }
 
 func (c *Config) limits() *limits {
@@ -350,6 +375,8 @@ func (c *Config) limits() *limits {
 		futureSkew: int64(c.Integrity.FutureSkew), cellMaxKm: c.Integrity.CellMaxKm,
 		cloneTerminals: c.Integrity.CloneTerminals, cloneWindow: int64(c.Integrity.CloneWindow),
 		clusterDeg: c.Cluster.CellDeg, clusterMin: c.Cluster.MinTerminals, clusterWindow: int64(c.Cluster.Window),
+		incidentMin: c.Incident.MinTerminals, incidentShare: c.Incident.MinShare,
+		incidentBucket: max(1, int64(c.Incident.Window.D().Seconds())/2), incidentQuiet: int64(c.Incident.Quiet),
 	}
 	for _, d := range c.Disabled {
 		if d < numDetectors {
