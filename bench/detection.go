@@ -74,6 +74,7 @@ var DetectionTargets = []struct {
 	{detect.DroneMotion, sim.DroneLow},
 	{detect.OriginDenied, sim.SmuggledRare},
 	{detect.CellMismatch, sim.SpoofTrack},
+	{detect.ClonedPosition, sim.SpoofClone},
 }
 
 // TargetScore is one target detector against the kind it is meant for:

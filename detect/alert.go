@@ -286,7 +286,7 @@ func (e *Engine) fire(si int32, f finding, at int64, tr *trigger) {
 			oa.Evidence = append(oa.Evidence, *ev)
 		}
 	}
-	inc, explained := e.incidentOf(si, f.det, at)
+	inc, explained := e.incidentOf(si, &f, at)
 	if inc != "" {
 		oa.Incident = inc
 	}

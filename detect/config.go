@@ -112,6 +112,16 @@ type DroneConfig struct {
 	LoiterKm    float64 `json:"loiter_km"`
 	LoiterMaxKm float64 `json:"loiter_max_km"`
 	LoiterRatio float64 `json:"loiter_ratio"`
+	// A take-off is a terminal that was still and, within TakeoffWindow of
+	// its last still fix, moving at MinKmh/2 or more and low, is TakeoffM
+	// or more above the altitude it was still at, having climbed at a
+	// grade of TakeoffGrade (climb over distance from where it was still)
+	// or at TakeoffRateMS metres a second or more: steeper or faster than
+	// a road vehicle climbs.
+	TakeoffM      float64  `json:"takeoff_m"`
+	TakeoffGrade  float64  `json:"takeoff_grade"`
+	TakeoffRateMS float64  `json:"takeoff_rate_m_s"`
+	TakeoffWindow Duration `json:"takeoff_window"`
 }
 
 // IntegrityConfig sets the detectors of positions that cannot be true:
@@ -195,6 +205,10 @@ func DefaultConfig() Config {
 			MaxAltM:       500,
 			Window:        6,
 			MaxGap:        Duration(30 * time.Second),
+			TakeoffM:      30,
+			TakeoffGrade:  0.05,
+			TakeoffRateMS: 2.5,
+			TakeoffWindow: Duration(45 * time.Second),
 			TurnDeg:       90,
 			TurnRateDegS:  8,
 			MinSharpTurns: 2,
@@ -260,6 +274,10 @@ func (c *Config) Validate() error {
 		{positive(c.Drone.LoiterKm), "drone.loiter_km", "> 0"},
 		{positive(c.Drone.LoiterMaxKm), "drone.loiter_max_km", "> 0"},
 		{c.Drone.LoiterRatio > 1 && !math.IsInf(c.Drone.LoiterRatio, 0), "drone.loiter_ratio", "> 1"},
+		{positive(c.Drone.TakeoffM), "drone.takeoff_m", "> 0"},
+		{positive(c.Drone.TakeoffGrade), "drone.takeoff_grade", "> 0"},
+		{positive(c.Drone.TakeoffRateMS), "drone.takeoff_rate_m_s", "> 0"},
+		{c.Drone.TakeoffWindow >= 0, "drone.takeoff_window", ">= 0"},
 		{positive(c.Integrity.JumpKm), "integrity.jump_km", "> 0"},
 		{c.Integrity.ReturnKm >= 0 && c.Integrity.ReturnKm < c.Integrity.JumpKm, "integrity.return_km", "in [0, jump_km)"},
 		{c.Integrity.JumpWindow > 0, "integrity.jump_window", "> 0"},
@@ -344,6 +362,9 @@ type limits struct {
 	minSharpTurns          int
 	loiterKm, loiterRatio  float64
 	loiterMaxKm            float64
+	takeoffM, takeoffGrade float64
+	takeoffRate            float64
+	takeoffWindow          int64 // ns
 	jumpKm, returnKm       float64
 	jumpWindow, futureSkew int64 // ns
 	cellMaxKm              float64
@@ -371,7 +392,9 @@ func (c *Config) limits() *limits {
 		droneAlt: float32(c.Drone.MaxAltM), droneWindow: c.Drone.Window, droneMaxGap: int64(c.Drone.MaxGap),
 		turnDeg: c.Drone.TurnDeg, turnRate: c.Drone.TurnRateDegS, minSharpTurns: c.Drone.MinSharpTurns,
 		loiterKm: c.Drone.LoiterKm, loiterRatio: c.Drone.LoiterRatio, loiterMaxKm: c.Drone.LoiterMaxKm,
-		jumpKm: c.Integrity.JumpKm, returnKm: c.Integrity.ReturnKm, jumpWindow: int64(c.Integrity.JumpWindow),
+		takeoffM: c.Drone.TakeoffM, takeoffGrade: c.Drone.TakeoffGrade, takeoffRate: c.Drone.TakeoffRateMS,
+		takeoffWindow: int64(c.Drone.TakeoffWindow),
+		jumpKm:        c.Integrity.JumpKm, returnKm: c.Integrity.ReturnKm, jumpWindow: int64(c.Integrity.JumpWindow),
 		futureSkew: int64(c.Integrity.FutureSkew), cellMaxKm: c.Integrity.CellMaxKm,
 		cloneTerminals: c.Integrity.CloneTerminals, cloneWindow: int64(c.Integrity.CloneWindow),
 		clusterDeg: c.Cluster.CellDeg, clusterMin: c.Cluster.MinTerminals, clusterWindow: int64(c.Cluster.Window),

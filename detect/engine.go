@@ -262,13 +262,18 @@ type termState struct {
 	presSince int64              // start of the current restricted presence (unix ns); 0 if none
 	presLast  int64              // last fix of it
 	loiter    loiter
-	anchor    pt32   // where it was before its impossible move, while displaced
+	anchor    pt32 // where it was before its impossible move, while displaced
+	rest      pt32 // where it was last still
+	restAlt   float32
+	restAt    int64  // unix ns of its last still fix; 0 if never
 	icell     int32  // its grid cell for incidents (gridIndex)
 	incident  int32  // seq of the last incident it was counted in
 	lastJump  uint32 // unix seconds of its last impossible move
 
 	head, n     int8
-	displaced   bool // since an impossible move, until its position agrees with its network's again
+	displaced   bool   // since an impossible move, until its position agrees with its network's again
+	ownJumps    bool   // it came back from a jump within the incident window: its jumps are its own
+	displacedAt uint32 // unix seconds of the impossible move that displaced it
 	dhead, dn   int8
 	droneExempt bool
 	open        uint16 // bit d set if detector d has an open alert

@@ -144,9 +144,14 @@ func (e *Engine) interference(si int32, o *Observation, at int64, moved, jumped 
 	clat, clon, hasCell := e.servingCell(f.Cell)
 	sec := at / 1e9
 	if jumped && !st.displaced {
-		st.displaced = true
+		st.displaced, st.displacedAt = true, uint32(sec)
 		p := st.at(1)
 		st.anchor = pt32{float32(p.lat), float32(p.lon)}
+	} else if jumped && sec-int64(st.displacedAt) <= 2*e.lim.incidentBucket &&
+		policy.HaversineKm(float64(st.anchor.lat), float64(st.anchor.lon), f.Lat, f.Lon) <= e.lim.returnKm {
+		// Out and straight back: a receiver under interference stays
+		// spoofed or jammed for minutes; a spoofer jumps as it pleases.
+		st.ownJumps, st.displaced = true, false
 	}
 	if st.displaced && !jumped {
 		// Back where its network says it is, or moving as it may: a
@@ -288,8 +293,9 @@ func incidentID(start int64, ci int32) string {
 	return "in_" + hex.EncodeToString(h.Sum(nil))
 }
 
-// join adds grid cell ci to the incident, and explains the open alerts of
-// the displaced terminals there that it explains.
+// join adds grid cell ci to the incident, and explains the open alerts
+// of the displaced terminals in the incident's area and the grid cells
+// around it: those whose impossible moves came before the incident opened.
 func (e *Engine) join(inc *incident, ci int32) {
 	c := &e.icells[ci]
 	if c.incident == inc.seq {
@@ -302,16 +308,21 @@ func (e *Engine) join(inc *incident, ci int32) {
 	inc.cols = [2]int32{min(inc.cols[0], col), max(inc.cols[1], col)}
 	for key, oa := range e.open {
 		st := &e.states[key.slot]
-		if st.icell != ci || !explainable(key.det) {
+		if !st.displaced || st.ownJumps || oa.Explained || !explainable(key.det) {
 			continue
 		}
-		oa.Incident = inc.ID
-		if st.displaced && !oa.Explained {
-			oa.Explained = true
-			oa.Score = min(oa.Score, explainedScore)
-			oa.Severity = severityOf(oa.Score)
-			e.out = append(e.out, oa.emit())
+		r, col := st.icell/gridCols, st.icell%gridCols
+		if r < inc.rows[0]-1 || r > inc.rows[1]+1 || col < inc.cols[0]-1 || col > inc.cols[1]+1 {
+			continue
 		}
+		if e.icells[st.icell].incident == 0 {
+			e.icells[st.icell].incident = inc.seq
+			inc.Cells++
+		}
+		oa.Incident, oa.Explained = inc.ID, true
+		oa.Score = min(oa.Score, explainedScore)
+		oa.Severity = severityOf(oa.Score)
+		e.out = append(e.out, oa.emit())
 	}
 }
 
@@ -321,14 +332,20 @@ func (e *Engine) join(inc *incident, ci int32) {
 func explainable(d Detector) bool { return d != DroneMotion && d != FutureTimestamp }
 
 // incidentOf returns the open incident covering terminal si's network
-// position at at, and whether it explains a firing of d.
-func (e *Engine) incidentOf(si int32, d Detector, at int64) (id string, explained bool) {
+// position at at, and whether it explains the finding: the terminal was
+// displaced by interference, or the finding's clone group is a spoofer's
+// fake position.
+func (e *Engine) incidentOf(si int32, f *finding, at int64) (id string, explained bool) {
 	st := &e.states[si]
 	inc := e.incidentAt(e.icells[st.icell].incident, at)
 	if inc == nil {
+		inc = e.neighbourIncident(st.icell, at)
+	}
+	if inc == nil {
 		return "", false
 	}
-	return inc.ID, st.displaced && explainable(d)
+	spoofed := f.det == ClonedPosition && f.group != nil && f.group.interference
+	return inc.ID, explainable(f.det) && (st.displaced && !st.ownJumps || spoofed)
 }
 
 // Incidents returns the incidents the engine remembers (the newest 1,024),

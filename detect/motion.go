@@ -34,6 +34,11 @@ func (e *Engine) record(st *termState, o *Observation, at int64) bool {
 		if dist < minMoveKm {
 			p.t, p.alt, p.country, p.reason, p.flags = at, float32(f.AltM), country, d.Reason, flags
 			st.loiter.km = 0 // it stopped
+			// Still, unless it is rising as it goes: a drone taking off
+			// is still for a fix or so while it climbs.
+			if st.restAt == 0 || f.AltM-float64(st.restAlt) < e.lim.takeoffM || at-st.restAt > e.lim.takeoffWindow {
+				st.rest, st.restAlt, st.restAt = pt32{float32(f.Lat), float32(f.Lon)}, float32(f.AltM), at
+			}
 			return false
 		}
 		speed = float32(dist / (float64(at-p.t) / 3.6e12))
@@ -68,6 +73,7 @@ func (e *Engine) motion(si int32, at int64, tr *trigger) {
 		e.jump(si, at, tr)
 	}
 	if !st.droneExempt {
+		e.takeoff(si, at, tr)
 		e.loiter(si, dist, at, tr)
 		if int(st.n) >= e.lim.droneWindow {
 			e.drone(si, at, tr)
@@ -115,6 +121,29 @@ func (e *Engine) loiter(si int32, dist float64, at int64, tr *trigger) {
 }
 
 const loiterSummary = "loitered at drone speed, low: %.1f km flown per km strayed from its start (limit %.1f)"
+
+// takeoff fires drone_motion for a terminal that was still a moment ago
+// and now moves fast and low, having climbed more steeply or faster than
+// a road vehicle can.
+func (e *Engine) takeoff(si int32, at int64, tr *trigger) {
+	st := &e.states[si]
+	c := st.at(0)
+	if v := float64(c.speed); st.restAt == 0 || at-st.restAt > e.lim.takeoffWindow || v < e.lim.droneMin/2 || v > e.lim.droneMax || c.alt >= e.lim.droneAlt {
+		return
+	}
+	gain := float64(c.alt - st.restAlt)
+	if gain < e.lim.takeoffM {
+		return
+	}
+	km := policy.HaversineKm(float64(st.rest.lat), float64(st.rest.lon), c.lat, c.lon)
+	rate := gain / (float64(at-st.restAt) / 1e9)
+	if gain < e.lim.takeoffGrade*km*1000 && rate < e.lim.takeoffRate {
+		return
+	}
+	e.fire(si, finding{det: DroneMotion, score: 0.6 + 0.4*min(1, (gain-e.lim.takeoffM)/(4*e.lim.takeoffM)), value: gain, limit: e.lim.takeoffM, format: takeoffSummary}, at, tr)
+}
+
+const takeoffSummary = "took off: %.0f m above where it was still, climbing faster than a road vehicle (limit %.0f m)"
 
 // jump fires position_jump if the terminal's last move came back from a
 // point it could not have reached: q -> p -> c with p far from both, c near

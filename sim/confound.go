@@ -70,12 +70,12 @@ type event struct {
 const maxInterference = 64
 
 // interferenceHotspots are where GNSS interference has been reported
-// since 2023, as (lat, lon): the front in Ukraine (Kharkiv, Zaporizhzhia,
-// the Donbas), Odesa and the north-western Black Sea, Kaliningrad and the
-// Gulf of Gdansk, the Gulf of Finland, and the Eastern Mediterranean.
+// since 2023, as (lat, lon), in the order events are placed: Kaliningrad
+// and the Gulf of Gdansk, Odesa and the north-western Black Sea, the Gulf
+// of Finland, the Eastern Mediterranean, Kharkiv and Belgorod on the
+// front, and off Crimea.
 var interferenceHotspots = [][2]float64{
-	{49.99, 36.23}, {47.84, 35.14}, {48.5, 37.2}, {46.48, 30.73}, {54.71, 20.51},
-	{59.9, 26.5}, {33.0, 35.2},
+	{54.71, 20.51}, {46.48, 30.73}, {59.9, 26.5}, {33.0, 35.2}, {50.3, 36.5}, {44.6, 33.5},
 }
 
 // events draws n interference events: each at a hotspot (offset up to
