@@ -44,6 +44,8 @@ type Incident struct {
 	Kind  string    `json:"kind"`
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
+	// Opened is the time of the fix that opened it: when it was raised.
+	Opened time.Time `json:"opened"`
 	// Open is true while the incident may still grow: its last
 	// impossible move is less than incident.quiet old.
 	Open bool `json:"open"`
@@ -281,6 +283,7 @@ func (e *Engine) openIncident(ci int32, c *icell, at int64) *incident {
 	*inc = incident{seq: seq, start: start, end: at, rows: [2]int32{r, r}, cols: [2]int32{col, col},
 		initial: hashes, ninitial: n}
 	inc.ID = incidentID(start, ci)
+	inc.Opened = time.Unix(0, at).UTC()
 	inc.Kind = IncidentKind
 	inc.Terminals = n
 	e.stats.Incidents++

@@ -268,3 +268,21 @@ func (u *unit) track(sec int64) (lat, lon, speed float64) {
 	lat, lon = offset(clat, clon, float64(u.km)*x/legS, float64(u.phase))
 	return lat, lon, float64(u.speed)
 }
+
+// Affected returns the index in Interference of the event that covers
+// terminal i's true position at t, if any.
+func (f *Fleet) Affected(i int, t time.Time) (int, bool) {
+	s := int64(t.Sub(f.start) / time.Second)
+	fx, ok := f.trueFixAt(i, s)
+	if !ok {
+		return 0, false
+	}
+	for k := range f.events {
+		ev := &f.events[k]
+		clat, clon := ev.centre.f64()
+		if s >= ev.from && s < ev.to && distKm(clat, clon, fx.Lat, fx.Lon) <= ev.radiusKm {
+			return k, true
+		}
+	}
+	return 0, false
+}

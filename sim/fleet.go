@@ -174,7 +174,7 @@ type Fleet struct {
 // fixAt say how.
 type unit struct {
 	a, b  pt      // home (or base, or start) and the other end (or the spot it turns up at)
-	c     pt      // a spoof-track's claimed spot
+	c     pt      // a spoofer's claimed spot: where a spoof-track's track starts, a spoof-clone's cloned position
 	km    float32 // length of the path from a to b
 	speed float32 // km/h when moving
 	phase float32 // seconds into its cycle at Start

@@ -318,7 +318,15 @@ func (g *gen) unit(r *rand.Rand, b Behaviour, group uint16) unit {
 		g.register(&u, g.frontHome, skyfence.Civil)
 	case SpoofClone:
 		gr := &g.groups[group]
-		u.a, u.b, u.lane, u.bad = pl.spotNear(r, gr.town, b), gr.clone, group, gr.bad
+		u.a, u.c, u.lane, u.bad = pl.spotNear(r, gr.town, b), gr.clone, group, gr.bad
+		// Where it really is once carried: a town of the embargoed
+		// country (the group's town has one within reach, cloneGroups
+		// made sure).
+		if j, ok := pl.partner(r, gr.town, &g.toEmbargoed); ok {
+			u.b = g.around(r, j)
+		} else {
+			u.b = u.c
+		}
 		u.home = gr.home
 		if _, ok := g.cfg.Authorities[g.homes[gr.home]]; ok {
 			u.class = 1 + uint8(skyfence.Civil)

@@ -84,17 +84,42 @@ func (f *Fleet) fixAt(i int, s int64) (skyfence.Fix, bool) {
 	if f.cells {
 		fx.Cell = skyfence.CellOf(fx.Lat, fx.Lon)
 	}
-	if u := &f.units[i]; u.kind == SpoofTrack && u.bad >= 0 && s >= int64(u.bad) {
-		// The spoofer's claimed track, whatever the interference around
-		// it; the cell is where it really is.
-		fx.Lat, fx.Lon, fx.SpeedKmh = u.track(s - int64(u.bad))
-		f.withGround(u, s, &fx, 0)
+	if f.claim(i, s, &fx) {
 		return fx, true
 	}
 	if len(f.events) > 0 {
 		f.interfere(i, s, &fx)
 	}
 	return fx, true
+}
+
+// claim sets the position a spoofer claims at s, if it spoofs then, and
+// reports whether it does: its serving cell is the one where it really is,
+// and no interference reaches a receiver its own spoofer overpowers.
+func (f *Fleet) claim(i int, s int64, fx *skyfence.Fix) bool {
+	u := &f.units[i]
+	if u.bad < 0 || s < int64(u.bad) {
+		return false
+	}
+	switch u.kind {
+	case SpoofTrack:
+		fx.Lat, fx.Lon, fx.SpeedKmh = u.track(s - int64(u.bad))
+	case SpoofClone:
+		fx.Lat, fx.Lon, fx.SpeedKmh, fx.AltM = float64(u.c.Lat), float64(u.c.Lon), 0, 0
+	case SpoofJump:
+		// From its first fix at or after its start, then at every other
+		// fix on average.
+		k := uint64(s / f.interval)
+		if s-int64(u.bad) >= f.interval && hash01(u.seed, k) >= 0.5 {
+			return false
+		}
+		fx.Lat, fx.Lon = f.jumps[int(hash01(u.seed, k|1<<63)*float64(len(f.jumps)))].f64()
+		fx.SpeedKmh = 0
+	default:
+		return false
+	}
+	f.withGround(u, s, fx, 0)
+	return true
 }
 
 // trueFixAt is where terminal i really is at s seconds after Start, what
@@ -140,7 +165,7 @@ func (f *Fleet) trueFixAt(i int, s int64) (skyfence.Fix, bool) {
 				return fx, false
 			}
 			fx.Lat, fx.Lon = u.walk(s - int64(u.bad))
-		case bad:
+		case bad: // a spoofer's true position: see claim
 			fx.Lat, fx.Lon = u.b.f64()
 		case s >= int64(u.bad)-min(smuggleGap, int64(u.bad)/2):
 			return fx, false
@@ -165,13 +190,8 @@ func (f *Fleet) trueFixAt(i int, s int64) (skyfence.Fix, bool) {
 	case Crowd:
 		f.crowdAt(u, s, &fx)
 		f.withGround(u, s, &fx, 0)
-	case SpoofJump:
+	case SpoofJump: // at home, whatever it claims (see claim)
 		fx.Lat, fx.Lon = u.a.f64()
-		// From its first fix at or after its start, then at every other
-		// fix on average.
-		if k := uint64(s / f.interval); bad && (s-int64(u.bad) < f.interval || hash01(u.seed, k) < 0.5) {
-			fx.Lat, fx.Lon = f.jumps[int(hash01(u.seed, k|1<<63)*float64(len(f.jumps)))].f64()
-		}
 		f.withGround(u, s, &fx, 0)
 	default: // Residential, Sponsored
 		fx.Lat, fx.Lon = u.a.f64()
