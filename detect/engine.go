@@ -265,13 +265,16 @@ type termState struct {
 	anchor    pt32 // where it was before its impossible move, while displaced
 	rest      pt32 // where it was last still
 	restAlt   float32
-	restAt    int64  // unix ns of its last still fix; 0 if never
-	icell     int32  // its grid cell for incidents (gridIndex)
-	incident  int32  // seq of the last incident it was counted in
-	lastJump  uint32 // unix seconds of its last impossible move
+	restAt    int64   // unix ns of its last still fix; 0 if never
+	climbGain float32 // m above rest of the first fix that climbed TakeoffM since
+	icell     int32   // its grid cell for incidents (gridIndex)
+	incident  int32   // seq of the last incident it was counted in
+	lastJump  uint32  // unix seconds of its last impossible move
 
 	head, n     int8
 	displaced   bool   // since an impossible move, until its position agrees with its network's again
+	climbed     bool   // a fix since rest climbed TakeoffM
+	steep       bool   // and got there steeply or fast
 	ownJumps    bool   // it came back from a jump within the incident window: its jumps are its own
 	displacedAt uint32 // unix seconds of the impossible move that displaced it
 	dhead, dn   int8
