@@ -55,7 +55,7 @@ type Stats struct {
 
 // Engine runs the detectors over observations, one at a time, in order.
 // It is not safe for concurrent use (see Queue). Memory is bounded by the
-// Config: MaxTerminals states of about 700 bytes each (with the index),
+// Config: MaxTerminals states of about 770 bytes each (with the index),
 // their open alerts (at most one per detector, each with at most
 // EvidenceMax evidence), the first-sighting filter (16 << CloneFilterBits
 // bytes) and the shared position and grid cell tables (two generations of

@@ -180,6 +180,13 @@ func (e *Engine) interference(si int32, o *Observation, at int64, moved, jumped 
 	c.roll(sec / e.lim.incidentBucket)
 	c.fixes[0]++
 	if !jumped {
+		// A victim still displaced keeps its incident going: receivers
+		// sit at a spoofed position for as long as it lasts.
+		if st.displaced && !st.ownJumps {
+			if inc := e.incidentAt(st.incident, at); inc != nil {
+				inc.end = max(inc.end, at)
+			}
+		}
 		return
 	}
 	c.jumps[0]++
