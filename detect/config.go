@@ -133,7 +133,9 @@ type IntegrityConfig struct {
 	JumpKm     float64  `json:"jump_km"`
 	ReturnKm   float64  `json:"return_km"`
 	JumpWindow Duration `json:"jump_window"`
-	// FutureSkew is how far ahead of its arrival a fix's time may be.
+	// FutureSkew is how far ahead of its arrival a fix's time may be: the
+	// window ingest accepts (control.MaxClockSkew, 5 minutes), so that a
+	// gateway whose clock runs ahead within it raises no alert.
 	FutureSkew Duration `json:"future_skew"`
 	// CellMaxKm is how far a fix may be from the centre of the capacity
 	// cell or beam it names as serving it.
@@ -220,7 +222,7 @@ func DefaultConfig() Config {
 			JumpKm:          10,
 			ReturnKm:        2,
 			JumpWindow:      Duration(10 * time.Minute),
-			FutureSkew:      Duration(2 * time.Minute),
+			FutureSkew:      Duration(5 * time.Minute),
 			CellMaxKm:       60,
 			CloneTerminals:  10,
 			CloneWindow:     Duration(10 * time.Minute),
