@@ -118,8 +118,9 @@ type TargetScore struct {
 	Recall    float64          `json:"recall"`
 	Delay     detect.KindScore `json:"delay"`
 	// UnderInterference of the labelled terminals were inside a GNSS
-	// interference event when they started (their receivers spoofed or
-	// jammed), and ClearDelay is Delay over the others.
+	// interference event when they started or in the TargetDelay after
+	// (their receivers spoofed or jammed), and ClearDelay is Delay over the
+	// others.
 	UnderInterference int              `json:"under_interference"`
 	ClearDelay        detect.KindScore `json:"clear_delay"`
 	// PrecisionMet, RecallMet and DelayMet say which targets are met; Met
@@ -202,7 +203,7 @@ func Detection(ctx context.Context, snap *policy.Snapshot, cfg DetectionConfig, 
 	for i := range f.Len() {
 		if l := f.Label(i); l.Bad {
 			labels[l.ID] = detect.Label{Kind: l.Behaviour.String(), Start: l.BadFrom}
-			if _, hit := f.Affected(i, l.BadFrom); hit {
+			if underInterference(f, i, l.BadFrom) {
 				under[l.Behaviour.String()]++
 			} else {
 				clear[l.ID] = labels[l.ID]
@@ -253,6 +254,18 @@ func targets(s, clear detect.Scores, under map[string]int) []TargetScore {
 		out = append(out, ts)
 	}
 	return out
+}
+
+// underInterference reports whether terminal i's true position is inside
+// an interference event at its start or in the TargetDelay after it: its
+// receiver spoofed or jammed while it should be alerted.
+func underInterference(f *sim.Fleet, i int, start time.Time) bool {
+	for d := time.Duration(0); d <= TargetDelay; d += f.Interval() / 3 {
+		if _, hit := f.Affected(i, start.Add(d)); hit {
+			return true
+		}
+	}
+	return false
 }
 
 // scoreEvents matches the fleet's interference events with incidents and

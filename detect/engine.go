@@ -275,6 +275,7 @@ type termState struct {
 	displaced   bool   // since an impossible move, until its position agrees with its network's again
 	climbed     bool   // a fix since rest climbed TakeoffM
 	steep       bool   // and got there steeply or fast
+	cellAgrees  bool   // its last fix was within cell_max_km of its serving cell, or named none
 	ownJumps    bool   // it came back from a jump within the incident window: its jumps are its own
 	displacedAt uint32 // unix seconds of the impossible move that displaced it
 	dhead, dn   int8

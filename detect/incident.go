@@ -167,6 +167,7 @@ func (e *Engine) interference(si int32, o *Observation, at int64, moved, jumped 
 	if jumped {
 		st.lastJump = uint32(sec)
 	}
+	st.cellAgrees = !hasCell || policy.HaversineKm(clat, clon, f.Lat, f.Lon) <= e.lim.cellMaxKm
 	lat, lon := f.Lat, f.Lon
 	switch {
 	case hasCell:
@@ -354,7 +355,10 @@ func (e *Engine) incidentOf(si int32, f *finding, at int64) (id string, explaine
 	if inc == nil {
 		return "", false
 	}
-	spoofed := f.det == ClonedPosition && f.group != nil && f.group.interference
+	// A member of a spoofed clone group that is where its network says
+	// it is: a receiver near the fake position. One whose cell is far
+	// away is a spoofer that chose the same position.
+	spoofed := f.det == ClonedPosition && f.group != nil && f.group.interference && st.cellAgrees
 	return inc.ID, explainable(f.det) && (st.displaced && !st.ownJumps || spoofed)
 }
 
