@@ -26,7 +26,8 @@ const (
 	// ImpossibleTravel: a move faster than the plan's ceiling.
 	ImpossibleTravel
 	// DroneMotion: sustained drone speed at low altitude with turns no
-	// road vehicle makes, on a plan that may not fly.
+	// road vehicle makes, a loiter, or a take-off, on a plan that may not
+	// fly.
 	DroneMotion
 	// PositionJump: out and back again faster than the plan's ceiling.
 	PositionJump
