@@ -137,7 +137,11 @@ func (e *Engine) climb(st *termState, lat, lon, alt float64, at int64) {
 	}
 	st.climbed = true
 	km := policy.HaversineKm(float64(st.rest.lat), float64(st.rest.lon), lat, lon)
-	st.steep = gain >= e.lim.takeoffGrade*km*1000 || gain/(float64(at-st.restAt)/1e9) >= e.lim.takeoffRate
+	secs := float64(at-st.restAt) / 1e9
+	// Faster than a drone flies from where it was still is no take-off:
+	// a receiver back on its true track after interference (spoofed
+	// positions carry a spoofed altitude).
+	st.steep = km/secs*3600 <= e.lim.droneMax && (gain >= e.lim.takeoffGrade*km*1000 || gain/secs >= e.lim.takeoffRate)
 	st.climbGain = float32(gain)
 }
 

@@ -76,3 +76,23 @@ func TestNoTakeoffUphill(t *testing.T) {
 		t.Fatalf("drone_motion: %v", detectors(got))
 	}
 }
+
+// TestNoTakeoffAfterSpoofing: a car whose receiver sat at a spoofed
+// position (altitude 0) for minutes, back on its true track at its true
+// altitude and speed, did not take off. It failed before the take-off's
+// ground speed bound.
+func TestNoTakeoffAfterSpoofing(t *testing.T) {
+	term := terminal("car", "roam", "UA")
+	var in []Observation
+	for k := range 8 {
+		in = append(in, obs(term, t0.Add(time.Duration(k)*15*time.Second), moscowLat, moscowLon).alt(0))
+	}
+	lat, lon := zaporizhLat, zaporizhLon
+	for k := range 8 {
+		lat, lon = dest(lat, lon, 0, 100*(15*time.Second).Hours())
+		in = append(in, obs(term, t0.Add(time.Duration(8+k)*15*time.Second), lat, lon).alt(150))
+	}
+	if got := of(feed(newEngine(t, nil), in), DroneMotion); len(got) > 0 {
+		t.Fatalf("drone_motion: %v", detectors(got))
+	}
+}
