@@ -26,7 +26,8 @@ const (
 	// ImpossibleTravel: a move faster than the plan's ceiling.
 	ImpossibleTravel
 	// DroneMotion: sustained drone speed at low altitude with turns no
-	// road vehicle makes, on a plan that may not fly.
+	// road vehicle makes, a loiter, or a take-off, on a plan that may not
+	// fly.
 	DroneMotion
 	// PositionJump: out and back again faster than the plan's ceiling.
 	PositionJump
@@ -170,6 +171,13 @@ type Alert struct {
 	// others (at most 31).
 	Group   string   `json:"group,omitempty"`
 	Related []string `json:"related,omitempty"`
+	// Incident is the GNSS interference incident open where the terminal
+	// was (by its network position) when the alert last fired, if any.
+	// Explained is true if the incident explains the alert: the terminal
+	// had jumped where it could not be, as every receiver around it did;
+	// its score is then kept below medium (0.5 at most).
+	Incident  string `json:"incident,omitempty"`
+	Explained bool   `json:"explained,omitempty"`
 	// Evidence holds the terminal's last moves when the alert opened and
 	// each fix that fired it since, the last EvidenceMax of them, oldest
 	// first.
@@ -278,6 +286,16 @@ func (e *Engine) fire(si int32, f finding, at int64, tr *trigger) {
 			}
 			oa.Evidence = append(oa.Evidence, *ev)
 		}
+	}
+	inc, explained := e.incidentOf(si, &f, at)
+	if inc != "" {
+		oa.Incident = inc
+	}
+	if explained && (opened || oa.Explained) {
+		oa.Explained = true
+		score = min(score, explainedScore)
+	} else {
+		oa.Explained = false
 	}
 	oa.Count++
 	// A group fires its members at another terminal's time, which may be

@@ -16,7 +16,7 @@ import (
 type Config struct {
 	// MaxTerminals is how many terminals the engine keeps state for; the
 	// least recently seen is forgotten (with its open alerts) to make room.
-	// A terminal followed costs about 700 bytes of heap, all told.
+	// A terminal followed costs about 770 bytes of heap, all told.
 	MaxTerminals int `json:"max_terminals"`
 	// QueueSize is how many observations a Queue holds before it drops.
 	QueueSize int `json:"queue_size"`
@@ -36,6 +36,7 @@ type Config struct {
 	Drone     DroneConfig     `json:"drone"`
 	Integrity IntegrityConfig `json:"integrity"`
 	Cluster   ClusterConfig   `json:"cluster"`
+	Incident  IncidentConfig  `json:"incident"`
 }
 
 // OriginConfig sets the detectors of use where a terminal may not be:
@@ -111,6 +112,16 @@ type DroneConfig struct {
 	LoiterKm    float64 `json:"loiter_km"`
 	LoiterMaxKm float64 `json:"loiter_max_km"`
 	LoiterRatio float64 `json:"loiter_ratio"`
+	// A take-off is a terminal that was still and, within TakeoffWindow of
+	// its last still fix, moving at MinKmh/2 or more and low, is TakeoffM
+	// or more above the altitude it was still at, having climbed at a
+	// grade of TakeoffGrade (climb over distance from where it was still)
+	// or at TakeoffRateMS metres a second or more: steeper or faster than
+	// a road vehicle climbs.
+	TakeoffM      float64  `json:"takeoff_m"`
+	TakeoffGrade  float64  `json:"takeoff_grade"`
+	TakeoffRateMS float64  `json:"takeoff_rate_m_s"`
+	TakeoffWindow Duration `json:"takeoff_window"`
 }
 
 // IntegrityConfig sets the detectors of positions that cannot be true:
@@ -122,7 +133,9 @@ type IntegrityConfig struct {
 	JumpKm     float64  `json:"jump_km"`
 	ReturnKm   float64  `json:"return_km"`
 	JumpWindow Duration `json:"jump_window"`
-	// FutureSkew is how far ahead of its arrival a fix's time may be.
+	// FutureSkew is how far ahead of its arrival a fix's time may be: the
+	// window ingest accepts (control.MaxClockSkew, 5 minutes), so that a
+	// gateway whose clock runs ahead within it raises no alert.
 	FutureSkew Duration `json:"future_skew"`
 	// CellMaxKm is how far a fix may be from the centre of the capacity
 	// cell or beam it names as serving it.
@@ -148,6 +161,21 @@ type ClusterConfig struct {
 	Window       Duration `json:"window"`
 	// MaxCells bounds the grid cells followed.
 	MaxCells int `json:"max_cells"`
+}
+
+// IncidentConfig sets GNSS interference incidents: many terminals of one
+// area jumping where they cannot be at the same time.
+type IncidentConfig struct {
+	// MinTerminals distinct terminals whose network position (serving
+	// cell, else last true position) is in one 1-degree grid cell, each
+	// making a move faster than its plan's ceiling, within Window...
+	MinTerminals int `json:"min_terminals"`
+	// ...and at least MinShare of the fixes from that grid cell in Window
+	// being such moves, open an incident.
+	MinShare float64  `json:"min_share"`
+	Window   Duration `json:"window"`
+	// Quiet is how long an incident stays open after its last such move.
+	Quiet Duration `json:"quiet"`
 }
 
 // DefaultConfig returns the defaults documented in docs/DETECTION.md.
@@ -179,6 +207,10 @@ func DefaultConfig() Config {
 			MaxAltM:       500,
 			Window:        6,
 			MaxGap:        Duration(30 * time.Second),
+			TakeoffM:      35,
+			TakeoffGrade:  0.08,
+			TakeoffRateMS: 2.5,
+			TakeoffWindow: Duration(45 * time.Second),
 			TurnDeg:       90,
 			TurnRateDegS:  8,
 			MinSharpTurns: 2,
@@ -190,13 +222,14 @@ func DefaultConfig() Config {
 			JumpKm:          10,
 			ReturnKm:        2,
 			JumpWindow:      Duration(10 * time.Minute),
-			FutureSkew:      Duration(2 * time.Minute),
+			FutureSkew:      Duration(5 * time.Minute),
 			CellMaxKm:       60,
 			CloneTerminals:  10,
 			CloneWindow:     Duration(10 * time.Minute),
 			CloneFilterBits: 20,
 			ClonePositions:  100_000,
 		},
+		Incident: IncidentConfig{MinTerminals: 8, MinShare: 0.05, Window: Duration(2 * time.Minute), Quiet: Duration(5 * time.Minute)},
 		Cluster: ClusterConfig{
 			CellDeg:      0.05,
 			MinTerminals: 5,
@@ -243,6 +276,10 @@ func (c *Config) Validate() error {
 		{positive(c.Drone.LoiterKm), "drone.loiter_km", "> 0"},
 		{positive(c.Drone.LoiterMaxKm), "drone.loiter_max_km", "> 0"},
 		{c.Drone.LoiterRatio > 1 && !math.IsInf(c.Drone.LoiterRatio, 0), "drone.loiter_ratio", "> 1"},
+		{positive(c.Drone.TakeoffM), "drone.takeoff_m", "> 0"},
+		{positive(c.Drone.TakeoffGrade), "drone.takeoff_grade", "> 0"},
+		{positive(c.Drone.TakeoffRateMS), "drone.takeoff_rate_m_s", "> 0"},
+		{c.Drone.TakeoffWindow >= 0, "drone.takeoff_window", ">= 0"},
 		{positive(c.Integrity.JumpKm), "integrity.jump_km", "> 0"},
 		{c.Integrity.ReturnKm >= 0 && c.Integrity.ReturnKm < c.Integrity.JumpKm, "integrity.return_km", "in [0, jump_km)"},
 		{c.Integrity.JumpWindow > 0, "integrity.jump_window", "> 0"},
@@ -256,6 +293,10 @@ func (c *Config) Validate() error {
 		{c.Cluster.MinTerminals >= 2 && c.Cluster.MinTerminals <= maxMembers, "cluster.min_terminals", fmt.Sprintf("2 to %d", maxMembers)},
 		{c.Cluster.Window > 0, "cluster.window", "> 0"},
 		{c.Cluster.MaxCells >= 1, "cluster.max_cells", ">= 1"},
+		{c.Incident.MinTerminals >= 2 && c.Incident.MinTerminals <= incidentSet, "incident.min_terminals", fmt.Sprintf("2 to %d", incidentSet)},
+		{c.Incident.MinShare >= 0 && c.Incident.MinShare <= 1, "incident.min_share", "in [0, 1]"},
+		{c.Incident.Window >= Duration(time.Second), "incident.window", ">= 1s"},
+		{c.Incident.Quiet >= 0, "incident.quiet", ">= 0"},
 	}
 	for _, ch := range checks {
 		if !ch.ok {
@@ -323,6 +364,9 @@ type limits struct {
 	minSharpTurns          int
 	loiterKm, loiterRatio  float64
 	loiterMaxKm            float64
+	takeoffM, takeoffGrade float64
+	takeoffRate            float64
+	takeoffWindow          int64 // ns
 	jumpKm, returnKm       float64
 	jumpWindow, futureSkew int64 // ns
 	cellMaxKm              float64
@@ -331,6 +375,10 @@ type limits struct {
 	clusterDeg             float64
 	clusterMin             int
 	clusterWindow          int64 // ns
+	incidentMin            int
+	incidentShare          float64
+	incidentBucket         int64 // s: half the window
+	incidentQuiet          int64 // ns
 }
 
 func (c *Config) limits() *limits {
@@ -346,10 +394,14 @@ func (c *Config) limits() *limits {
 		droneAlt: float32(c.Drone.MaxAltM), droneWindow: c.Drone.Window, droneMaxGap: int64(c.Drone.MaxGap),
 		turnDeg: c.Drone.TurnDeg, turnRate: c.Drone.TurnRateDegS, minSharpTurns: c.Drone.MinSharpTurns,
 		loiterKm: c.Drone.LoiterKm, loiterRatio: c.Drone.LoiterRatio, loiterMaxKm: c.Drone.LoiterMaxKm,
-		jumpKm: c.Integrity.JumpKm, returnKm: c.Integrity.ReturnKm, jumpWindow: int64(c.Integrity.JumpWindow),
+		takeoffM: c.Drone.TakeoffM, takeoffGrade: c.Drone.TakeoffGrade, takeoffRate: c.Drone.TakeoffRateMS,
+		takeoffWindow: int64(c.Drone.TakeoffWindow),
+		jumpKm:        c.Integrity.JumpKm, returnKm: c.Integrity.ReturnKm, jumpWindow: int64(c.Integrity.JumpWindow),
 		futureSkew: int64(c.Integrity.FutureSkew), cellMaxKm: c.Integrity.CellMaxKm,
 		cloneTerminals: c.Integrity.CloneTerminals, cloneWindow: int64(c.Integrity.CloneWindow),
 		clusterDeg: c.Cluster.CellDeg, clusterMin: c.Cluster.MinTerminals, clusterWindow: int64(c.Cluster.Window),
+		incidentMin: c.Incident.MinTerminals, incidentShare: c.Incident.MinShare,
+		incidentBucket: max(1, int64(c.Incident.Window.D().Seconds())/2), incidentQuiet: int64(c.Incident.Quiet),
 	}
 	for _, d := range c.Disabled {
 		if d < numDetectors {

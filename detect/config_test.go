@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -77,6 +78,11 @@ func TestConfigErrors(t *testing.T) {
 		{func(c *Config) { c.Integrity.ReturnKm = 20 }, "integrity.return_km"},
 		{func(c *Config) { c.Travel.PlanMaxKmh["roam"] = 0 }, `travel.plan_max_kmh["roam"]`},
 		{func(c *Config) { c.Origin.RestrictedRegions = []string{"zone:"} }, "restricted_regions"},
+		{func(c *Config) { c.Incident.MinTerminals = 9 }, "incident.min_terminals must be 2 to 8"},
+		{func(c *Config) { c.Incident.MinShare = 1.5 }, "incident.min_share"},
+		{func(c *Config) { c.Incident.Window = 0 }, "incident.window"},
+		{func(c *Config) { c.Drone.TakeoffM = 0 }, "drone.takeoff_m"},
+		{func(c *Config) { c.Drone.TakeoffGrade = math.NaN() }, "drone.takeoff_grade"},
 	}
 	for _, c := range cases {
 		cfg := DefaultConfig()

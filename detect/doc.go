@@ -16,6 +16,11 @@
 // score in [0, 1], a severity and the evidence (the last fixes and the
 // decisions, the rule, the region).
 //
+// Many unrelated terminals of one area jumping where they cannot be at the
+// same time are GNSS interference, not as many bad actors: the engine opens
+// one Incident for the area (Engine.Incidents), and the alerts it explains
+// stay low and name it (Alert.Incident, Alert.Explained).
+//
 // An Engine is not safe for concurrent use. A Queue puts one behind a
 // bounded buffer that any number of goroutines can Offer to without ever
 // blocking: when the buffer is full the observation is dropped and counted.

@@ -49,11 +49,13 @@ type Stats struct {
 	SharedPositions int    `json:"shared_positions"`
 	ClusterCells    int    `json:"cluster_cells"`
 	Rotations       uint64 `json:"rotations"`
+	// Incidents counts the GNSS interference incidents opened.
+	Incidents uint64 `json:"incidents"`
 }
 
 // Engine runs the detectors over observations, one at a time, in order.
 // It is not safe for concurrent use (see Queue). Memory is bounded by the
-// Config: MaxTerminals states of about 700 bytes each (with the index),
+// Config: MaxTerminals states of about 770 bytes each (with the index),
 // their open alerts (at most one per detector, each with at most
 // EvidenceMax evidence), the first-sighting filter (16 << CloneFilterBits
 // bytes) and the shared position and grid cell tables (two generations of
@@ -77,6 +79,11 @@ type Engine struct {
 	cells     groupTable // grid cells of restricted regions
 	out       []Alert
 	stats     Stats
+
+	icells      []icell // 1-degree grid cells, for incidents
+	incidents   [incidentRing]incident
+	incidentSeq int32
+	lastAt      int64 // time of the newest fix processed, unix ns
 }
 
 // link is a slot's place in the LRU list, kept apart from the states so
@@ -95,6 +102,7 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		filter: make([]filterSlot, 1<<cfg.Integrity.CloneFilterBits),
 		shared: newGroupTable(cfg.Integrity.ClonePositions, int64(cfg.Integrity.CloneWindow)),
 		cells:  newGroupTable(cfg.Cluster.MaxCells, int64(cfg.Cluster.Window)),
+		icells: make([]icell, 180*gridCols),
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -144,7 +152,10 @@ func (e *Engine) Process(o *Observation) []Alert {
 		e.fire(si, finding{det: FutureTimestamp, score: 0.5 + 0.5*min(1, s/(10*lim)), value: s, limit: lim}, at, &tr)
 		return e.out
 	}
-	if e.record(st, o, at) {
+	e.lastAt = max(e.lastAt, at)
+	moved := e.record(st, o, at)
+	e.interference(si, o, at, moved, moved && e.impossible(st))
+	if moved {
 		tr.speed = float64(st.at(0).speed)
 		e.motion(si, at, &tr)
 	}
@@ -251,8 +262,22 @@ type termState struct {
 	presSince int64              // start of the current restricted presence (unix ns); 0 if none
 	presLast  int64              // last fix of it
 	loiter    loiter
+	anchor    pt32 // where it was before its impossible move, while displaced
+	rest      pt32 // where it was last still
+	restAlt   float32
+	restAt    int64   // unix ns of its last still fix; 0 if never
+	climbGain float32 // m above rest of the first fix that climbed TakeoffM since
+	icell     int32   // its grid cell for incidents (gridIndex)
+	incident  int32   // seq of the last incident it was counted in
+	lastJump  uint32  // unix seconds of its last impossible move
 
 	head, n     int8
+	displaced   bool   // since an impossible move, until its position agrees with its network's again
+	climbed     bool   // a fix since rest climbed TakeoffM
+	steep       bool   // and got there steeply or fast
+	cellAgrees  bool   // its last fix was within cell_max_km of its serving cell, or named none
+	ownJumps    bool   // it came back from a jump within the incident window: its jumps are its own
+	displacedAt uint32 // unix seconds of the impossible move that displaced it
 	dhead, dn   int8
 	droneExempt bool
 	open        uint16 // bit d set if detector d has an open alert

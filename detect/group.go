@@ -14,6 +14,9 @@ type group struct {
 	// fired is set once the group has been over its threshold, when every
 	// member known then was alerted; later members are alerted as they come.
 	fired bool
+	// interference is set once a terminal displaced by interference (and
+	// not by its own jumps) joined it: the position is a spoofer's.
+	interference bool
 }
 
 // member is a terminal of a group. Its id is "" if it is known only by its

@@ -53,6 +53,7 @@ func (e *Engine) clone(si int32, f *skyfence.Fix, at int64, tr *trigger) {
 		g.members = append(g.members, member{hash: s.term, last: int64(s.sec) * 1e9})
 	}
 	n := g.join(st.hash, st.id, at, e.lim.cloneWindow)
+	g.interference = g.interference || st.displaced && !st.ownJumps
 	if n < e.lim.cloneTerminals {
 		return
 	}

@@ -24,8 +24,8 @@ func TestFutureTimestamp(t *testing.T) {
 	if len(got) != 1 || got[0].Detector != FutureTimestamp {
 		t.Fatalf("a fix 10 min ahead raised %v, want future_timestamp", detectors(got))
 	}
-	if got[0].Value != 600 || got[0].Limit != 120 {
-		t.Errorf("value %v s limit %v s, want 600 and 120", got[0].Value, got[0].Limit)
+	if got[0].Value != 600 || got[0].Limit != 300 {
+		t.Errorf("value %v s limit %v s, want 600 and 300", got[0].Value, got[0].Limit)
 	}
 	// The future fix was not recorded: the next real fix is not out of
 	// order.

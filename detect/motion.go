@@ -34,10 +34,20 @@ func (e *Engine) record(st *termState, o *Observation, at int64) bool {
 		if dist < minMoveKm {
 			p.t, p.alt, p.country, p.reason, p.flags = at, float32(f.AltM), country, d.Reason, flags
 			st.loiter.km = 0 // it stopped
+			// Still, unless it is rising as it goes: a drone taking off
+			// is still for a fix or so while it climbs.
+			if st.restAt == 0 || f.AltM-float64(st.restAlt) < e.lim.takeoffM || at-st.restAt > e.lim.takeoffWindow {
+				st.rest, st.restAlt, st.restAt, st.climbed = pt32{float32(f.Lat), float32(f.Lon)}, float32(f.AltM), at, false
+			} else {
+				e.climb(st, f.Lat, f.Lon, f.AltM, at)
+			}
 			return false
 		}
 		speed = float32(dist / (float64(at-p.t) / 3.6e12))
 		heading = float32(bearing(p.lat, p.lon, f.Lat, f.Lon))
+	}
+	if st.restAt != 0 && at-st.restAt <= e.lim.takeoffWindow {
+		e.climb(st, f.Lat, f.Lon, f.AltM, at)
 	}
 	st.moved = uint32(at / 1e9)
 	st.head = (st.head + 1) % ringSize
@@ -68,6 +78,7 @@ func (e *Engine) motion(si int32, at int64, tr *trigger) {
 		e.jump(si, at, tr)
 	}
 	if !st.droneExempt {
+		e.takeoff(si, at, tr)
 		e.loiter(si, dist, at, tr)
 		if int(st.n) >= e.lim.droneWindow {
 			e.drone(si, at, tr)
@@ -115,6 +126,39 @@ func (e *Engine) loiter(si int32, dist float64, at int64, tr *trigger) {
 }
 
 const loiterSummary = "loitered at drone speed, low: %.1f km flown per km strayed from its start (limit %.1f)"
+
+// climb notes the first fix since the terminal was last still that is
+// TakeoffM or more above it, and whether it got there steeply or fast
+// enough for a take-off.
+func (e *Engine) climb(st *termState, lat, lon, alt float64, at int64) {
+	gain := alt - float64(st.restAlt)
+	if st.climbed || gain < e.lim.takeoffM {
+		return
+	}
+	st.climbed = true
+	km := policy.HaversineKm(float64(st.rest.lat), float64(st.rest.lon), lat, lon)
+	secs := float64(at-st.restAt) / 1e9
+	// Faster than a drone flies from where it was still is no take-off:
+	// a receiver back on its true track after interference (spoofed
+	// positions carry a spoofed altitude).
+	st.steep = km/secs*3600 <= e.lim.droneMax && (gain >= e.lim.takeoffGrade*km*1000 || gain/secs >= e.lim.takeoffRate)
+	st.climbGain = float32(gain)
+}
+
+// takeoff fires drone_motion for a terminal that was still a moment ago,
+// climbed more steeply or faster than a road vehicle can, and now moves
+// fast and low: a drone taking off, on the spot or flying.
+func (e *Engine) takeoff(si int32, at int64, tr *trigger) {
+	st := &e.states[si]
+	c := st.at(0)
+	if v := float64(c.speed); !st.climbed || !st.steep || at-st.restAt > e.lim.takeoffWindow || v < e.lim.droneMin/2 || v > e.lim.droneMax || c.alt >= e.lim.droneAlt {
+		return
+	}
+	gain := float64(st.climbGain)
+	e.fire(si, finding{det: DroneMotion, score: 0.6 + 0.4*min(1, (gain-e.lim.takeoffM)/(4*e.lim.takeoffM)), value: gain, limit: e.lim.takeoffM, format: takeoffSummary}, at, tr)
+}
+
+const takeoffSummary = "took off: %.0f m above where it was still, climbing faster than a road vehicle (limit %.0f m)"
 
 // jump fires position_jump if the terminal's last move came back from a
 // point it could not have reached: q -> p -> c with p far from both, c near

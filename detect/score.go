@@ -62,7 +62,10 @@ type KindScore struct {
 
 // Score measures alerts against labels {terminal id -> label}, which name
 // the bad actors only: a terminal without a label is honest. Repeated
-// emissions of an alert, and several alerts of a terminal, count once.
+// emissions of an alert, and several alerts of a terminal, count once. An
+// alert that an incident explains (Alert.Explained) flags nothing: pass
+// the last emission of each alert, so that one explained after it opened
+// counts as its last emission says.
 func Score(alerts []Alert, labels map[string]Label) Scores {
 	var out Scores
 	labelled := map[string]int{}
@@ -86,7 +89,7 @@ func Score(alerts []Alert, labels map[string]Label) Scores {
 	}
 	for i := range alerts {
 		a := &alerts[i]
-		if a.Detector >= numDetectors {
+		if a.Detector >= numDetectors || a.Explained {
 			continue
 		}
 		var h hit

@@ -9,8 +9,11 @@ import (
 // describes each profile.
 type Behaviour uint8
 
-// Behaviours. The first six are honest; the others are bad actors, whose
-// labels carry the time their bad behaviour starts.
+// Behaviours. The first six are honest; the next four are bad actors, whose
+// labels carry the time their bad behaviour starts. The last five are the
+// confounders (ConfounderMix): two honest (train, crowd) and three bad
+// actors that adapt to the detectors (drone-low, smuggled-rare,
+// spoof-track).
 const (
 	Residential Behaviour = iota
 	Roamer
@@ -22,6 +25,11 @@ const (
 	Drone
 	SpoofJump
 	SpoofClone
+	Train
+	Crowd
+	DroneLow
+	SmuggledRare
+	SpoofTrack
 	numBehaviours
 )
 
@@ -30,11 +38,15 @@ const (
 const NumBehaviours = int(numBehaviours)
 
 var behaviourNames = [...]string{"residential", "roamer", "ship", "airliner", "vehicle", "sponsored",
-	"smuggled", "drone", "spoof-jump", "spoof-clone"}
+	"smuggled", "drone", "spoof-jump", "spoof-clone", "train", "crowd", "drone-low", "smuggled-rare", "spoof-track"}
 
 // behaviourPlans is the plan each behaviour's terminals are registered on.
 var behaviourPlans = [...]string{"residential", "roam", "maritime", "aviation", "roam", "sponsored",
-	"roam", "roam", "roam", "roam"}
+	"roam", "roam", "roam", "roam", "roam", "residential", "roam", "roam", "roam"}
+
+// badBehaviours marks the bad actors' behaviours.
+var badBehaviours = [numBehaviours]bool{Smuggled: true, Drone: true, SpoofJump: true, SpoofClone: true,
+	DroneLow: true, SmuggledRare: true, SpoofTrack: true}
 
 func (b Behaviour) String() string {
 	if int(b) < len(behaviourNames) {
@@ -44,7 +56,7 @@ func (b Behaviour) String() string {
 }
 
 // Bad reports whether the behaviour is a bad actor's.
-func (b Behaviour) Bad() bool { return b >= Smuggled && b < numBehaviours }
+func (b Behaviour) Bad() bool { return b < numBehaviours && badBehaviours[b] }
 
 // Plan returns the plan of the scenario policy the behaviour's terminals
 // are on.
@@ -77,6 +89,29 @@ var DefaultMix = Mix{
 	Drone:       0.01,
 	SpoofJump:   0.0075,
 	SpoofClone:  0.0075,
+}
+
+// ConfounderMix is DefaultMix with the confounders of the real world
+// added: honest fast movers (trains) and crowded sites, and bad actors
+// that adapt (low drones under the speed cap, smuggled terminals switched
+// on rarely, spoofers faking a moving track). Config.Confounders uses it
+// and adds GNSS interference events.
+var ConfounderMix = Mix{
+	Residential:  0.50,
+	Roamer:       0.08,
+	Ship:         0.04,
+	Airliner:     0.04,
+	Vehicle:      0.14,
+	Sponsored:    0.10,
+	Smuggled:     0.015,
+	Drone:        0.01,
+	SpoofJump:    0.0075,
+	SpoofClone:   0.0075,
+	Train:        0.02,
+	Crowd:        0.03,
+	DroneLow:     0.005,
+	SmuggledRare: 0.005,
+	SpoofTrack:   0.005,
 }
 
 // counts splits n terminals by the mix, rounding so that they add up to n:

@@ -4,9 +4,9 @@
 //
 // Generate makes a fleet from a Config, deterministically from its seed:
 // the same seed gives the same terminals and the same fixes, and no clock
-// or global source of randomness is read. A terminal is a few numbers (52
+// or global source of randomness is read. A terminal is a few numbers (60
 // bytes, plus its id), and its fix at any time is computed from them, so a
-// fleet of ten million fits in about 650 MB and fixes can be asked for in
+// fleet of ten million fits in about 750 MB and fixes can be asked for in
 // any order (FixAt) or in time order (AppendFixes). Each terminal reports
 // every Config.Interval (15 s), at a phase of its own, with its true
 // ground speed (spoofers excepted).
@@ -83,6 +83,47 @@
 //     sitting at home near it like a residential terminal; off while
 //     carried across the border (as smuggled ones are), then all of a
 //     group report that town's exact position, bit for bit, at 0 km/h.
+//
+// # Confounders
+//
+// Config.Confounders adds what the detectors meet in the real world, every
+// parameter drawn from a range with the seed, so that a seed not tuned on
+// is a fair test:
+//
+//   - GNSS interference events (Config.Interference, 6): at hotspots where
+//     it has been reported since 2023 (Kaliningrad and the Gulf of Gdansk,
+//     Odesa, the Gulf of Finland, the Eastern Mediterranean, Kharkiv and
+//     Belgorod, off Crimea), 30-300 km in radius, 5-15 minutes long, in
+//     the run's first three fifths. Three in five spoof: every receiver in
+//     the area reports one of 1-3 fake positions (cities of a million
+//     nearby: their airports), bit for bit or within 5 m; the others jam:
+//     each receiver freezes where the event found it or jumps 5-300 km at
+//     random at each fix. Then the true track again. Ships, aircraft, land
+//     terminals and bad actors alike; labels do not change.
+//   - train (honest, roam plan): 250-320 km/h between towns 150-700 km
+//     apart with service, crossing borders, 10-40 minutes at each end.
+//   - crowd (honest, residential): sites (Config.CrowdSize, 40, terminals
+//     each; half in the sponsor country) where every terminal sits within
+//     200 m of the site with GPS jitter of its own, up to 3-10 m.
+//   - every land terminal reports an altitude: its ground's (20-180 m, in
+//     waves 20-25 km long, so no road climbs more than about 4 %) with up
+//     to 8 m of GPS noise, and a drone its height above it.
+//   - drone-low (bad, roam plan): from a base behind the front, sorties of
+//     15-30 minutes at 60-70 km/h (under the 75 km/h cap), 40-150 m above
+//     the ground reached climbing at 4-8 m/s, straight or zig-zagging
+//     20-45 degrees either side of a heading.
+//   - smuggled-rare (bad): registered in a Config.SmuggleFrom country,
+//     carried to a town of an embargoed country 30-400 km away, switched
+//     on for 1-2.5 minutes every 10-30 minutes, walking at 0-5 km/h.
+//   - spoof-track (bad): registered and verified in the front's country
+//     and at home there, then really in a town of an embargoed country
+//     80-300 km away, faking a drive of 5-20 km back and forth at 20-50
+//     km/h from a town with service at home, away from where it is.
+//
+// Config.Cells gives every fix its serving cell, the capacity cell
+// (skyfence.CellOf) of its true position: a spoofer's (spoof-jump,
+// spoof-clone, spoof-track) or an interfered receiver's cell is where it
+// really is, not where it claims to be.
 //
 // Labels (Label, WriteLabels) give each terminal's behaviour, whether it is
 // a bad actor and when its bad behaviour starts, for scoring a detector.

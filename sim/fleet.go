@@ -57,6 +57,22 @@ type Config struct {
 	// CloneGroup is how many spoofers report one cloned position;
 	// default 25.
 	CloneGroup int
+	// Confounders adds what honest terminals meet in the real world and
+	// bad actors that adapt to the detectors: the fleet is drawn from
+	// ConfounderMix (unless Mix is set), Interference GNSS interference
+	// events happen, and every terminal on land reports an altitude above
+	// sea level (its ground's, with GPS noise, and a drone's height above
+	// it) instead of 0.
+	Confounders bool
+	// Interference is how many GNSS interference events the run sees
+	// (InterferenceEvent); default 6 with Confounders, else none.
+	Interference int
+	// Cells makes every fix carry its serving cell, as a gateway reports
+	// it: the capacity cell (skyfence.CellOf) of the terminal's true
+	// position, whatever position the terminal claims.
+	Cells bool
+	// CrowdSize is how many terminals share a crowded site; default 40.
+	CrowdSize int
 }
 
 // ScenarioFront is the western edge of the scenario policy's occupied-ua
@@ -81,7 +97,14 @@ func (c *Config) defaults() error {
 	}
 	if c.Mix == (Mix{}) {
 		c.Mix = DefaultMix
+		if c.Confounders {
+			c.Mix = ConfounderMix
+		}
 	}
+	if c.Interference == 0 && c.Confounders {
+		c.Interference = 6
+	}
+	c.CrowdSize = cmpOr(c.CrowdSize, 40)
 	if c.Authorities == nil {
 		c.Authorities = map[string]string{"UA": "UA-MOD"}
 	}
@@ -106,6 +129,8 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("sim: negative duration %v", c.Duration)
 	case len(c.Front) < 2:
 		return errors.New("sim: the front needs two points at least")
+	case c.Interference < 0 || c.Interference > maxInterference:
+		return fmt.Errorf("sim: %d interference events: want 0 to %d", c.Interference, maxInterference)
 	}
 	return nil
 }
@@ -122,7 +147,7 @@ func cmpOr(v, def int) int {
 
 // Fleet is a simulated fleet: every terminal's registry record, behaviour
 // and label, and its fixes at any time, computed from a few numbers per
-// terminal (52 bytes) rather than stored. It is immutable and safe for
+// terminal (60 bytes) rather than stored. It is immutable and safe for
 // concurrent use.
 type Fleet struct {
 	start    time.Time
@@ -135,6 +160,10 @@ type Fleet struct {
 	clones   []pt // cloned position of each spoof-clone group
 	jumps    []pt // where spoof-jumpers pretend to be
 	front    []pt // the front line
+	sites    []pt // crowded sites
+	events   []event
+	cells    bool // fixes carry their serving cell
+	ground   bool // terminals on land report their ground's altitude
 	auth     map[string]string
 	verAt    time.Time
 	counts   [NumBehaviours]int
@@ -145,6 +174,7 @@ type Fleet struct {
 // fixAt say how.
 type unit struct {
 	a, b  pt      // home (or base, or start) and the other end (or the spot it turns up at)
+	c     pt      // a spoofer's claimed spot: where a spoof-track's track starts, a spoof-clone's cloned position
 	km    float32 // length of the path from a to b
 	speed float32 // km/h when moving
 	phase float32 // seconds into its cycle at Start
@@ -153,7 +183,7 @@ type unit struct {
 	bad   int32   // seconds after Start when bad behaviour starts; -1 never
 	seed  uint32  // of the terminal's own randomness at fix time
 	home  uint16  // registered country, in Fleet.homes
-	lane  uint16  // ship's lane, or spoof-clone group
+	lane  uint16  // ship's lane, spoof-clone group, or crowded site
 	kind  Behaviour
 	class uint8 // 0 unverified, else 1 + the VerificationClass of its authority's verification
 }
@@ -185,7 +215,7 @@ func Generate(cfg Config) (*Fleet, error) {
 	pl := newPlacer(cfg.Policy, cities, cfg.Start, cfg.Authorities)
 	f := &Fleet{
 		start: cfg.Start, interval: int64(cfg.Interval / time.Second), units: make([]unit, cfg.Terminals),
-		lanes: newLanes(), auth: cfg.Authorities, verAt: pl.verAt, counts: counts,
+		lanes: newLanes(), auth: cfg.Authorities, verAt: pl.verAt, counts: counts, cells: cfg.Cells, ground: cfg.Confounders,
 		idWidth: len(IDPrefix) + len(strconv.Itoa(max(cfg.Terminals-1, 0))),
 	}
 	for _, p := range cfg.Front {
@@ -200,12 +230,16 @@ func Generate(cfg Config) (*Fleet, error) {
 		return nil, err
 	}
 	kinds := shuffledKinds(counts, cfg.Seed)
-	group := make([]uint16, len(kinds)) // spoof-clone group of each terminal
-	k := 0
+	group := make([]uint16, len(kinds)) // spoof-clone group or crowded site of each terminal
+	clones, crowds := 0, 0
 	for i, b := range kinds {
-		if b == SpoofClone {
-			group[i] = uint16(k / cfg.CloneGroup)
-			k++
+		switch b {
+		case SpoofClone:
+			group[i] = uint16(clones / cfg.CloneGroup)
+			clones++
+		case Crowd:
+			group[i] = uint16(crowds / cfg.CrowdSize)
+			crowds++
 		}
 	}
 	workers := runtime.GOMAXPROCS(0)

@@ -26,9 +26,13 @@ type gen struct {
 	frontKm []float64
 	groups  []cloneGroup
 
+	siteCountry []string // of each crowded site
+
 	drive       trips // a vehicle's: 10-150 km within its country, on land
 	roam        trips // a traveller's: 80-500 km to another country, on land
 	toEmbargoed trips // from a cloned town to where its spoofers are carried: 30-400 km into an embargoed country
+	rail        trips // a train's: 150-700 km between towns with service for it, on land
+	claim       trips // from where a spoof-track terminal really is to where it claims: 80-300 km, with service
 }
 
 // cloneGroup is the spoofers that report one cloned position: at home
@@ -54,6 +58,13 @@ func newGen(f *Fleet, pl *placer, cfg *Config, counts [NumBehaviours]int) (*gen,
 			pl.allowsAt(Roamer, pl.country[a], b)
 	}}
 	g.toEmbargoed = trips{minKm: 30, maxKm: 400, keep: func(_, b int32) bool { return g.embargoed(b) }}
+	g.rail = trips{minKm: 150, maxKm: 700, land: true, keep: func(a, b int32) bool {
+		return pl.country[b] != policy.International && pl.country[b] != "" && pl.allowsAt(Train, pl.country[a], b) &&
+			pl.allowsAt(Train, pl.country[a], a)
+	}}
+	g.claim = trips{minKm: 80, maxKm: 300, keep: func(_, b int32) bool {
+		return pl.country[b] == g.frontHome && pl.allowsAt(SpoofTrack, g.frontHome, b)
+	}}
 	g.frontHome = g.frontCountry()
 	codes := slices.Clone(pl.country)
 	codes = append(codes, g.frontHome)
@@ -101,6 +112,10 @@ func newGen(f *Fleet, pl *placer, cfg *Config, counts [NumBehaviours]int) (*gen,
 			return nil, err
 		}
 	}
+	if counts[Crowd] > 0 {
+		g.crowdSites((counts[Crowd] + cfg.CrowdSize - 1) / cfg.CrowdSize)
+	}
+	g.events(cfg.Interference)
 	return g, nil
 }
 
@@ -151,6 +166,22 @@ func (g *gen) cloneGroups(n int) error {
 		g.f.clones = append(g.f.clones, gr.clone)
 	}
 	return nil
+}
+
+// crowdSites draws n crowded sites (a refugee centre, a port, a base):
+// half in the sponsor country, the others anywhere, each at a spot with
+// service near a city drawn by population.
+func (g *gen) crowdSites(n int) {
+	r := rand.New(rand.NewPCG(g.cfg.Seed, 4))
+	for k := range n {
+		p := &g.pl.service
+		if k%2 == 0 && !g.sponsor.empty() {
+			p = &g.sponsor
+		}
+		c := p.pick(r)
+		g.f.sites = append(g.f.sites, g.pl.spotNear(r, c, Crowd))
+		g.siteCountry = append(g.siteCountry, g.pl.country[c])
+	}
 }
 
 // badTime draws when a bad actor turns bad: uniformly between a tenth and
@@ -242,15 +273,112 @@ func (g *gen) unit(r *rand.Rand, b Behaviour, group uint16) unit {
 		u.a = pl.spotNear(r, c, b)
 		u.bad = g.badTime(r)
 		g.register(&u, pl.country[c], skyfence.Civil)
+	case Train:
+		c := pl.homes.pick(r)
+		j, ok := pl.partner(r, c, &g.rail)
+		g.trip(r, &u, g.ends(r, c, j, ok), uniform(r, 250, 320), uniform(r, 10, 40)*60)
+		g.register(&u, pl.country[c], skyfence.Civil)
+	case Crowd:
+		site := g.f.sites[group]
+		lat, lon := offset(float64(site.Lat), float64(site.Lon), 0.2*math.Sqrt(r.Float64()), 360*r.Float64())
+		u.a, u.lane = pt{float32(lat), float32(lon)}, group
+		g.register(&u, g.siteCountry[group], skyfence.Civil)
+	case DroneLow:
+		u.a = g.droneBase(r)
+		u.bad = g.badTime(r)
+		u.speed, u.phase, u.alt = float32(uniform(r, 60, 70)), float32(360*r.Float64()), float32(uniform(r, 40, 150))
+		if r.Float64() < 0.5 {
+			u.dwell, u.km = float32(uniform(r, 20, 45)), float32(uniform(r, 40, 120))
+		}
+		g.register(&u, g.frontHome, skyfence.Civil)
+	case SmuggledRare:
+		c := g.smuggle.pick(r)
+		var j int32
+		ok := false
+		for range 20 {
+			if j, ok = pl.partner(r, c, &g.toEmbargoed); ok {
+				break
+			}
+			c = g.smuggle.pick(r)
+		}
+		u.a = g.around(r, c)
+		if ok {
+			u.b = g.around(r, j)
+		} else {
+			lat, lon := g.frontSpot(r)
+			u.b = pt{float32(lat), float32(lon)}
+		}
+		u.bad = g.badTime(r)
+		u.km, u.dwell = float32(uniform(r, 600, 1800)), float32(uniform(r, 60, 150))
+		u.speed, u.phase = float32(uniform(r, 0, 5)), float32(360*r.Float64())
+		g.register(&u, pl.country[c], skyfence.Civil)
+	case SpoofTrack:
+		g.spoofTrack(r, &u)
+		u.bad = g.badTime(r)
+		g.register(&u, g.frontHome, skyfence.Civil)
 	case SpoofClone:
 		gr := &g.groups[group]
-		u.a, u.b, u.lane, u.bad = pl.spotNear(r, gr.town, b), gr.clone, group, gr.bad
+		u.a, u.c, u.lane, u.bad = pl.spotNear(r, gr.town, b), gr.clone, group, gr.bad
+		// Where it really is once carried: a town of the embargoed
+		// country (the group's town has one within reach, cloneGroups
+		// made sure).
+		if j, ok := pl.partner(r, gr.town, &g.toEmbargoed); ok {
+			u.b = g.around(r, j)
+		} else {
+			u.b = u.c
+		}
 		u.home = gr.home
 		if _, ok := g.cfg.Authorities[g.homes[gr.home]]; ok {
 			u.class = 1 + uint8(skyfence.Civil)
 		}
 	}
 	return u
+}
+
+// spoofTrack places a spoof-track terminal: at home near a town of the
+// front's country, really in a town of an embargoed country 80-300 km
+// away once bad, faking a track that drives from near the home town away
+// from where it really is, both ends of it with service. Failing that in
+// a few tries, it stays at home (its track faked around it).
+func (g *gen) spoofTrack(r *rand.Rand, u *unit) {
+	u.km, u.speed = float32(uniform(r, 5, 20)), float32(uniform(r, 20, 50))
+	for range 20 {
+		c := g.embargoedTown(r)
+		if c < 0 {
+			break
+		}
+		j, ok := g.pl.partner(r, c, &g.claim)
+		if !ok {
+			continue
+		}
+		u.a, u.b, u.c = g.pl.spotNear(r, j, SpoofTrack), g.around(r, c), g.around(r, j)
+		blat, blon := u.b.f64()
+		clat, clon := u.c.f64()
+		u.phase = float32(math.Mod(bearingDeg(blat, blon, clat, clon)+uniform(r, -30, 30)+360, 360))
+		elat, elon := offset(clat, clon, float64(u.km), float64(u.phase))
+		if g.pl.allows(SpoofTrack, g.frontHome, clat, clon, 0) && g.pl.allows(SpoofTrack, g.frontHome, elat, elon, 0) {
+			return
+		}
+	}
+	j := g.sponsor.pick(r)
+	u.a = g.pl.spotNear(r, j, SpoofTrack)
+	u.b, u.c = u.a, u.a
+}
+
+// embargoedTown draws a town in an embargoed country near the front, by
+// population: where a spoof-track terminal really is. -1 if none.
+func (g *gen) embargoedTown(r *rand.Rand) int32 {
+	lat, lon := g.frontSpot(r)
+	var near picker
+	g.pl.grid.near(lat, lon, 150, func(j int32) {
+		if g.embargoed(j) {
+			near.add(j, float64(g.pl.cities[j].Population))
+		}
+	})
+	if near.empty() {
+		return -1
+	}
+	return near.pick(r)
 }
 
 // register sets the terminal's registered country and, where the country

@@ -75,3 +75,10 @@ func wrapLon(lon float64) float64 {
 	}
 	return lon
 }
+
+// bearingDeg is the initial heading of the great circle from one position
+// to another, in degrees clockwise from north.
+func bearingDeg(lat1, lon1, lat2, lon2 float64) float64 {
+	p1, p2, dl := lat1*rad, lat2*rad, (lon2-lon1)*rad
+	return math.Atan2(math.Sin(dl)*math.Cos(p2), math.Cos(p1)*math.Sin(p2)-math.Sin(p1)*math.Cos(p2)*math.Cos(dl)) * deg
+}

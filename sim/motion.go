@@ -73,22 +73,76 @@ func (f *Fleet) FixAt(i int, t time.Time) (skyfence.Fix, bool) {
 	return fx, ok
 }
 
-// fixAt is FixAt at s whole seconds after Start, leaving Time zero.
+// fixAt is FixAt at s whole seconds after Start, leaving Time zero: the
+// true fix, with its serving cell if the fleet reports cells, as the
+// receiver reports it under interference.
 func (f *Fleet) fixAt(i int, s int64) (skyfence.Fix, bool) {
+	fx, ok := f.trueFixAt(i, s)
+	if !ok {
+		return fx, false
+	}
+	if f.cells {
+		fx.Cell = skyfence.CellOf(fx.Lat, fx.Lon)
+	}
+	if f.claim(i, s, &fx) {
+		return fx, true
+	}
+	if len(f.events) > 0 {
+		f.interfere(i, s, &fx)
+	}
+	return fx, true
+}
+
+// claim sets the position a spoofer claims at s, if it spoofs then, and
+// reports whether it does: its serving cell is the one where it really is,
+// and no interference reaches a receiver its own spoofer overpowers.
+func (f *Fleet) claim(i int, s int64, fx *skyfence.Fix) bool {
+	u := &f.units[i]
+	if u.bad < 0 || s < int64(u.bad) {
+		return false
+	}
+	switch u.kind {
+	case SpoofTrack:
+		fx.Lat, fx.Lon, fx.SpeedKmh = u.track(s - int64(u.bad))
+	case SpoofClone:
+		fx.Lat, fx.Lon, fx.SpeedKmh, fx.AltM = float64(u.c.Lat), float64(u.c.Lon), 0, 0
+	case SpoofJump:
+		// From its first fix at or after its start, then at every other
+		// fix on average.
+		k := uint64(s / f.interval)
+		if s-int64(u.bad) >= f.interval && hash01(u.seed, k) >= 0.5 {
+			return false
+		}
+		fx.Lat, fx.Lon = f.jumps[int(hash01(u.seed, k|1<<63)*float64(len(f.jumps)))].f64()
+		fx.SpeedKmh = 0
+	default:
+		return false
+	}
+	f.withGround(u, s, fx, 0)
+	return true
+}
+
+// trueFixAt is where terminal i really is at s seconds after Start, what
+// its receiver would report without interference, or false if it is off.
+func (f *Fleet) trueFixAt(i int, s int64) (skyfence.Fix, bool) {
 	u := &f.units[i]
 	fx := skyfence.Fix{TerminalID: f.ID(i)}
 	bad := u.bad >= 0 && s >= int64(u.bad)
 	switch u.kind {
-	case Roamer, Vehicle, Airliner:
+	case Roamer, Vehicle, Airliner, Train:
 		frac, moving := u.shuttleAt(s)
 		alat, alon := u.a.f64()
 		blat, blon := u.b.f64()
 		fx.Lat, fx.Lon = along(alat, alon, blat, blon, frac)
 		if moving {
 			fx.SpeedKmh = float64(u.speed)
-			if u.kind == Airliner {
+		}
+		if u.kind == Airliner {
+			if moving {
 				fx.AltM = float64(u.alt) * math.Min(1, math.Min(frac, 1-frac)*float64(u.km)/climbKm)
 			}
+		} else {
+			f.withGround(u, s, &fx, 0)
 		}
 	case Ship:
 		frac, moving := u.shuttleAt(s)
@@ -100,32 +154,48 @@ func (f *Fleet) fixAt(i int, s int64) (skyfence.Fix, bool) {
 		if moving {
 			fx.SpeedKmh = float64(u.speed)
 		}
-	case Smuggled, SpoofClone:
+	case Smuggled, SpoofClone, SmuggledRare, SpoofTrack:
 		// Off while carried to where it turns bad: near the front, or
-		// into an embargoed country where it reports the cloned position.
+		// into an embargoed country where it reports the cloned position,
+		// or, rarely on and slowly walking, uses its terminal, or fakes a
+		// track in an allowed one.
 		switch {
-		case bad:
+		case bad && u.kind == SmuggledRare:
+			if !u.rareOn(s - int64(u.bad)) {
+				return fx, false
+			}
+			fx.Lat, fx.Lon = u.walk(s - int64(u.bad))
+		case bad: // a spoofer's true position: see claim
 			fx.Lat, fx.Lon = u.b.f64()
 		case s >= int64(u.bad)-min(smuggleGap, int64(u.bad)/2):
 			return fx, false
 		default:
 			fx.Lat, fx.Lon = u.a.f64()
 		}
-	case Drone:
+		f.withGround(u, s, &fx, 0)
+	case Drone, DroneLow:
 		if !bad {
 			fx.Lat, fx.Lon = u.a.f64()
+			f.withGround(u, s, &fx, 0)
 			return fx, true
 		}
-		return fx, u.fly(&fx, s-int64(u.bad))
-	case SpoofJump:
-		fx.Lat, fx.Lon = u.a.f64()
-		// From its first fix at or after its start, then at every other
-		// fix on average.
-		if k := uint64(s / f.interval); bad && (s-int64(u.bad) < f.interval || hash01(u.seed, k) < 0.5) {
-			fx.Lat, fx.Lon = f.jumps[int(hash01(u.seed, k|1<<63)*float64(len(f.jumps)))].f64()
+		var on bool
+		if u.kind == Drone {
+			on = u.fly(&fx, s-int64(u.bad))
+		} else {
+			on = u.flyLow(&fx, s-int64(u.bad))
 		}
+		f.withGround(u, s, &fx, fx.AltM)
+		return fx, on
+	case Crowd:
+		f.crowdAt(u, s, &fx)
+		f.withGround(u, s, &fx, 0)
+	case SpoofJump: // at home, whatever it claims (see claim)
+		fx.Lat, fx.Lon = u.a.f64()
+		f.withGround(u, s, &fx, 0)
 	default: // Residential, Sponsored
 		fx.Lat, fx.Lon = u.a.f64()
+		f.withGround(u, s, &fx, 0)
 	}
 	return fx, true
 }

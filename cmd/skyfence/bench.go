@@ -114,10 +114,16 @@ func runBenchDetect(ctx context.Context, e env) error {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the fleet")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Minute, "simulated time replayed; bad actors turn bad in its first half")
 	config := fs.String("config", "", "detection thresholds: a JSON `file` decoded over the defaults (docs/DETECTION.md)")
-	jsonOut := fs.String("json", "", "also write the result as JSON to `file`")
+	confounders := fs.String("confounders", "both", "the simulator's confounders and adapting bad actors: `on`, off, or both (two runs)")
+	jsonOut := fs.String("json", "", "also write the result as JSON to `file` (a list of the runs)")
 	fs.Usage = func() { fmt.Fprint(e.stderr, benchUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, e); err != nil {
 		return err
+	}
+	runs := map[string][]bool{"off": {false}, "on": {true}, "both": {false, true}}[*confounders]
+	if runs == nil {
+		fmt.Fprintf(e.stderr, "skyfence bench detect: --confounders %q: want on, off or both\n", *confounders)
+		return errUsage
 	}
 	if *config != "" {
 		dc, err := loadDetectConfig(*config)
@@ -130,12 +136,20 @@ func runBenchDetect(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	res, err := bench.Detection(ctx, snap, cfg, e.stderr)
-	if err != nil {
-		return err
+	var results []*bench.DetectionResult
+	for k, on := range runs {
+		cfg.Confounders = on
+		res, err := bench.Detection(ctx, snap, cfg, e.stderr)
+		if err != nil {
+			return err
+		}
+		if k > 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		fmt.Fprint(e.stdout, res.Markdown())
+		results = append(results, res)
 	}
-	fmt.Fprint(e.stdout, res.Markdown())
-	return writeJSONFile(*jsonOut, res)
+	return writeJSONFile(*jsonOut, results)
 }
 
 // writeJSONFile writes v as indented JSON to file, if file is not "".

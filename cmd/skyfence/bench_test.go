@@ -28,17 +28,31 @@ func TestBenchDetectSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res bench.DetectionResult
-	if err := json.Unmarshal(b, &res); err != nil {
+	var runs []bench.DetectionResult
+	if err := json.Unmarshal(b, &runs); err != nil {
 		t.Fatal(err)
 	}
-	if res.Terminals != 2000 || res.Fixes == 0 || len(res.Targets) != 3 || !res.Defaults {
-		t.Fatalf("result: %d terminals, %d fixes, %d targets, defaults %v", res.Terminals, res.Fixes, len(res.Targets), res.Defaults)
+	// Without the confounders, then with them (and their bad actors'
+	// targets, and the interference events).
+	if len(runs) != 2 || runs[0].Confounders || !runs[1].Confounders {
+		t.Fatalf("%d runs, want one without the confounders and one with", len(runs))
 	}
-	for _, tg := range res.Targets {
-		if tg.Flagged == 0 || tg.Delay.Labelled == 0 || !strings.Contains(out, "| "+tg.Detector+" | "+tg.Kind) {
-			t.Errorf("target %+v not measured or not in the table", tg)
+	for k, want := range []int{4, 7} {
+		res := runs[k]
+		if res.Terminals != 2000 || res.Fixes == 0 || len(res.Targets) != want || !res.Defaults || res.Seed != 1 {
+			t.Fatalf("run %d: %d terminals, %d fixes, %d targets (want %d), defaults %v, seed %d", k, res.Terminals, res.Fixes, len(res.Targets), want, res.Defaults, res.Seed)
 		}
+		for _, tg := range res.Targets {
+			if tg.Delay.Labelled == 0 || !strings.Contains(out, "| "+tg.Detector+" | "+tg.Kind) {
+				t.Errorf("run %d: target %+v not measured or not in the table", k, tg)
+			}
+		}
+	}
+	if len(runs[1].Interference) != 6 || !strings.Contains(out, "GNSS interference events and the incidents raised") {
+		t.Errorf("with the confounders: %d interference events scored", len(runs[1].Interference))
+	}
+	if _, _, code := runCLI(t, "", "bench", "detect", "--confounders", "maybe"); code == 0 {
+		t.Errorf("--confounders maybe accepted")
 	}
 
 	config := filepath.Join(t.TempDir(), "detect.json")

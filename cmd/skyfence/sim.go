@@ -89,6 +89,9 @@ func runSim(ctx context.Context, e env) error {
 	}
 	fmt.Fprintf(e.stderr, "skyfence sim: replaying %v from %s at %gx\n", opts.Duration, fleet.Start().Format(time.RFC3339), opts.Speedup)
 	opts.Progress = e.stderr
+	if inproc != nil {
+		opts.Dropped = inproc.Dropped
+	}
 	if *url != "" {
 		// A server refuses fixes more than 5 minutes ahead of its clock.
 		opts.Workers, opts.MaxAhead = 4, 4*time.Minute

@@ -64,6 +64,10 @@ func (p *InProcess) keep(a detect.Alert) {
 	p.mu.Unlock()
 }
 
+// Dropped returns how many observations detection has dropped so far,
+// its queue full: for Options.Dropped.
+func (p *InProcess) Dropped() uint64 { return p.detect.Stats().Dropped }
+
 // StopDetection lets detection finish what is queued and returns every
 // alert it raised (their latest versions, without evidence).
 func (p *InProcess) StopDetection() ([]detect.Alert, detect.QueueStats) {

@@ -65,6 +65,10 @@ type Options struct {
 	MaxAhead time.Duration
 	// Progress, if not nil, gets a line every real second.
 	Progress io.Writer
+	// Dropped, if not nil, says how many observations detection has
+	// dropped so far (its queue full); each progress line then shows the
+	// count and how many since the line before.
+	Dropped func() uint64
 }
 
 // Run replays the fleet's fixes from its start for opts.Duration into the
@@ -80,7 +84,7 @@ func Run(ctx context.Context, f *sim.Fleet, t Target, opts Options) (*Summary, e
 	sum := newSummary(f, opts)
 	secs := int64(opts.Duration / time.Second)
 	begin := time.Now()
-	prog := progress{w: opts.Progress, last: begin, sum: sum}
+	prog := progress{w: opts.Progress, last: begin, sum: sum, dropped: opts.Dropped}
 	workers := make([]worker, opts.Workers)
 	var fixes []skyfence.Fix
 	var err error
@@ -189,6 +193,9 @@ type progress struct {
 	sum   *Summary
 	fixes int64
 	prev  [policy.NumReasons + 1]int64
+
+	dropped     func() uint64
+	prevDropped uint64
 }
 
 func (p *progress) line(now, begin time.Time, speedup float64) {
@@ -218,6 +225,11 @@ func (p *progress) line(now, begin time.Time, speedup float64) {
 	fmt.Fprintf(&b, "  %9s fixes/s  total %s ", thousands(float64(n)/now.Sub(p.last).Seconds()), thousands(float64(p.sum.Fixes)))
 	for _, r := range topReasons(d[:], 5) {
 		fmt.Fprintf(&b, " %s %.1f%%", reasonName(r), 100*float64(d[r])/float64(max(n, 1)))
+	}
+	if p.dropped != nil {
+		dr := p.dropped()
+		fmt.Fprintf(&b, "  detection dropped %s (+%s)", thousands(float64(dr)), thousands(float64(dr-p.prevDropped)))
+		p.prevDropped = dr
 	}
 	fmt.Fprintln(p.w, b.String())
 	p.last, p.prev = now, cur
