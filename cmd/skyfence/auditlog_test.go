@@ -26,7 +26,8 @@ type testServer struct {
 	t    *testing.T
 	dir  string
 	base string
-	key  string // the admin API key
+	key  string // the first admin's API key
+	key2 string // the second admin's, who approves the first one's grants
 	stop func()
 }
 
@@ -44,8 +45,10 @@ func startServer(t *testing.T) *testServer {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	s := &testServer{t: t, dir: dir, base: "http://" + srv.Addr(),
-		key: strings.Fields(out.String()[strings.Index(out.String(), "SKYFENCE_KEY="):])[0][len("SKYFENCE_KEY="):]}
+	printed := func(name string) string {
+		return strings.Fields(out.String()[strings.Index(out.String(), name+"="):])[0][len(name+"="):]
+	}
+	s := &testServer{t: t, dir: dir, base: "http://" + srv.Addr(), key: printed("SKYFENCE_KEY"), key2: printed("SKYFENCE_KEY2")}
 	stopped := false
 	s.stop = func() {
 		if !stopped {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,24 +12,8 @@ import (
 // TestChangeListReadsEveryPage: `skyfence change list` shows every change,
 // reading page after page, against a real server.
 func TestChangeListReadsEveryPage(t *testing.T) {
-	cfg := DefaultServeConfig()
-	cfg.Addr, cfg.DataDir, cfg.Store, cfg.LogLevel = "127.0.0.1:0", t.TempDir(), "sqlite", "warn"
-	var out strings.Builder
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := OpenServer(ctx, cfg, env{nil, strings.NewReader(""), &out, io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	key := strings.Fields(out.String()[strings.Index(out.String(), "SKYFENCE_KEY="):])[0][len("SKYFENCE_KEY="):]
-	base := "http://" + srv.Addr()
+	srv := startServer(t)
+	ctx, key, base := context.Background(), srv.key, srv.base
 	cli := func(args ...string) string {
 		t.Helper()
 		var stdout, stderr strings.Builder
@@ -69,27 +52,8 @@ func TestChangeListReadsEveryPage(t *testing.T) {
 // rollback and puts nothing in force, whoever runs it; an approver may
 // not run it at all.
 func TestChangeRollbackDrafts(t *testing.T) {
-	cfg := DefaultServeConfig()
-	cfg.Addr, cfg.DataDir, cfg.Store, cfg.LogLevel = "127.0.0.1:0", t.TempDir(), "sqlite", "warn"
-	var out strings.Builder
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := OpenServer(ctx, cfg, env{nil, strings.NewReader(""), &out, io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	printed := func(name string) string {
-		return strings.Fields(out.String()[strings.Index(out.String(), name+"="):])[0][len(name+"="):]
-	}
-	admin, admin2 := printed("SKYFENCE_KEY"), printed("SKYFENCE_KEY2")
-	base := "http://" + srv.Addr()
+	srv := startServer(t)
+	ctx, admin, admin2, base := context.Background(), srv.key, srv.key2, srv.base
 	api := func(key, method, path string, body any) json.RawMessage {
 		t.Helper()
 		b, err := (&apiClient{url: base, key: key}).do(ctx, method, path, body)
