@@ -140,7 +140,7 @@ type Fix struct {
 	Lon        float64   `json:"lon"`
 	AltM       float64   `json:"alt_m,omitempty"` // metres above sea level
 	// SpeedKmh is the reported ground speed; negative (NoSpeed) means not
-	// reported, and the speed is derived from the previous fix.
+	// reported, and the speed is derived from the track (policy.Track).
 	SpeedKmh float64 `json:"speed_kmh"`
 	Cell     string  `json:"cell,omitempty"` // serving cell or beam, if known
 }
