@@ -254,7 +254,10 @@ func (r *ObsReader) Partitions() int { return r.cfg.Partitions }
 // A batch counts in Stats' Batches once the server confirmed its
 // acknowledgement: a batch counted is never delivered again, and one whose
 // acknowledgement was lost (the process died, NATS went away) is not
-// counted, and is delivered again.
+// counted, and is delivered again. The confirmation's round trip is spread
+// over a batch of up to Batch observations (BenchmarkObservations reads
+// as many a second with it as without, within the noise of a loaded
+// machine).
 func (r *ObsReader) Read(ctx context.Context, p int, handle func(obs []detect.Observation, redelivered bool) error) error {
 	ensure := func(ctx context.Context) error {
 		_, err := r.js.CreateOrUpdateStream(ctx, r.cfg.streamConfig())

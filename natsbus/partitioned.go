@@ -120,10 +120,8 @@ func nextMessage(ctx context.Context, c jetstream.Consumer) jetstream.Msg {
 // it. A plain Ack is only queued on the connection: a process that dies
 // before it is flushed, or a connection that drops, loses it and the
 // message is delivered again, so a batch could be counted as acknowledged
-// and still come back. With at most one message unacknowledged per
-// consumer the wait costs nothing: the server sends the partition's next
-// message only once it has the acknowledgement. The wait outlives ctx, so
-// that a batch handled just before shutdown is not handled twice.
+// and still come back. The wait is a round trip a message; it outlives
+// ctx, so that a batch handled just before shutdown is not handled twice.
 func ack(ctx context.Context, m jetstream.Msg, ackWait time.Duration) error {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackWait)
 	defer cancel()
