@@ -370,3 +370,42 @@ func (s *syncWriter) String() string {
 	defer s.mu.Unlock()
 	return fmt.Sprint(s.w)
 }
+
+// A request still in flight after --drain is cut off, and Run says so
+// (main exits 1 with it); the server closes all the same and the data
+// directory is free for the next one.
+func TestServeDrainCutOff(t *testing.T) {
+	cfg := DefaultServeConfig()
+	cfg.Addr, cfg.DataDir, cfg.Store, cfg.LogLevel, cfg.Drain = "127.0.0.1:0", t.TempDir(), "sqlite", "warn", 100*time.Millisecond
+	srv, err := OpenServer(context.Background(), cfg, env{nil, nil, io.Discard, io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	// A request whose headers never end: the connection is never idle.
+	c, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + srv.Addr() + "/healthz") // Run serves, the half request is open
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	stop()
+	err = <-done
+	if err == nil || err.Error() != "requests still in flight after --drain 100ms were cut off" {
+		t.Fatalf("Run: %v", err)
+	}
+	again, err := OpenServer(context.Background(), cfg, env{nil, nil, io.Discard, io.Discard})
+	if err != nil {
+		t.Fatalf("after the cut-off: %v", err)
+	}
+	again.close()
+}
