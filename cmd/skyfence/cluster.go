@@ -138,7 +138,7 @@ func (s *Server) openCluster(cfg ServeConfig) error {
 		SpoolFile: filepath.Join(cfg.DataDir, "events-"+node+".spool"), SpoolBytes: c.SpoolMiB << 20, Logger: s.log,
 	})
 	if err != nil {
-		return fmt.Errorf("--nats-url %s: %w", c.NATSURL, err)
+		return fmt.Errorf("--nats-url: %w", err)
 	}
 	if !b.Stats().Connected {
 		// Not an error: an authorizer decides on through an outage of
