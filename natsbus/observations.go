@@ -250,6 +250,14 @@ func (r *ObsReader) Partitions() int { return r.cfg.Partitions }
 // acknowledging the batch when handle returns nil. When handle returns an
 // error the batch is left unacknowledged and Read returns the error: the
 // batch is delivered again, to whoever reads p next, after AckWait.
+//
+// A batch counts in Stats' Batches once the server confirmed its
+// acknowledgement: a batch counted is never delivered again, and one whose
+// acknowledgement was lost (the process died, NATS went away) is not
+// counted, and is delivered again. The confirmation's round trip is spread
+// over a batch of up to Batch observations (BenchmarkObservations reads
+// as many a second with it as without, within the noise of a loaded
+// machine).
 func (r *ObsReader) Read(ctx context.Context, p int, handle func(obs []detect.Observation, redelivered bool) error) error {
 	ensure := func(ctx context.Context) error {
 		_, err := r.js.CreateOrUpdateStream(ctx, r.cfg.streamConfig())
@@ -281,8 +289,9 @@ func (r *ObsReader) Read(ctx context.Context, p int, handle func(obs []detect.Ob
 		if err := handle(obs, redelivered); err != nil {
 			return err
 		}
-		if err := m.Ack(); err != nil {
-			r.cfg.Logger.Warn("natsbus: acknowledging a batch of observations", "partition", p, "err", err)
+		if err := ack(ctx, m, r.cfg.AckWait); err != nil {
+			r.cfg.Logger.Warn("natsbus: a batch of observations not acknowledged is delivered again", "partition", p, "err", err)
+			continue
 		}
 		r.batches.Add(1)
 		r.observations.Add(uint64(len(obs)))

@@ -115,3 +115,15 @@ func nextMessage(ctx context.Context, c jetstream.Consumer) jetstream.Msg {
 	}
 	return nil
 }
+
+// ack acknowledges m and waits (up to ackWait) for the server to confirm
+// it. A plain Ack is only queued on the connection: a process that dies
+// before it is flushed, or a connection that drops, loses it and the
+// message is delivered again, so a batch could be counted as acknowledged
+// and still come back. The wait is a round trip a message; it outlives
+// ctx, so that a batch handled just before shutdown is not handled twice.
+func ack(ctx context.Context, m jetstream.Msg, ackWait time.Duration) error {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackWait)
+	defer cancel()
+	return m.DoubleAck(actx)
+}

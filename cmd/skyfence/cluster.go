@@ -133,15 +133,17 @@ func (s *Server) openCluster(cfg ServeConfig) error {
 		}
 		return '_'
 	}, node)
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return err
-	}
 	b, err := natsbus.Open(natsbus.Config{
 		URL: c.NATSURL, Name: "skyfence " + node, Namespace: c.Namespace,
 		SpoolFile: filepath.Join(cfg.DataDir, "events-"+node+".spool"), SpoolBytes: c.SpoolMiB << 20, Logger: s.log,
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("--nats-url: %w", err)
+	}
+	if !b.Stats().Connected {
+		// Not an error: an authorizer decides on through an outage of
+		// NATS, and sends its events once it connects (docs/CLUSTER.md).
+		s.log.Warn("serve: NATS is unreachable; serving on, the events of this authorizer wait in its spool, and it applies the others' once connected", "nats", c.NATSURL)
 	}
 	n := &clusterNode{bus: b, node: node, source: "/skyfence/" + node, log: s.log, ready: make(chan struct{}),
 		stop: make(chan struct{}), stopped: make(chan struct{})}
@@ -150,7 +152,7 @@ func (s *Server) openCluster(cfg ServeConfig) error {
 	if cfg.Detect && c.forwardsDetection() {
 		if n.obs, err = natsbus.OpenObsPublisher(natsbus.ObsConfig{URL: c.NATSURL, Name: "skyfence obs " + node,
 			Namespace: c.Namespace, Partitions: c.Partitions, Logger: s.log}); err != nil {
-			return err
+			return fmt.Errorf("--detect-mode worker: %w", err)
 		}
 	}
 	s.log.Info("serve: cluster mode", "node", node, "nats", c.NATSURL, "namespace", c.Namespace)

@@ -74,6 +74,9 @@ func runDetectWorker(ctx context.Context, e env) error {
 	}
 	w, err := openWorker(ctx, c, e)
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w during start-up (%v)", errStopped, context.Cause(ctx))
+		}
 		return err
 	}
 	return w.run(ctx)

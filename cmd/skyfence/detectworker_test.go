@@ -17,6 +17,7 @@ import (
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/bus"
 	"github.com/skyfence/skyfence/detect"
+	"github.com/skyfence/skyfence/natsbus"
 	"github.com/skyfence/skyfence/policy"
 	"github.com/skyfence/skyfence/postgres"
 )
@@ -59,9 +60,12 @@ func (a *authorizer) alerts(id string) []detect.Alert {
 // An authorizer with --detect-mode worker runs no detection: its decided
 // fixes go through JetStream to a detect-worker, which stores the alert.
 // The first worker cannot store it (PostgreSQL is away for it) and is
-// SIGKILLed holding the batch unacknowledged; the next worker gets the
-// batch again and stores the alert, once.
+// SIGKILLed holding the batch unacknowledged; the next worker gets that
+// batch again, and only that one, and stores the alert, once.
 func TestClusterDetectWorker(t *testing.T) {
+	if natsbus.Partition("t1", 4) == natsbus.Partition("t2", 4) {
+		t.Fatal("t1 and t2 share a partition of 4: the test counts their batches apart")
+	}
 	c := newCluster(t, natsURL(t))
 	c.extra = []string{"--detect=true", "--detect-mode", "worker", "--obs-partitions", "4"}
 	a1 := c.start(t, "a1", "")
@@ -94,6 +98,11 @@ func TestClusterDetectWorker(t *testing.T) {
 		t.Errorf("detection was offered %s observations, want 7", v)
 	}
 	until(t, "w1 fails to store the alert", func() bool { v := w1.metric("skyfence_worker_save_failures_total"); return v != "" && v != "0" })
+	// t2's batch is in a partition of its own, read by another of w1's
+	// goroutines: w1 raises no alert from it, and holds it only until the
+	// server confirms its acknowledgement. Killed before that, w1 would
+	// hand it on to w2 as well.
+	until(t, "w1 acknowledged t2's batch", func() bool { return w1.metric("skyfence_worker_batches_total") == "1" })
 	w1.stop(syscall.SIGKILL)
 	if got := a1.alerts("t1"); len(got) != 0 {
 		t.Fatalf("an alert stored while the worker could not: %+v", got)

@@ -54,6 +54,10 @@ func commands() []command {
 // package has already printed why.
 var errUsage = errors.New("usage")
 
+// errStopped reports a command a signal stopped before it had started
+// (its message says so): a clean stop, exit status 0.
+var errStopped = errors.New("stopped")
+
 // exitError ends a command with a status but no further message: the command
 // has said what went wrong.
 type exitError struct{ code int }
@@ -90,6 +94,9 @@ func run(ctx context.Context, e env) int {
 			return 2
 		case errors.As(err, &ee):
 			return ee.code
+		case errors.Is(err, errStopped):
+			fmt.Fprintf(e.stderr, "skyfence %s: %v\n", c.name, err)
+			return 0
 		default:
 			fmt.Fprintf(e.stderr, "skyfence %s: %v\n", c.name, err)
 			return 1

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/skyfence/skyfence"
@@ -117,6 +118,11 @@ func runServe(ctx context.Context, e env) error {
 	}
 	m, err := OpenServer(ctx, cfg, e)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Whatever step the signal interrupted failed for it: not the
+			// cause to report.
+			return fmt.Errorf("%w during start-up (%v)", errStopped, context.Cause(ctx))
+		}
 		return err
 	}
 	return m.Run(ctx)
@@ -138,10 +144,18 @@ type Server struct {
 	webhooks *webhook.Sender // nil without --webhooks
 	cluster  *clusterNode    // nil unless --mode cluster
 	fixes    *fixStream      // nil without --fix-partitions
+	lock     *os.File        // the data directory's lock, with --store sqlite
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // OpenServer builds the server from cfg: loads the world and the policy,
-// opens the store, loads the registry, and listens.
+// takes the data directory, listens, opens the store and loads the
+// registry. On error it has closed what it opened, and the error says
+// which flag or step failed. A first start's admin key is created last,
+// once nothing else can fail: a start that fails never creates a key it
+// cannot print.
 func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
@@ -150,8 +164,11 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	s := &Server{cfg: cfg, log: log, out: e}
 	defer func() {
-		if err != nil {
-			s.close()
+		if err == nil {
+			return
+		}
+		if cerr := s.close(); cerr != nil {
+			err = fmt.Errorf("%w (and closing: %v)", err, cerr)
 		}
 	}()
 	a, err := newAtlas()
@@ -166,8 +183,18 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	if err != nil {
 		return nil, fmt.Errorf("policy %s:\n%w", src.File, err)
 	}
-	s.store, err = cfg.StoreConfig.open(ctx, log, false)
-	if err != nil {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("--data %s: %w", cfg.DataDir, err)
+	}
+	if cfg.Store == "sqlite" {
+		if s.lock, err = lockData(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("--addr %s: %w", cfg.Addr, err)
+	}
+	if s.store, err = cfg.StoreConfig.open(ctx, log, false); err != nil {
 		return nil, err
 	}
 	if s.signer, err = openSigner(cfg); err != nil {
@@ -202,13 +229,6 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 		Bus: s.serviceBus(s.events), Source: s.eventSource()}); err != nil {
 		return nil, err
 	}
-	secrets, err := s.svc.Bootstrap(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, err
-	}
 	api := httpapi.New(s.svc, log, nil)
 	api.KeepBatches(cfg.BatchCacheMiB<<20, httpapi.DefaultBatchCacheAge)
 	console.Mount(api.Mount)
@@ -218,6 +238,10 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	}
 	if s.webhooks, err = startWebhooks(cfg.Webhooks, s.events, api.AddMetrics, log); err != nil {
 		return nil, err
+	}
+	secrets, err := s.svc.Bootstrap(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("creating the first admin keys: %w", err)
 	}
 	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	s.http.RegisterOnShutdown(api.CloseStreams)
@@ -242,8 +266,10 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Run serves until ctx ends, then shuts down gracefully: it stops taking
-// requests, waits for those in flight, writes every terminal's last state
-// and closes the store.
+// requests, waits for those in flight (at most --drain), writes every
+// terminal's last state and closes the store. It returns nil after a
+// clean stop; an error if serving failed, requests were still in flight
+// after --drain, or closing failed (everything is closed even then).
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
@@ -266,32 +292,35 @@ func (s *Server) Run(ctx context.Context) error {
 			s.log.Error("serve: detection stopped", "err", err)
 		}
 	}()
+	var err error
 	select {
-	case err := <-errc:
-		s.stopFixes()
-		s.stopDetect()
-		<-detectDone
-		stopBg()
-		s.close()
-		return err
+	case err = <-errc:
+		err = fmt.Errorf("serving on %s: %w", s.Addr(), err)
+		s.log.Error("serve: shutting down", "err", err)
+		s.http.Close()
 	case <-ctx.Done():
+		s.log.Info("serve: shutting down", "cause", context.Cause(ctx).Error())
+		drain, cancel := context.WithTimeout(context.Background(), s.cfg.Drain)
+		if serr := s.http.Shutdown(drain); errors.Is(serr, context.DeadlineExceeded) {
+			err = fmt.Errorf("requests still in flight after --drain %v were cut off", s.cfg.Drain)
+			s.http.Close()
+		} else if serr != nil {
+			err = fmt.Errorf("shutting down HTTP: %w", serr)
+		}
+		cancel()
 	}
-	s.log.Info("serve: shutting down")
-	drain, cancel := context.WithTimeout(context.Background(), s.cfg.Drain)
-	defer cancel()
-	err := s.http.Shutdown(drain)
 	s.stopFixes()  // fixes from NATS stop with those over HTTP
 	s.stopDetect() // after the last request: Run drains what is queued, then returns
 	<-detectDone
 	stopBg()
-	if cerr := s.close(); err == nil {
-		err = cerr
+	if cerr := s.close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("closing: %w", cerr))
 	}
-	if err == nil || errors.Is(err, http.ErrServerClosed) {
-		s.log.Info("serve: stopped")
-		return nil
+	if err != nil {
+		return err
 	}
-	return err
+	s.log.Info("serve: stopped")
+	return nil
 }
 
 // stopDetect closes detection's queue, if it runs.
@@ -329,27 +358,49 @@ func loadPolicy(file string) (*policy.Source, error) {
 	return policy.Load(file)
 }
 
-// openSigner loads the audit signing key from the data directory, creating
-// it on a first start.
+// openSigner loads the audit signing key from the data directory (made
+// already), creating it on a first start.
 func openSigner(cfg ServeConfig) (*audit.Signer, error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, err
+	path := filepath.Join(cfg.DataDir, audit.KeyFile)
+	sg, err := audit.LoadOrCreateSigner(path)
+	if err != nil {
+		return nil, fmt.Errorf("audit signing key %s: %w", path, err)
 	}
-	return audit.LoadOrCreateSigner(filepath.Join(cfg.DataDir, audit.KeyFile))
+	return sg, nil
 }
 
+// close closes what the server opened, in order: the service (which
+// writes the terminals' last states), the cluster's streams, the store,
+// the listener and the data directory's lock. It may be called at any
+// point of OpenServer, with any part never opened (nil), and more than
+// once: the calls after the first return the first's result.
 func (s *Server) close() error {
-	s.stopFixes()    // if Run never ran
-	s.stopWebhooks() // Run has stopped detection: no more alerts come
-	var errs []error
-	if s.svc != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		errs = append(errs, s.svc.Close(ctx))
-		cancel()
-	}
-	errs = append(errs, s.closeCluster())
-	if s.store != nil {
-		errs = append(errs, s.store.Close())
-	}
-	return errors.Join(errs...)
+	s.closeOnce.Do(func() {
+		s.stopFixes()    // if Run never ran
+		s.stopWebhooks() // Run has stopped detection: no more alerts come
+		var errs []error
+		if s.svc != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := s.svc.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("saving the terminals' last states: %w", err))
+			}
+			cancel()
+		}
+		if err := s.closeCluster(); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: %w", err))
+		}
+		if s.store != nil {
+			if err := s.store.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("store: %w", err))
+			}
+		}
+		if s.ln != nil {
+			s.ln.Close() // closed already if Run served on it
+		}
+		if s.lock != nil {
+			s.lock.Close() // after the store: the next server may open it
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
 }
