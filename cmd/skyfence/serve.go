@@ -203,6 +203,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	// Every transaction that appends to the audit log signs its tree
 	// head before it commits, the key entry of a first start included.
 	s.store.SetAuditSealer(&audit.Sealer{Signer: s.signer, Origin: cfg.AuditOrigin})
+	log.Info("serve: registering the audit signing key", "key", s.signer.KeyID(), "origin", cfg.AuditOrigin)
 	if err := audit.Register(ctx, s.store, s.signer); err != nil {
 		return nil, fmt.Errorf("audit signing key %s: %w", s.signer.KeyID(), err)
 	}

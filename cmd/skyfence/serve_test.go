@@ -268,7 +268,7 @@ func TestServerCloseIsIdempotentAndNilSafe(t *testing.T) {
 // never a panic.
 func TestServeSignalDuringStartUp(t *testing.T) {
 	bin := binary(t)
-	moments := []string{`"msg":"applied migration"`, `"msg":"control: loaded"`, `"msg":"registering the audit signing key`, "serving on"}
+	moments := []string{`"msg":"applied migration"`, `"msg":"control: loaded"`, `"msg":"serve: registering the audit signing key"`, "serving on"}
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		for _, at := range moments {
 			t.Run(fmt.Sprintf("%v at %s", sig, at), func(t *testing.T) {
@@ -285,9 +285,14 @@ func TestServeSignalDuringStartUp(t *testing.T) {
 				go func() { done <- cmd.Wait(); w.Close() }()
 				for sc.Scan() {
 					log.WriteString(sc.Text() + "\n")
-					if !sent && strings.Contains(sc.Text(), at) {
+					switch {
+					case !sent && strings.Contains(sc.Text(), at):
 						cmd.Process.Signal(sig)
 						sent = true
+					case !sent && strings.Contains(sc.Text(), "serving on"):
+						// The start-up is over without the moment: stop, and
+						// fail below, rather than wait for ever.
+						cmd.Process.Kill()
 					}
 				}
 				err := <-done
