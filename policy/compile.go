@@ -185,6 +185,12 @@ func (v *validator) run() Problems {
 		if r.Licence != nil && r.Status != Available && r.Status != Waitlist {
 			v.warnf(r.Licence.Pos, "%s: a licence with status %s: the map shows the status, not the licence", what, r.Status)
 		}
+		if r.Position != "" && r.Position != PositionClaimed && !isCountry {
+			v.errorf(r.Pos, "%s: position %s is for countries only (a fix is located by its claim, then its cell's countries)", what, r.Position)
+		}
+		if r.WithoutCell != "" && (r.Position == "" || r.Position == PositionClaimed) {
+			v.warnf(r.Pos, "%s: without_cell says nothing unless position is network or both", what)
+		}
 		priorities[r.Region] = regionPriority(r)
 	}
 	byRegionAspect := map[string][]*Rule{}
