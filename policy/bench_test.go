@@ -126,3 +126,28 @@ func BenchmarkDecideBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "decisions/s")
 }
+
+// BenchmarkDecideCell measures a decision in a country that decides by the
+// network's position (UA, position: both): with the claim's own cell (one
+// parse of the cell id more than a plain decision) and with a cell that
+// contradicts the claim (the claim, then the places the cell touches).
+func BenchmarkDecideCell(b *testing.B) {
+	s := scenario(b)
+	ua := terminal("t", "roam", "UA", verifiedBy("UA-MOD", "UA", skyfence.Military))
+	for _, c := range []struct{ name, cell string }{
+		{"none", ""},
+		{"own", skyfence.CellOf(50.45, 30.52)},
+		{"lviv", skyfence.CellOf(49.84, 24.03)},
+		{"belgorod", skyfence.CellOf(50.60, 36.59)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			f := skyfence.Fix{Time: now, Lat: 50.45, Lon: 30.52, Cell: c.cell}
+			var sink int
+			for b.Loop() {
+				d := s.Decide(ua, nil, f)
+				sink += int(d.Reason)
+			}
+			_ = sink
+		})
+	}
+}
