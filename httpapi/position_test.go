@@ -9,6 +9,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/fixwire"
+	"github.com/skyfence/skyfence/internal/teststore"
 )
 
 // Places of the network-position tests: a claim in Kyiv, a serving cell
@@ -19,7 +20,12 @@ const kyivLat, kyivLon, belgorodLat, belgorodLon = 50.45, 30.52, 50.60, 36.59
 // terminal claiming Kyiv while the gateway reports a cell over Belgorod is
 // denied as in Russia, in JSON and in the binary form alike.
 func TestFixesDecideByNetworkPosition(t *testing.T) {
-	e := newEnv(t)
+	for _, kind := range teststore.Kinds() {
+		t.Run(kind, func(t *testing.T) { fixesDecideByNetworkPosition(t, newEnvOn(t, teststore.Open(t, kind))) })
+	}
+}
+
+func fixesDecideByNetworkPosition(t *testing.T, e *env) {
 	e.register("ut-kyiv", "roam", "UA", true)
 	e.must("operator", "POST", "/v1/terminals/ut-kyiv/activate", map[string]float64{"lat": kyivLat, "lon": kyivLon}, 200, nil)
 	at := testNow
@@ -34,6 +40,12 @@ func TestFixesDecideByNetworkPosition(t *testing.T) {
 	r := e.send(f)[0]
 	if r.Allow || r.Reason != "network_position" || r.Rule != "status:RU" || r.Country != "RU" || !strings.Contains(r.Message, "network") {
 		t.Fatalf("Kyiv served over Belgorod: %+v", r)
+	}
+
+	var st skyfence.TerminalState
+	e.must("viewer", "GET", "/v1/terminals/ut-kyiv/state", nil, 200, &st)
+	if st.Reason != "network_position" || st.Fix.Cell != skyfence.CellOf(belgorodLat, belgorodLon) {
+		t.Errorf("stored state: reason %q, cell %q", st.Reason, st.Fix.Cell)
 	}
 
 	var enc fixwire.Encoder
@@ -54,7 +66,12 @@ func TestFixesDecideByNetworkPosition(t *testing.T) {
 // no cell), lets a spoofer's claim decide. What the cell proves is what the
 // network element reporting it proves (docs/POLICY.md, trust model).
 func TestGatewayIsTrustedForTheCell(t *testing.T) {
-	e := newEnv(t)
+	for _, kind := range teststore.Kinds() {
+		t.Run(kind, func(t *testing.T) { gatewayIsTrustedForTheCell(t, newEnvOn(t, teststore.Open(t, kind))) })
+	}
+}
+
+func gatewayIsTrustedForTheCell(t *testing.T, e *env) {
 	e.register("ut-kyiv", "roam", "UA", true)
 	e.must("operator", "POST", "/v1/terminals/ut-kyiv/activate", map[string]float64{"lat": kyivLat, "lon": kyivLon}, 200, nil)
 	at := testNow
