@@ -184,16 +184,19 @@ func (s *Snapshot) precheck(t *skyfence.Terminal, f *skyfence.Fix) (Decision, bo
 }
 
 // decideAt finishes a decision for a located fix, by its claimed position
-// and, where the claimed country says so (Region.Position), by its serving
+// and, where the claimed country or international says so (Region.Position), by its serving
 // cell: when the claim lies outside the cell, the fix is also (both) or
 // instead (network) decided at each distinct place among the cell's sample
 // points, and the first of those that denies decides, as network_position.
 func (s *Snapshot) decideAt(d *Decision, t *skyfence.Terminal, tr *Track, f *skyfence.Fix, place atlas.Place, zs geoindex.SetID) {
-	if !s.network || place.Country == atlas.None || s.countries[place.Country].position == "" {
+	claimed := s.international
+	if place.Country != atlas.None {
+		claimed = s.countries[place.Country]
+	}
+	if !s.network || claimed.position == "" {
 		s.decideHere(d, t, tr, f, place, zs)
 		return
 	}
-	claimed := s.countries[place.Country]
 	row, col, ok := parseCell(f.Cell)
 	if !ok {
 		s.decideHere(d, t, tr, f, place, zs)

@@ -140,7 +140,7 @@ type Region struct {
 	// authorizer does not know; "" says nothing (docs/POLICY.md).
 	UnknownTerminal Fallback
 	// Position is which position decides a fix whose claimed position is
-	// in this country: its claim, the network's serving cell, or both
+	// in this country (or international; not a zone): its claim, the network's serving cell, or both
 	// (docs/POLICY.md, "The network's position"); "" is PositionClaimed.
 	Position PositionMode
 	// WithoutCell is what a Position other than claimed does with a fix

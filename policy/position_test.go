@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/geoindex"
+	"github.com/skyfence/skyfence/zone"
 )
 
 // positionPolicy is a small policy: Ukraine available with its position
@@ -62,6 +64,7 @@ func TestDecideByNetworkPosition(t *testing.T) {
 		{"network: a cell of another grid counts as none", "    position: network\n    without_cell: deny", kyivLat, kyivLon, "beam-7", false, CellUnknown, "without_cell:UA", "UA"},
 		{"network: a cell with a leading zero is not of the grid", "    position: network", kyivLat, kyivLon, "c0562.866", true, Ok, "", "UA"},
 		{"network: a cell off the grid is not of the grid", "    position: network", kyivLat, kyivLon, "c720.1", true, Ok, "", "UA"},
+		{"both on international: a claim at sea served over Belgorod", "  international: {status: available, position: both}", 43.0, 34.0, belgorod, false, NetworkPosition, "status:RU", "RU"},
 		{"without_cell does not override another denial", "    position: both\n    without_cell: deny", odesaLat, odesaLon, "", false, NoServiceZone, "odesa-off", "UA"},
 	}
 	for _, tc := range cases {
@@ -146,13 +149,18 @@ func TestPositionValidation(t *testing.T) {
 			t.Errorf("%q: %v, want %q", tc.text, err, tc.want)
 		}
 	}
-	src := &Source{File: "p.yaml", Doc: &Document{Plans: []Plan{{Name: "p"}}, Regions: []Region{
-		{Region: International, Status: Available, Position: PositionNetwork, Pos: Pos{5, 3}},
+	box := []geoindex.Polygon{{{{Lon: 0, Lat: 0}, {Lon: 1, Lat: 0}, {Lon: 1, Lat: 1}, {Lon: 0, Lat: 1}}}}
+	src := &Source{File: "p.yaml", Zones: []zone.Zone{{ID: "box", Polygons: box}}, Doc: &Document{Plans: []Plan{{Name: "p"}}, Regions: []Region{
+		{Region: "zone:box", Position: PositionNetwork, Pos: Pos{5, 3}},
+		{Region: International, Status: Available, Position: PositionBoth, Pos: Pos{6, 3}},
 		{Region: "RU", Status: Embargoed, WithoutCell: "deny", Pos: Pos{7, 3}},
 	}}}
 	probs := Validate(src, testAtlas(t)).Error()
+	if strings.Contains(probs, "regions.international") {
+		t.Errorf("international may decide by the network's position: %s", probs)
+	}
 	for _, want := range []string{
-		"p.yaml:5:3: error: regions.international: position network is for countries only",
+		"p.yaml:5:3: error: regions.zone:box: position network is for countries and international",
 		"p.yaml:7:3: warning: regions.RU: without_cell says nothing unless position is network or both",
 	} {
 		if !strings.Contains(probs, want) {
