@@ -168,3 +168,21 @@ func TestPositionValidation(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseCell checks that parseCell reads exactly the ids of the grid
+// that skyfence.CellBounds reads, as the same cell.
+func FuzzParseCell(f *testing.F) {
+	for _, s := range []string{"c562.866", "c0.0", "c719.1439", "c01.2", "beam-7", "c720.0", "c1.2.3", "c-1.2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		r, c, ok := parseCell(id)
+		minLat, minLon, _, _, bok := skyfence.CellBounds(id)
+		if ok != bok {
+			t.Fatalf("parseCell(%q) ok %v, CellBounds ok %v", id, ok, bok)
+		}
+		if ok && (float64(r)*skyfence.CellDegrees-90 != minLat || float64(c)*skyfence.CellDegrees-180 != minLon) {
+			t.Fatalf("parseCell(%q) = %d %d, CellBounds %v %v", id, r, c, minLat, minLon)
+		}
+	})
+}
