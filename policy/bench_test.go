@@ -37,18 +37,39 @@ func fleet(t testing.TB, s *Snapshot, n int) ([]*skyfence.Terminal, []skyfence.F
 func TestDecideDoesNotAllocate(t *testing.T) {
 	s := scenario(t)
 	ts, fs := fleet(t, s, 2000)
+	// The cell paths: a claim in its own cell, in another (straddling
+	// borders or not), and a cell not of the grid, in countries that
+	// decide by the network's position and elsewhere.
+	for i := range fs {
+		switch i % 4 {
+		case 1:
+			fs[i].Cell = skyfence.CellOf(fs[i].Lat, fs[i].Lon)
+		case 2:
+			fs[i].Cell = skyfence.CellOf(fs[(i*7+3)%len(fs)].Lat, fs[(i*7+3)%len(fs)].Lon)
+		case 3:
+			fs[i].Cell = "beam-7"
+		}
+	}
+	ua := terminal("t", "roam", "UA", verifiedBy("UA-MOD", "UA", skyfence.Military))
+	for _, c := range []string{skyfence.CellOf(50.60, 36.59), "c560.866", skyfence.CellOf(50.45, 30.52), "c0555.728", ""} {
+		ts = append(ts, ua)
+		fs = append(fs, skyfence.Fix{Time: now, Lat: 50.45, Lon: 30.52, Cell: c})
+	}
 	tracks := make([]Track, len(ts))
-	var sink int
+	var network int
 	allocs := testing.AllocsPerRun(5, func() {
 		for i := range ts {
-			d := s.Decide(ts[i], &tracks[i], fs[i])
-			sink += int(d.Reason)
+			if d := s.Decide(ts[i], &tracks[i], fs[i]); d.Reason == NetworkPosition {
+				network++
+			}
 		}
 	})
 	if allocs != 0 {
 		t.Errorf("Decide allocates %v times per %d decisions, want 0", allocs, len(ts))
 	}
-	_ = sink
+	if network == 0 {
+		t.Error("no decision went by the network's position")
+	}
 }
 
 // BenchmarkDecide measures decisions per second on one goroutine, spatial
@@ -104,4 +125,29 @@ func BenchmarkDecideBatch(b *testing.B) {
 		n += 1000
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "decisions/s")
+}
+
+// BenchmarkDecideCell measures a decision in a country that decides by the
+// network's position (UA, position: both): with the claim's own cell (one
+// parse of the cell id more than a plain decision) and with a cell that
+// contradicts the claim (the claim, then the places the cell touches).
+func BenchmarkDecideCell(b *testing.B) {
+	s := scenario(b)
+	ua := terminal("t", "roam", "UA", verifiedBy("UA-MOD", "UA", skyfence.Military))
+	for _, c := range []struct{ name, cell string }{
+		{"none", ""},
+		{"own", skyfence.CellOf(50.45, 30.52)},
+		{"lviv", skyfence.CellOf(49.84, 24.03)},
+		{"belgorod", skyfence.CellOf(50.60, 36.59)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			f := skyfence.Fix{Time: now, Lat: 50.45, Lon: 30.52, Cell: c.cell}
+			var sink int
+			for b.Loop() {
+				d := s.Decide(ua, nil, f)
+				sink += int(d.Reason)
+			}
+			_ = sink
+		})
+	}
 }

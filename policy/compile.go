@@ -185,6 +185,12 @@ func (v *validator) run() Problems {
 		if r.Licence != nil && r.Status != Available && r.Status != Waitlist {
 			v.warnf(r.Licence.Pos, "%s: a licence with status %s: the map shows the status, not the licence", what, r.Status)
 		}
+		if r.Position != "" && r.Position != PositionClaimed && strings.HasPrefix(r.Region, ZonePrefix) {
+			v.errorf(r.Pos, "%s: position %s is for countries and %s (the country a claim is in decides how it is located; zones are found at the claim and at the cell alike)", what, r.Position, International)
+		}
+		if r.WithoutCell != "" && (r.Position == "" || r.Position == PositionClaimed) {
+			v.warnf(r.Pos, "%s: without_cell says nothing unless position is network or both", what)
+		}
 		priorities[r.Region] = regionPriority(r)
 	}
 	byRegionAspect := map[string][]*Rule{}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math"
+	"slices"
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/atlas"
@@ -18,6 +19,7 @@ type Decision struct {
 	// cap, "terminal" for the terminal's own status (or an unknown terminal
 	// where no region says what to do with one), "unknown_terminal:XX" for
 	// region XX's unknown_terminal setting (also when it allowed),
+	// "without_cell:XX" for country XX's without_cell setting,
 	// "position" for an invalid position, "" when everything allowed.
 	Rule string `json:"rule"`
 	// Region is the region of the deciding rule, if any.
@@ -181,8 +183,129 @@ func (s *Snapshot) precheck(t *skyfence.Terminal, f *skyfence.Fix) (Decision, bo
 	return d, false
 }
 
-// decideAt finishes a decision for a located fix.
+// decideAt finishes a decision for a located fix, by its claimed position
+// and, where the claimed country or international says so (Region.Position), by its serving
+// cell: when the claim lies outside the cell, the fix is also (both) or
+// instead (network) decided at each distinct place among the cell's sample
+// points, and the first of those that denies decides, as network_position.
 func (s *Snapshot) decideAt(d *Decision, t *skyfence.Terminal, tr *Track, f *skyfence.Fix, place atlas.Place, zs geoindex.SetID) {
+	claimed := s.international
+	if place.Country != atlas.None {
+		claimed = s.countries[place.Country]
+	}
+	if !s.network || claimed.position == "" {
+		s.decideHere(d, t, tr, f, place, zs)
+		return
+	}
+	row, col, ok := parseCell(f.Cell)
+	if !ok {
+		s.decideHere(d, t, tr, f, place, zs)
+		if claimed.withoutCell && d.Allow {
+			d.Allow, d.Reason, d.Rule, d.Region = false, CellUnknown, claimed.cellRule, claimed.name
+		}
+		return
+	}
+	if r, c := cellIndex(f.Lat, f.Lon); r == row && c == col {
+		s.decideHere(d, t, tr, f, place, zs) // the cell holds the claim: nothing to add
+		return
+	}
+	base := *d
+	if claimed.position == PositionBoth {
+		if s.decideHere(d, t, tr, f, place, zs); !d.Allow {
+			return
+		}
+	}
+	minLat := float64(row)*skyfence.CellDegrees - 90
+	minLon := float64(col)*skyfence.CellDegrees - 180
+	var seen [cellSamples]Location
+	n := 0
+	for i := range cellSamples {
+		// The centre first, then a grid over the cell, edges included.
+		k := (i + cellSamples/2) % cellSamples
+		lat := minLat + cellFrac(k/cellSide)*skyfence.CellDegrees
+		lon := minLon + cellFrac(k%cellSide)*skyfence.CellDegrees
+		var loc Location
+		loc.Place, _ = s.atlas.Locate(lon, lat)
+		if s.zoneIndex != nil {
+			if z, err := s.zoneIndex.Lookup(lon, lat); err == nil && z != geoindex.NoSet {
+				loc.Zones = z
+			}
+		}
+		if slices.Contains(seen[:n], loc) {
+			continue
+		}
+		seen[n] = loc
+		n++
+		c := base
+		s.decideHere(&c, t, tr, f, loc.Place, loc.Zones)
+		if !c.Allow {
+			c.Reason = NetworkPosition
+			*d = c
+			return
+		}
+		if n == 1 && claimed.position == PositionNetwork {
+			*d = c
+		}
+	}
+}
+
+// The cell's sample points: a cellSide x cellSide grid over the cell.
+const (
+	cellSide    = 5
+	cellSamples = cellSide * cellSide
+)
+
+// cellFrac is how far across the cell sample row or column k lies: from
+// just inside one edge to just inside the other.
+func cellFrac(k int) float64 {
+	const inside = 1e-9
+	return min(max(float64(k)/(cellSide-1), inside), 1-inside)
+}
+
+// cellIndex is the row and column of the capacity cell holding a position,
+// as skyfence.CellOf names it.
+func cellIndex(lat, lon float64) (row, col int) {
+	rows, cols := int(180/skyfence.CellDegrees), int(360/skyfence.CellDegrees)
+	if lon == 180 {
+		lon = -180
+	}
+	row = max(min(int(math.Floor((lat+90)/skyfence.CellDegrees)), rows-1), 0)
+	col = max(min(int(math.Floor((lon+180)/skyfence.CellDegrees)), cols-1), 0)
+	return row, col
+}
+
+// parseCell parses a cell id of skyfence.CellOf ("c" row "." column, in
+// the canonical form CellOf writes) without allocating.
+func parseCell(id string) (row, col int, ok bool) {
+	if len(id) < 4 || id[0] != 'c' {
+		return 0, 0, false
+	}
+	row, rest, ok := cellNumber(id[1:])
+	if !ok || len(rest) < 2 || rest[0] != '.' {
+		return 0, 0, false
+	}
+	col, rest, ok = cellNumber(rest[1:])
+	if !ok || rest != "" || row >= int(180/skyfence.CellDegrees) || col >= int(360/skyfence.CellDegrees) {
+		return 0, 0, false
+	}
+	return row, col, true
+}
+
+// cellNumber parses the decimal number at the start of s: at most 4
+// digits, no leading zero.
+func cellNumber(s string) (n int, rest string, ok bool) {
+	i := 0
+	for ; i < len(s) && i < 5 && s[i] >= '0' && s[i] <= '9'; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	if i == 0 || i == 5 || (i > 1 && s[0] == '0') {
+		return 0, s, false
+	}
+	return n, s[i:], true
+}
+
+// decideHere finishes a decision for a fix at one place.
+func (s *Snapshot) decideHere(d *Decision, t *skyfence.Terminal, tr *Track, f *skyfence.Fix, place atlas.Place, zs geoindex.SetID) {
 	d.CountryIndex, d.Land, d.Zones, d.Located = place.Country, place.Land, s.zoneIDs[zs], true
 	d.Country = International
 	country := s.international

@@ -80,6 +80,14 @@ regions:
 `,
 		},
 		{
+			name: "network position",
+			new:  strings.Replace(diffBase, "TW: {status: coming_soon}", "TW: {status: coming_soon, position: both, without_cell: deny}", 1),
+			want: `
+regions:
+  ~ TW: position claimed -> both; without_cell claimed -> deny
+`,
+		},
+		{
 			name: "rule change",
 			new: strings.Replace(diffBase, "    speed_cap_kmh: 75\n",
 				"    speed_cap_kmh: 60\n    from: 2026-02-01\n    exempt: {groups: [humanitarian]}\n", 1),

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -29,6 +30,12 @@ func describeRegion(r *Region) []string {
 	if r.UnknownTerminal != "" {
 		out = append(out, "unknown_terminal "+string(r.UnknownTerminal))
 	}
+	if r.Position != "" {
+		out = append(out, "position "+string(r.Position))
+	}
+	if r.WithoutCell != "" {
+		out = append(out, "without_cell "+r.WithoutCell)
+	}
 	return out
 }
 
@@ -55,6 +62,8 @@ func diffRegion(a, b *Region) []string {
 	out = append(out, textChange("note", a.Note, b.Note)...)
 	out = append(out, textChange("reference", a.Reference, b.Reference)...)
 	changed("unknown_terminal", unknownOrNone(a.UnknownTerminal), unknownOrNone(b.UnknownTerminal))
+	changed("position", string(cmp.Or(a.Position, PositionClaimed)), string(cmp.Or(b.Position, PositionClaimed)))
+	changed("without_cell", cmp.Or(a.WithoutCell, "claimed"), cmp.Or(b.WithoutCell, "claimed"))
 	return out
 }
 

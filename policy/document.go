@@ -139,8 +139,31 @@ type Region struct {
 	// UnknownTerminal is what the region does with terminals the
 	// authorizer does not know; "" says nothing (docs/POLICY.md).
 	UnknownTerminal Fallback
-	Pos             Pos
+	// Position is which position decides a fix whose claimed position is
+	// in this country (or international; not a zone): its claim, the network's serving cell, or both
+	// (docs/POLICY.md, "The network's position"); "" is PositionClaimed.
+	Position PositionMode
+	// WithoutCell is what a Position other than claimed does with a fix
+	// that carries no cell of the grid: "" or "claimed" decides it by its
+	// claim, "deny" denies it (cell_unknown).
+	WithoutCell string
+	Pos         Pos
 }
+
+// PositionMode is which position decides a fix in a region.
+type PositionMode string
+
+// Position modes.
+const (
+	// PositionClaimed decides by the position the terminal reports.
+	PositionClaimed PositionMode = "claimed"
+	// PositionNetwork decides by the serving cell where it contradicts the
+	// claim: the fix is decided as at every place the cell touches.
+	PositionNetwork PositionMode = "network"
+	// PositionBoth decides by the claim and, where the cell contradicts
+	// it, also by every place the cell touches: the stricter wins.
+	PositionBoth PositionMode = "both"
+)
 
 // Licence is the record that allows service in a country.
 type Licence struct {

@@ -337,7 +337,7 @@ func (p *parser) regions(n *yaml.Node) []Region {
 	p.entries(n, "regions", func(k, v *yaml.Node) {
 		r := Region{Region: k.Value, Pos: pos(k)}
 		what := "regions." + k.Value
-		p.fields(v, what, []string{"status", "priority", "note", "reference", "licence", "unknown_terminal"}, func(key string, _, v *yaml.Node) {
+		p.fields(v, what, []string{"status", "priority", "note", "reference", "licence", "unknown_terminal", "position", "without_cell"}, func(key string, _, v *yaml.Node) {
 			switch key {
 			case "status":
 				r.Status = p.status(v, what+".status")
@@ -356,6 +356,20 @@ func (p *parser) regions(n *yaml.Node) []Region {
 					r.UnknownTerminal = u
 				default:
 					p.errorf(v, "%s.unknown_terminal: want allow or deny, not %q", what, u)
+				}
+			case "position":
+				switch m := PositionMode(p.str(v, what+".position")); m {
+				case PositionClaimed, PositionNetwork, PositionBoth:
+					r.Position = m
+				default:
+					p.errorf(v, "%s.position: want claimed, network or both, not %q", what, m)
+				}
+			case "without_cell":
+				switch c := p.str(v, what+".without_cell"); c {
+				case "claimed", "deny":
+					r.WithoutCell = c
+				default:
+					p.errorf(v, "%s.without_cell: want claimed or deny, not %q", what, c)
 				}
 			}
 		})

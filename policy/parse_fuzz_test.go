@@ -2,6 +2,7 @@ package policy
 
 import (
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -17,6 +18,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("skyfence: policy/v1\nplans: {home: {max_kmh: {land: 10}}}\nregions: {UA: {status: available}}\n"))
 	f.Add([]byte("skyfence: policy/v1\nrules:\n  - {id: a, region: UA, speed_cap_kmh: 75, no_service: true}\n"))
 	f.Add([]byte("{\"skyfence\": \"policy/v1\", \"rules\": [{\"id\": \"x\", \"region\": \"*\", \"allowed_plans\": []}]}"))
+	f.Add([]byte("skyfence: policy/v1\nplans: {p: {}}\nregions: {UA: {status: available, position: both, without_cell: deny}, RU: {status: embargoed, position: gps, without_cell: 3}}\n"))
+	f.Add([]byte("skyfence: policy/v1\nplans: {p: {}}\nregions: {PL: {status: embargoed, position: network, without_cell: claimed}}\n"))
 	f.Add([]byte("skyfence: [\n"))
 	f.Add([]byte("skyfence: policy/v1\nauthorities: {UA-MOD: {region: UA, classes: [civil, military]}, X: {classes: [army]}, '': []}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -45,6 +48,9 @@ func FuzzParse(f *testing.F) {
 		for _, r := range doc.Regions {
 			if r.Status != "" && !r.Status.Valid() {
 				t.Fatalf("accepted status %q", r.Status)
+			}
+			if !slices.Contains([]PositionMode{"", PositionClaimed, PositionNetwork, PositionBoth}, r.Position) || !slices.Contains([]string{"", "claimed", "deny"}, r.WithoutCell) {
+				t.Fatalf("accepted position %q, without_cell %q", r.Position, r.WithoutCell)
 			}
 		}
 	})

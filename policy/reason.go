@@ -22,6 +22,12 @@ const (
 	PlanNotAllowed
 	SpeedLimit
 	RoamingLimit
+	// NetworkPosition denies a fix at a place where the network serves
+	// the terminal (its cell) that its claimed position is not in.
+	NetworkPosition
+	// CellUnknown denies a fix without a serving cell of the grid in a
+	// country that requires one (without_cell: deny).
+	CellUnknown
 	numReasons
 )
 
@@ -32,6 +38,7 @@ var reasonCodes = [numReasons]string{
 	"ok", "unknown_terminal", "terminal_inactive", "terminal_suspended", "terminal_deactivated",
 	"position_invalid", "region_not_available", "region_not_licensed", "region_embargoed",
 	"no_service_zone", "verification_required", "plan_not_allowed", "speed_limit", "roaming_limit",
+	"network_position", "cell_unknown",
 }
 
 // messages are for the terminal's owner: plain words, no internals.
@@ -50,6 +57,8 @@ var reasonMessages = [numReasons]string{
 	"Your service plan does not cover this area.",
 	"Movement speed is too high",
 	"Your service plan's roaming allowance for this area is used up.",
+	"The network serves this terminal from an area where service is not permitted for it.",
+	"The network did not report where this terminal is served, which service here requires.",
 }
 
 // Reasons lists every reason in order.

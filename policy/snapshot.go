@@ -32,6 +32,8 @@ type Snapshot struct {
 	// failOpen is set if any region allows unknown terminals: only then
 	// are their fixes located.
 	failOpen bool
+	// network is set if any country decides by the network's position.
+	network bool
 }
 
 // regionRules is what one region says, compiled.
@@ -47,6 +49,9 @@ type regionRules struct {
 	note        string
 	unknown     Fallback // "" if the region says nothing
 	unknownRule string   // "unknown_terminal:UA"
+	position    PositionMode
+	withoutCell bool   // deny a fix without a cell of the grid
+	cellRule    string // "without_cell:UA"
 	rules       [numAspects][]*compiledRule
 }
 
@@ -133,6 +138,10 @@ func Compile(src *Source, a *atlas.Atlas) (*Snapshot, error) {
 		r.note = reg.Note
 		if reg.Licence != nil {
 			r.licence, r.licenceRule = reg.Licence, "licence:"+reg.Region
+		}
+		if reg.Position == PositionNetwork || reg.Position == PositionBoth {
+			r.position, r.withoutCell, r.cellRule = reg.Position, reg.WithoutCell == "deny", "without_cell:"+reg.Region
+			s.network = true
 		}
 		if reg.UnknownTerminal != "" {
 			r.unknown, r.unknownRule = reg.UnknownTerminal, "unknown_terminal:"+reg.Region

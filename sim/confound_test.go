@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/policy"
 )
 
 func confounded(t *testing.T, n int, seed uint64) *Fleet {
@@ -119,7 +120,7 @@ func TestConfounderMotions(t *testing.T) {
 	f := confounded(t, 20000, 1)
 	snap := scenarioPolicy(t)
 	seen := map[Behaviour]int{}
-	allowed := 0 // spoof-tracks allowed where they claim to be
+	allowed, byNetwork := 0, 0 // spoof-tracks allowed where they claim to be, denied by their cell
 	for i := range f.Len() {
 		u := &f.units[i]
 		switch u.kind {
@@ -182,6 +183,13 @@ func TestConfounderMotions(t *testing.T) {
 			if d := distKm(lat, lon, fx.Lat, fx.Lon); d < 40 {
 				t.Fatalf("spoof-track claims %.0f km from its cell", d)
 			}
+			// Its claim alone passes; its cell, in the embargoed country,
+			// does not (the example policy decides the front's country by
+			// both positions).
+			if d := snap.Decide(f.Terminal(i), nil, fx); !d.Allow && d.Reason == policy.NetworkPosition {
+				byNetwork++
+			}
+			fx.Cell = ""
 			if d := snap.Decide(f.Terminal(i), nil, fx); d.Allow {
 				allowed++
 			}
@@ -189,7 +197,10 @@ func TestConfounderMotions(t *testing.T) {
 		}
 	}
 	if allowed < seen[SpoofTrack]*4/5 {
-		t.Errorf("%d of %d spoof-track terminals allowed where they claim to be, want most", allowed, seen[SpoofTrack])
+		t.Errorf("%d of %d spoof-track terminals allowed where they claim to be without a cell, want most", allowed, seen[SpoofTrack])
+	}
+	if byNetwork < seen[SpoofTrack]*4/5 {
+		t.Errorf("%d of %d spoof-track terminals denied by their cell (network_position), want most", byNetwork, seen[SpoofTrack])
 	}
 	for _, b := range []Behaviour{Train, Crowd, DroneLow, SmuggledRare, SpoofTrack} {
 		if seen[b] == 0 {
