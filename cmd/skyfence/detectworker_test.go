@@ -147,7 +147,7 @@ func TestWorkerHandlesABatchTwiceIdempotently(t *testing.T) {
 		}
 		unsub()
 	}
-	recs, err := store.FindAlerts(ctx, skyfence.AlertFilter{TerminalID: "t1"})
+	recs, _, err := store.FindAlerts(ctx, skyfence.AlertFilter{TerminalID: "t1"})
 	if err != nil {
 		t.Fatal(err)
 	}
