@@ -196,6 +196,7 @@ func testAlerts(t *testing.T, s skyfence.Store) {
 		{Incident: "in_1", Severities: []int{0}, Region: "UA", From: from},
 		{TerminalID: "nope"}, {Detector: "nope"}, {TerminalID: "t1", Detector: "nope"}, {Severities: []int{7}},
 		{Region: "nope"}, {Incident: "nope"}, {From: t0.Add(time.Hour)}, {To: t0.Add(-2 * time.Hour)},
+		{Region: "UA' OR '1'='1"}, {Incident: "in_1' OR incident <> '"}, {TerminalID: "t1'--"},
 	} {
 		sel := selectAlerts(want, f)
 		first := sel
