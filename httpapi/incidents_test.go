@@ -187,9 +187,10 @@ func spoofArea(e *env) listedIncident {
 // TestIncidentServed: a GNSS interference incident made by fixes is
 // served at /v1/incidents (open, its area, start and terminals) and at
 // /v1/incidents/{id} with the alerts that carry its id, the same as
-// /v1/alerts?incident= lists.
-func TestIncidentServed(t *testing.T) {
-	e := newEnv(t)
+// /v1/alerts?incident= lists; on SQLite and PostgreSQL.
+func TestIncidentServed(t *testing.T) { forEachStore(t, testIncidentServed) }
+
+func testIncidentServed(t *testing.T, e *env, store skyfence.Store) {
 	inc := spoofArea(e)
 	start := testNow.Add(16 * time.Second)
 	if inc.Kind != "gnss_interference" || inc.State != "open" || inc.Terminals != 12 || inc.Start.Before(start) ||
@@ -243,14 +244,21 @@ func TestIncidentServed(t *testing.T) {
 		e.wantError("operator", "GET", "/v1/incidents?"+q, nil, 400, skyfence.EINVALID, field)
 	}
 	e.wantError("operator", "GET", "/v1/incidents/in_nope", nil, 404, skyfence.ENOTFOUND, "")
+	stored, err := store.FindIncidentByID(t.Context(), inc.ID)
+	if err != nil || stored.Terminals != inc.Terminals || !stored.Start.Equal(inc.Start) || string(stored.State) != inc.State {
+		t.Errorf("the store holds %+v (%v), the API served %+v", stored, err, inc)
+	}
 }
 
 // TestIncidentsNeedReadAlerts: whoever may not read alerts may not read
 // incidents either, by any route or spelling (the list, one incident, the
 // alerts filtered by it, a trailing slash, an escaped id, a query that
-// selects everything); whoever may, may.
+// selects everything); whoever may, may. On SQLite and PostgreSQL.
 func TestIncidentsNeedReadAlerts(t *testing.T) {
-	e := newEnv(t)
+	forEachStore(t, func(t *testing.T, e *env, _ skyfence.Store) { testIncidentsNeedReadAlerts(t, e) })
+}
+
+func testIncidentsNeedReadAlerts(t *testing.T, e *env) {
 	inc := spoofArea(e)
 	paths := []string{
 		"/v1/incidents", "/v1/incidents?state=open", "/v1/incidents?limit=1000&from=2000-01-01T00:00:00Z",
