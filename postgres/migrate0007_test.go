@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/storetest"
 )
 
 // TestMigrationFillsAlertColumns: alerts stored before migration 0007
@@ -79,4 +80,8 @@ func TestMigrationFillsAlertColumns(t *testing.T) {
 			t.Errorf("FindAlerts(%+v) = %v, want %v", c.f, got, c.want)
 		}
 	}
+}
+
+func BenchmarkAlertPages(b *testing.B) {
+	storetest.BenchmarkAlertPages(b, open(b, freshSchema(b)), 100000)
 }

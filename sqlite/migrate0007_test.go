@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/storetest"
 )
 
 // TestMigrationFillsAlertColumns: alerts stored before migration 0007
@@ -78,3 +79,5 @@ func TestMigrationFillsAlertColumns(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkAlertPages(b *testing.B) { storetest.BenchmarkAlertPages(b, open(b, fresh(b)), 100000) }

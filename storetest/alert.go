@@ -294,3 +294,46 @@ func testAlertsErrors(t *testing.T, s skyfence.Store) {
 	wantCode(t, "SaveAlerts without an id", s.SaveAlerts(ctx, []*skyfence.AlertRecord{ok[0], &noID}), skyfence.EINVALID)
 	same(t, "alerts after refused batches", len(findAlerts(t, s, skyfence.AlertFilter{})), 0)
 }
+
+// BenchmarkAlertPages reads one page of 100 alerts from a store of n (of
+// 1,000 terminals, one in a hundred carrying an incident): the top of the
+// listing, a page deep in it (after a cursor), one incident's and one
+// terminal's alerts, and the medium and high ones. Each read goes through
+// an index that orders as the listing does, so its time does not grow
+// with n (but for severity lists, sorted).
+func BenchmarkAlertPages(b *testing.B, s skyfence.Store, n int) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for lo := 0; lo < n; lo += 1000 {
+		batch := make([]*skyfence.AlertRecord, 0, 1000)
+		for i := lo; i < min(lo+1000, n); i++ {
+			a := &skyfence.AlertRecord{ID: fmt.Sprintf("al_%08d", i), TerminalID: fmt.Sprintf("t%d", i%1000), Detector: "impossible_travel",
+				Severity: r.IntN(3), Score: r.Float64(), LastSeen: t0.Add(time.Duration(i) * time.Second), Region: "UA", Data: []byte(`{}`)}
+			if i%100 == 0 {
+				a.Incident = "in_bench"
+			}
+			batch = append(batch, a)
+		}
+		if err := s.SaveAlerts(b.Context(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		f    skyfence.AlertFilter
+	}{
+		{"top", skyfence.AlertFilter{}},
+		{"deep", skyfence.AlertFilter{After: skyfence.Cursor{At: t0.Add(time.Duration(n/2) * time.Second), ID: "al_~"}}},
+		{"incident", skyfence.AlertFilter{Incident: "in_bench"}},
+		{"terminal", skyfence.AlertFilter{TerminalID: "t7"}},
+		{"severity", skyfence.AlertFilter{Severities: []int{1, 2}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				as, _, err := s.FindAlerts(b.Context(), c.f)
+				if err != nil || len(as) != 100 {
+					b.Fatalf("%d alerts, %v", len(as), err)
+				}
+			}
+		})
+	}
+}

@@ -17,8 +17,8 @@ DROP INDEX alerts_terminal;
 CREATE INDEX alerts_terminal ON alerts (terminal_id, last_seen, id);
 CREATE INDEX alerts_detector ON alerts (detector, last_seen, id);
 CREATE INDEX alerts_severity ON alerts (severity, last_seen, id);
-CREATE INDEX alerts_region ON alerts (region, last_seen, id) WHERE region <> '';
-CREATE INDEX alerts_incident ON alerts (incident, last_seen, id) WHERE incident <> '';
+CREATE INDEX alerts_region ON alerts (region, last_seen, id);
+CREATE INDEX alerts_incident ON alerts (incident, last_seen, id);
 
 -- A GNSS interference incident (skyfence.Incident), upserted by id as
 -- detection extends and closes it; times in Unix nanoseconds.
