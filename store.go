@@ -59,15 +59,32 @@ type AlertRecord struct {
 	Score      float64
 	FirstSeen  time.Time
 	LastSeen   time.Time
+	Region     string // where the last firing fix was, if known
+	Incident   string // the GNSS interference incident it carries, if any
 	Data       []byte // the alert as JSON, stored byte for byte
 }
 
+// CursorAfter is the cursor of the listing of alerts after a: alerts come
+// most recently seen first (Cursor.At is LastSeen). An alert that fires
+// again while a listing is paged moves to its top, as an updated case does.
+func (a *AlertRecord) CursorAfter() Cursor { return Cursor{At: a.LastSeen, ID: a.ID} }
+
 // AlertFilter selects alerts; zero fields match everything. Results come
-// most recently seen first (LastSeen descending, then ID).
+// most recently seen first (LastSeen descending, then ID descending).
 type AlertFilter struct {
 	TerminalID string
 	Detector   string
-	Limit      int // 0 means 100; at most 1000
+	// Severities selects alerts of any of these severities (package
+	// detect's: 0 low, 1 medium, 2 high); empty: every severity.
+	Severities []int
+	Region     string
+	Incident   string
+	// From and To select the alerts seen at some time of [From, To):
+	// LastSeen at or after From and FirstSeen (LastSeen if it has none)
+	// before To. Zero: no bound.
+	From, To time.Time
+	After    Cursor
+	Limit    int // 0 means 100; at most 1000
 }
 
 // ChangeFilter selects policy changes; the zero value selects all.
@@ -171,8 +188,15 @@ type Reader interface {
 	// size entries, or of the latest cosigned checkpoint for size 0 (none:
 	// an empty list).
 	FindAuditCosignatures(ctx context.Context, size int64) ([]*AuditCosignature, error)
-	// FindAlerts returns stored alerts, most recently seen first.
-	FindAlerts(ctx context.Context, f AlertFilter) ([]*AlertRecord, error)
+	// FindAlerts returns a page of stored alerts, most recently seen
+	// first, and where the next page starts (the zero cursor after the
+	// last page).
+	FindAlerts(ctx context.Context, f AlertFilter) ([]*AlertRecord, Cursor, error)
+	// FindIncidents returns a page of stored GNSS interference incidents,
+	// newest (by Start, then id) first, and where the next page starts.
+	FindIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, Cursor, error)
+	// FindIncidentByID returns the incident, or ENOTFOUND.
+	FindIncidentByID(ctx context.Context, id string) (*Incident, error)
 	FindChangeByID(ctx context.Context, id string) (*PolicyChange, error)
 	FindCaseByID(ctx context.Context, id string) (*Case, error)
 	// FindCases returns a page of cases, most recently updated first, and
@@ -257,6 +281,9 @@ type Store interface {
 	// SaveAlerts writes alerts (upserts by ID: the latest version of an
 	// alert replaces the one stored), outside the audited transactions.
 	SaveAlerts(ctx context.Context, alerts []*AlertRecord) error
+	// SaveIncidents writes GNSS interference incidents (upserts by ID),
+	// outside the audited transactions, as SaveAlerts.
+	SaveIncidents(ctx context.Context, incidents []*Incident) error
 	// SetAuditSealer has every later transaction that appends audit
 	// entries sign the tree head with s before it commits (nil: none).
 	SetAuditSealer(s AuditSealer)

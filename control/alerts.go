@@ -79,30 +79,44 @@ func AlertRecord(a *detect.Alert) (*skyfence.AlertRecord, error) {
 		return nil, err
 	}
 	return &skyfence.AlertRecord{ID: a.ID, TerminalID: a.TerminalID, Detector: a.Detector.String(),
-		Severity: int(a.Severity), Score: a.Score, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, Data: data}, nil
+		Severity: int(a.Severity), Score: a.Score, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen,
+		Region: a.Region, Incident: a.Incident, Data: data}, nil
 }
 
 // AlertFilter selects alerts; zero fields match everything.
 type AlertFilter = skyfence.AlertFilter
 
-// Alerts returns the alerts detection raised, most recently seen first, from
-// the store (after writing those still pending).
-func (s *Service) Alerts(ctx context.Context, f AlertFilter) ([]detect.Alert, error) {
+// Alerts returns a page of the alerts detection raised, most recently seen
+// first, from the store (after writing those still pending), and where the
+// next page starts (the zero cursor after the last). EINVALID, naming the
+// field, for an unknown detector or severity.
+func (s *Service) Alerts(ctx context.Context, f AlertFilter) ([]detect.Alert, skyfence.Cursor, error) {
 	if _, err := require(ctx, ReadAlerts); err != nil {
-		return nil, err
+		return nil, skyfence.Cursor{}, err
 	}
 	if f.Detector != "" {
 		if _, err := detect.ParseDetector(f.Detector); err != nil {
-			return nil, skyfence.FieldErrorf(skyfence.EINVALID, "detector", "%v", err)
+			return nil, skyfence.Cursor{}, skyfence.FieldErrorf(skyfence.EINVALID, "detector", "%v", err)
+		}
+	}
+	for _, v := range f.Severities {
+		if v < int(detect.Low) || v > int(detect.High) {
+			return nil, skyfence.Cursor{}, skyfence.FieldErrorf(skyfence.EINVALID, "severity", "unknown severity %d", v)
 		}
 	}
 	if err := s.flushAlerts(ctx); err != nil {
-		return nil, err
+		return nil, skyfence.Cursor{}, err
 	}
-	recs, err := s.store.FindAlerts(ctx, f)
+	recs, next, err := s.store.FindAlerts(ctx, f)
 	if err != nil {
-		return nil, err
+		return nil, skyfence.Cursor{}, err
 	}
+	out, err := decodeAlerts(recs)
+	return out, next, err
+}
+
+// decodeAlerts returns the stored alerts as detection raised them.
+func decodeAlerts(recs []*skyfence.AlertRecord) ([]detect.Alert, error) {
 	out := make([]detect.Alert, len(recs))
 	for i, r := range recs {
 		if err := json.Unmarshal(r.Data, &out[i]); err != nil {

@@ -70,7 +70,7 @@ func (s *Service) checkAlerts(ctx context.Context, terminal string, ids []string
 	if err := s.flushAlerts(ctx); err != nil {
 		return err
 	}
-	recs, err := s.store.FindAlerts(ctx, skyfence.AlertFilter{TerminalID: terminal, Limit: 1000})
+	recs, _, err := s.store.FindAlerts(ctx, skyfence.AlertFilter{TerminalID: terminal, Limit: 1000})
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (s *Service) Case(ctx context.Context, id string) (*CaseView, error) {
 		v.Evidence.State = st
 	}
 	if len(c.Alerts) > 0 {
-		all, err := s.Alerts(WithPrincipal(ctx, System), skyfence.AlertFilter{TerminalID: c.TerminalID, Limit: 1000})
+		all, _, err := s.Alerts(WithPrincipal(ctx, System), skyfence.AlertFilter{TerminalID: c.TerminalID, Limit: 1000})
 		if err != nil {
 			return nil, err
 		}

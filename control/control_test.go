@@ -378,11 +378,11 @@ func TestAlertsSurviveRestart(t *testing.T) {
 		}
 		again := newService(t, store, clk)
 		defer again.Close(context.Background())
-		got, err := again.Alerts(as("vera", skyfence.RoleViewer), control.AlertFilter{TerminalID: "t1"})
+		got, _, err := again.Alerts(as("vera", skyfence.RoleViewer), control.AlertFilter{TerminalID: "t1"})
 		if err != nil || len(got) != 1 || got[0].Count != 3 || got[0].Detector != detect.ImpossibleTravel || !got[0].LastSeen.Equal(a.LastSeen) {
 			t.Fatalf("alerts after restart: %+v %v", got, err)
 		}
-		if _, err := again.Alerts(as("gus", skyfence.RoleGateway), control.AlertFilter{}); skyfence.ErrorCode(err) != skyfence.EFORBIDDEN {
+		if _, _, err := again.Alerts(as("gus", skyfence.RoleGateway), control.AlertFilter{}); skyfence.ErrorCode(err) != skyfence.EFORBIDDEN {
 			t.Errorf("a gateway listing alerts: %v", err)
 		}
 	})

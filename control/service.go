@@ -44,7 +44,8 @@ type Config struct {
 	Rules skyfence.ChangeRules
 	// Detect, if set, receives every applied fix with its decision, off the
 	// hot path: Ingest offers them after deciding, and never waits (a full
-	// queue drops and counts). Its alerts come back through RecordAlert.
+	// queue drops and counts). Its alerts come back through RecordAlert,
+	// its incidents through RecordIncident (New sets Queue.OnIncident).
 	Detect *detect.Queue
 	// Bus, if set, receives the service's events (bus.AlertRaised,
 	// bus.CaseChanged, bus.Cutoff, bus.TerminalChanged,
@@ -70,6 +71,7 @@ type Service struct {
 	bus    bus.Bus
 	source string
 	alerts alertBook
+	incs   incidentBook
 	keys   keyCache
 	maps   mapCache
 	Stats  Stats
@@ -101,6 +103,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	s.slots.seed = maphash.MakeSeed()
+	if cfg.Detect != nil {
+		cfg.Detect.OnIncident(s.RecordIncident)
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -197,9 +202,12 @@ func (s *Service) flushLoop(interval time.Duration) {
 }
 
 // Flush writes the last states changed since the previous flush, and the
-// alerts recorded since.
+// alerts and incidents recorded since.
 func (s *Service) Flush(ctx context.Context) error {
 	if err := s.flushAlerts(ctx); err != nil {
+		return err
+	}
+	if err := s.flushIncidents(ctx); err != nil {
 		return err
 	}
 	var slots []*slot

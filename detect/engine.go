@@ -83,6 +83,7 @@ type Engine struct {
 	icells      []icell // 1-degree grid cells, for incidents
 	incidents   [incidentRing]incident
 	incidentSeq int32
+	reported    int32 // ChangedIncidents reported every incident up to it closed
 	lastAt      int64 // time of the newest fix processed, unix ns
 }
 

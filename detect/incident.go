@@ -71,6 +71,7 @@ type incident struct {
 	cols     [2]int32
 	initial  [2 * incidentSet]uint32 // terminals counted when it opened
 	ninitial int
+	sent     Incident // as ChangedIncidents last returned it; zero if never
 }
 
 // icell is one 1-degree grid cell's counts: index 0 is the current bucket,
@@ -367,15 +368,39 @@ func (e *Engine) incidentOf(si int32, f *finding, at int64) (id string, explaine
 func (e *Engine) Incidents() []Incident {
 	var out []Incident
 	for seq := max(1, e.incidentSeq-incidentRing+1); seq <= e.incidentSeq; seq++ {
-		inc := &e.incidents[(seq-1)%incidentRing]
-		x := inc.Incident
-		x.Start, x.End = time.Unix(0, inc.start).UTC(), time.Unix(0, inc.end).UTC()
-		x.Open = e.lastAt-inc.end <= e.lim.incidentQuiet
-		x.MinLat, x.MaxLat = float64(inc.rows[0])-90, float64(inc.rows[1])-89
-		x.MinLon, x.MaxLon = float64(inc.cols[0])-180, float64(inc.cols[1])-179
-		out = append(out, x)
+		out = append(out, e.view(&e.incidents[(seq-1)%incidentRing]))
 	}
 	return out
+}
+
+// ChangedIncidents appends to dst the incidents that opened, grew or
+// closed since it was last called, as Incidents has them (an incident
+// closes when a fix comes after its quiet time), and returns it: for a
+// consumer that records incidents (Queue.OnIncident). An incident
+// reported closed is not looked at again.
+func (e *Engine) ChangedIncidents(dst []Incident) []Incident {
+	e.reported = max(e.reported, e.incidentSeq-incidentRing)
+	for seq := e.reported + 1; seq <= e.incidentSeq; seq++ {
+		inc := &e.incidents[(seq-1)%incidentRing]
+		if x := e.view(inc); x != inc.sent {
+			inc.sent = x
+			dst = append(dst, x)
+		}
+		if seq == e.reported+1 && !inc.sent.Open {
+			e.reported = seq
+		}
+	}
+	return dst
+}
+
+// view is an incident as Incidents returns it.
+func (e *Engine) view(inc *incident) Incident {
+	x := inc.Incident
+	x.Start, x.End = time.Unix(0, inc.start).UTC(), time.Unix(0, inc.end).UTC()
+	x.Open = e.lastAt-inc.end <= e.lim.incidentQuiet
+	x.MinLat, x.MaxLat = float64(inc.rows[0])-90, float64(inc.rows[1])-89
+	x.MinLon, x.MaxLon = float64(inc.cols[0])-180, float64(inc.cols[1])-179
+	return x
 }
 
 // pt32 is a position kept in a terminal's state.

@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -179,5 +181,72 @@ func TestNoIncidentFromFewJumpers(t *testing.T) {
 	}
 	if len(caught) != 10 {
 		t.Errorf("%d jumpers alerted, want 10", len(caught))
+	}
+}
+
+// TestChangedIncidents: ChangedIncidents reports an incident when it
+// opens, each time it grows (once per call, however many fixes grew it),
+// and once when it closes, and then never again; its last report is what
+// Incidents says.
+func TestChangedIncidents(t *testing.T) {
+	e := newEngine(t, nil)
+	in, _ := spoofedArea(true, nil)
+	var reports []Incident
+	for round := range slices.Chunk(in, 40) {
+		feed(e, round)
+		got := e.ChangedIncidents(nil)
+		if again := e.ChangedIncidents(nil); len(again) != 0 {
+			t.Fatalf("a second call with nothing processed reports %+v", again)
+		}
+		reports = append(reports, got...)
+	}
+	incs := e.Incidents()
+	if len(incs) != 1 || len(reports) < 3 {
+		t.Fatalf("%d incidents, %d reports: want 1 incident, reported open, grown and closed", len(incs), len(reports))
+	}
+	first, last := reports[0], reports[len(reports)-1]
+	if !first.Open || last.Open || last != incs[0] {
+		t.Errorf("first report %+v (want open), last %+v (want closed, as Incidents says %+v)", first, last, incs[0])
+	}
+	for i, r := range reports {
+		if r.ID != incs[0].ID || i > 0 && (r == reports[i-1] || r.End.Before(reports[i-1].End)) {
+			t.Errorf("report %d %+v after %+v: want the same incident, changed, not ending earlier", i, r, reports[max(i-1, 0)])
+		}
+		if i < len(reports)-1 && !r.Open {
+			t.Errorf("report %d is closed before the last", i)
+		}
+	}
+	feed(e, in[len(in)-40:])
+	if got := e.ChangedIncidents(nil); len(got) != 0 {
+		t.Errorf("a closed incident reported again: %+v", got)
+	}
+}
+
+// TestQueueOnIncident: a Queue hands the incidents' changes to the sink
+// set by OnIncident, the first version open, the last closed as the engine
+// has it.
+func TestQueueOnIncident(t *testing.T) {
+	e := newEngine(t, func(c *Config) { c.QueueSize = 40 })
+	q := NewQueue(e)
+	in, _ := spoofedArea(true, nil)
+	var got []Incident
+	q.OnIncident(func(x Incident) { got = append(got, x) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- q.Run(ctx, func(Alert) {}) }()
+	for rest := in; len(rest) > 0; runtime.Gosched() {
+		rest = rest[q.OfferBatch(rest):] // what a full queue refuses is offered again
+	}
+	q.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	incs := e.Incidents()
+	if len(incs) != 1 || len(got) < 2 || got[len(got)-1] != incs[0] || incs[0].Open || !got[0].Open {
+		t.Fatalf("sink got %d versions %+v; engine has %+v", len(got), got, incs)
+	}
+	if s := q.Stats(); s.Engine.Observations != uint64(len(in)) {
+		t.Fatalf("the engine processed %d of %d", s.Engine.Observations, len(in))
 	}
 }

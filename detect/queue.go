@@ -27,6 +27,9 @@ type Queue struct {
 
 	smu   sync.Mutex
 	stats Stats // the engine's, as of the last buffer processed
+
+	incidentSink atomic.Pointer[func(Incident)]
+	changed      []Incident // reused by Run
 }
 
 // QueueStats counts what a Queue did.
@@ -140,6 +143,7 @@ func (q *Queue) Run(ctx context.Context, sink func(Alert)) error {
 				sink(a)
 			}
 		}
+		q.handIncidents()
 		q.smu.Lock()
 		q.stats = q.e.Stats()
 		q.smu.Unlock()
@@ -151,7 +155,33 @@ func (q *Queue) Run(ctx context.Context, sink func(Alert)) error {
 	for _, a := range q.e.Flush() {
 		sink(a)
 	}
+	q.handIncidents()
 	return nil
+}
+
+// OnIncident has Run hand sink, on Run's goroutine, every GNSS
+// interference incident that opened, grew or closed (Engine.
+// ChangedIncidents), after each buffer it processed: at most one version
+// of an incident per buffer. It may be called at any time, before or
+// during Run; nil stops it.
+func (q *Queue) OnIncident(sink func(Incident)) {
+	if sink == nil {
+		q.incidentSink.Store(nil)
+		return
+	}
+	q.incidentSink.Store(&sink)
+}
+
+// handIncidents hands the incidents that changed to the sink, if any.
+func (q *Queue) handIncidents() {
+	sink := q.incidentSink.Load()
+	if sink == nil || q.e == nil {
+		return
+	}
+	q.changed = q.e.ChangedIncidents(q.changed[:0])
+	for _, x := range q.changed {
+		(*sink)(x)
+	}
 }
 
 // Drain hands the queued observations to fn, the whole buffer at a time,

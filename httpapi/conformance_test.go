@@ -20,6 +20,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/httpapi"
 )
 
@@ -184,6 +185,7 @@ func TestOpenAPIConformance(t *testing.T) {
 		"/v1/keys/":          {ids["key"], "key-nope"},
 		"/v1/persons/":       {ids["person"], "per-nope"},
 		"/v1/verifications/": {ids["verification"], "ver-nope"},
+		"/v1/incidents/":     {ids["incident"], "in-nope"},
 	}
 	seen := map[string]map[int]bool{}
 	for _, op := range operations(doc) {
@@ -401,6 +403,9 @@ func conformanceFixture(e *env) map[string]string {
 	var k struct{ Key struct{ ID, PersonID string } }
 	e.must("admin", "POST", "/v1/keys", map[string]string{"name": "throwaway", "role": "viewer"}, 201, &k)
 	ids["key"], ids["person"] = k.Key.ID, k.Key.PersonID
+	ids["incident"] = "in_conformance"
+	e.svc.RecordIncident(detect.Incident{ID: ids["incident"], Kind: detect.IncidentKind, Start: testNow, End: testNow.Add(time.Minute),
+		Opened: testNow.Add(30 * time.Second), Open: true, MinLat: 50, MinLon: 30, MaxLat: 51, MaxLon: 31, Cells: 1, Terminals: 9})
 	return ids
 }
 

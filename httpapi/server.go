@@ -80,7 +80,6 @@ func (s *Server) routeTable() []route {
 		{"PUT", "/v1/cells/{id}", false, false, s.setCell},
 		{"GET", "/v1/cells/{id}", false, false, s.getCell},
 		{"POST", "/v1/fixes", false, true, s.ingest},
-		{"GET", "/v1/alerts", false, false, s.listAlerts},
 		{"POST", "/v1/changes", false, false, s.draftChange},
 		{"GET", "/v1/changes", false, false, s.listChanges},
 		{"GET", "/v1/changes/{id}", false, false, s.getChange},
@@ -98,6 +97,7 @@ func (s *Server) routeTable() []route {
 		s.personRoutes(),
 		s.auditRoutes(),
 		s.caseRoutes(),
+		s.alertRoutes(),
 		s.importRoutes(),
 	)
 }

@@ -24,3 +24,19 @@ func (db *DB) SaveAlerts(ctx context.Context, alerts []*skyfence.AlertRecord) er
 	return db.upsert(ctx, fmt.Sprintf("save %d alerts", len(batch)), "alerts", sqlrows.AlertColumns, alertColumnList,
 		sqlrows.AlertUpsert, len(batch), func(i int) ([]any, error) { return sqlrows.AlertValues(nil, batch[i]), nil })
 }
+
+// incidentColumnList is sqlrows.IncidentColumns as a list, for COPY.
+var incidentColumnList = columnList(sqlrows.IncidentColumns)
+
+// SaveIncidents upserts the incidents by id as SaveAlerts does; of two
+// with one id in the batch the later wins, and a stored incident that ends
+// later than the one saved stays. EINVALID (and nothing written) for an
+// incident sqlrows.CheckIncident refuses.
+func (db *DB) SaveIncidents(ctx context.Context, incidents []*skyfence.Incident) error {
+	if err := sqlrows.CheckIncidents(incidents); err != nil {
+		return err
+	}
+	batch := lastOfEach(incidents, func(i *skyfence.Incident) string { return i.ID })
+	return db.upsert(ctx, fmt.Sprintf("save %d incidents", len(batch)), "incidents", sqlrows.IncidentColumns, incidentColumnList,
+		sqlrows.IncidentUpsert, len(batch), func(i int) ([]any, error) { return sqlrows.IncidentValues(nil, batch[i]), nil })
+}

@@ -17,7 +17,21 @@ func (db *DB) SaveAlerts(ctx context.Context, alerts []*skyfence.AlertRecord) er
 		return err
 	}
 	return db.upsert(ctx, "save alerts", `INSERT INTO alerts (`+sqlrows.AlertColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) `+sqlrows.AlertUpsert, len(alerts),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) `+sqlrows.AlertUpsert, len(alerts),
 		func(dst []any, i int) []any { return sqlrows.AlertValues(dst, alerts[i]) },
 		func(i int) string { return fmt.Sprintf("save alert %q", alerts[i].ID) })
+}
+
+// SaveIncidents upserts the incidents by id in one write transaction, as
+// SaveAlerts; a stored incident that ends later than the one saved stays.
+// EINVALID (and nothing written) for an incident sqlrows.CheckIncident
+// refuses.
+func (db *DB) SaveIncidents(ctx context.Context, incidents []*skyfence.Incident) error {
+	if err := sqlrows.CheckIncidents(incidents); err != nil {
+		return err
+	}
+	return db.upsert(ctx, "save incidents", `INSERT INTO incidents (`+sqlrows.IncidentColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) `+sqlrows.IncidentUpsert, len(incidents),
+		func(dst []any, i int) []any { return sqlrows.IncidentValues(dst, incidents[i]) },
+		func(i int) string { return fmt.Sprintf("save incident %q", incidents[i].ID) })
 }

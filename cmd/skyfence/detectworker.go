@@ -226,9 +226,10 @@ func (w *worker) run(ctx context.Context) error {
 	wg.Wait()
 	w.mu.Lock()
 	flushed := append([]detect.Alert(nil), w.engine.Flush()...)
+	incidents := w.engine.ChangedIncidents(nil)
 	w.mu.Unlock()
 	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if err := w.save(fctx, flushed); err != nil {
+	if err := w.save(fctx, flushed, incidents); err != nil {
 		w.log.Warn("detect-worker: storing the alerts updated since their last emission", "err", err)
 	}
 	cancel()
@@ -240,18 +241,20 @@ func (w *worker) run(ctx context.Context) error {
 }
 
 // handle runs the engine over one batch and stores the alerts it raised
-// or updated before returning, retrying while the store fails: the batch
-// is acknowledged only after. It returns an error only when ctx ends
-// first (the batch is then delivered again, to a fresh engine).
+// or updated, and the GNSS interference incidents it opened, extended or
+// closed, before returning, retrying while the store fails: the batch is
+// acknowledged only after. It returns an error only when ctx ends first
+// (the batch is then delivered again, to a fresh engine).
 func (w *worker) handle(ctx context.Context, obs []detect.Observation) error {
 	var alerts []detect.Alert
 	w.mu.Lock()
 	for i := range obs {
 		alerts = append(alerts, w.engine.Process(&obs[i])...)
 	}
+	incidents := w.engine.ChangedIncidents(nil)
 	w.mu.Unlock()
 	for {
-		err := w.save(ctx, alerts)
+		err := w.save(ctx, alerts, incidents)
 		if err == nil {
 			break
 		}
@@ -271,8 +274,20 @@ func (w *worker) handle(ctx context.Context, obs []detect.Observation) error {
 	return nil
 }
 
-// save upserts alerts in the store.
-func (w *worker) save(ctx context.Context, alerts []detect.Alert) error {
+// save upserts incidents and alerts in the store.
+func (w *worker) save(ctx context.Context, alerts []detect.Alert, incidents []detect.Incident) error {
+	if len(incidents) > 0 {
+		recs := make([]*skyfence.Incident, len(incidents))
+		for i := range incidents {
+			recs[i] = control.IncidentRecord(&incidents[i])
+		}
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := w.store.SaveIncidents(sctx, recs)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
 	if len(alerts) == 0 {
 		return nil
 	}

@@ -156,7 +156,7 @@ func TestWorkerHandlesABatchTwiceIdempotently(t *testing.T) {
 		}
 		unsub()
 	}
-	recs, err := store.FindAlerts(ctx, skyfence.AlertFilter{TerminalID: "t1"})
+	recs, _, err := store.FindAlerts(ctx, skyfence.AlertFilter{TerminalID: "t1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,5 +165,60 @@ func TestWorkerHandlesABatchTwiceIdempotently(t *testing.T) {
 	}
 	if len(events) != 2 || events[0].ID != events[1].ID {
 		t.Fatalf("events %+v: want the same alert.raised event, by id, from both", events)
+	}
+}
+
+// A worker stores the GNSS interference incidents its engine opens with
+// the alerts that carry them, before it acknowledges the batch; a batch
+// handled again by a fresh engine stores the same incident once.
+func TestWorkerStoresIncidents(t *testing.T) {
+	db := freshDatabase(t)
+	ctx := context.Background()
+	store, err := postgres.Open(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	t0 := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	// Twelve terminals around Kyiv whose receivers all report one point
+	// near Kursk at once, while their serving cells stay at home.
+	var batch []detect.Observation
+	for _, spoofed := range []bool{false, true} {
+		for k := range 12 {
+			term := &skyfence.Terminal{ID: fmt.Sprintf("t%02d", k), Plan: "residential", Country: "UA"}
+			lat, lon := 50.1+0.06*float64(k), 30.2+0.05*float64(k)
+			at := t0.Add(time.Duration(k) * 100 * time.Millisecond)
+			f := skyfence.Fix{TerminalID: term.ID, Time: at, Lat: lat, Lon: lon, SpeedKmh: skyfence.NoSpeed, Cell: skyfence.CellOf(lat, lon)}
+			d := policy.Decision{Allow: true, Country: "UA", Land: true, Located: true}
+			if spoofed {
+				f.Time, f.Lat, f.Lon = at.Add(15*time.Second), 51.7, 36.2
+				d = policy.Decision{Country: "RU", Reason: policy.RegionEmbargoed, Land: true, Located: true}
+			}
+			batch = append(batch, detect.Observation{Terminal: term, Received: f.Time, Fix: f, Decision: d})
+		}
+	}
+	for range 2 {
+		e, err := detect.New(detect.DefaultConfig(), detect.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &worker{store: store, engine: e, events: bus.NewLocal(), source: "/skyfence/detect/test"}
+		if err := w.handle(ctx, append([]detect.Observation(nil), batch...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	incs, next, err := store.FindIncidents(ctx, skyfence.IncidentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(incs) != 1 || !next.IsZero() || incs[0].State != skyfence.IncidentOpen || incs[0].Terminals != 12 {
+		t.Fatalf("stored incidents %+v, want one open, of 12 terminals", incs)
+	}
+	recs, _, err := store.FindAlerts(ctx, skyfence.AlertFilter{Incident: incs[0].ID, Detector: "impossible_travel"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 12 {
+		t.Fatalf("%d impossible_travel alerts carry incident %s, want 12", len(recs), incs[0].ID)
 	}
 }

@@ -80,10 +80,13 @@ func CheckAlert(i int, a *skyfence.AlertRecord) error {
 }
 
 // after is the condition of the items after c in a listing ordered by the
-// column at (Unix nanoseconds), then id, both descending.
+// column at (Unix nanoseconds), then id, both descending: a row-value
+// comparison, which SQLite and PostgreSQL serve as one range of an index
+// on (at, id) (the same condition spelled with OR made both scan from the
+// top: BenchmarkAlertPages/deep took 4.7 ms on SQLite, 42 ms on PostgreSQL,
+// for a page 50,000 alerts deep; 0.24 ms now).
 func after(at string, c skyfence.Cursor) Cond {
-	n := c.At.UnixNano()
-	return Cond{"(" + at + " < ? OR (" + at + " = ? AND id < ?))", []any{n, n, c.ID}}
+	return Cond{"(" + at + ", id) < (?, ?)", []any{c.At.UnixNano(), c.ID}}
 }
 
 // page cuts the rows of a listing asked for one more than limit to the
