@@ -1,4 +1,4 @@
-package sqlrows
+package sqlstore
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package changejson
+package sqlstore
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"github.com/skyfence/skyfence"
 )
 
-func TestRoundTrip(t *testing.T) {
+func TestChangeDocRoundTrip(t *testing.T) {
 	zone := time.FixedZone("UTC+5:45", 5*3600+45*60)
 	now := time.Now() // with a monotonic clock reading
 	c := &skyfence.PolicyChange{
@@ -20,21 +20,21 @@ func TestRoundTrip(t *testing.T) {
 		NotBefore: time.Date(2262, 4, 11, 23, 47, 16, 854775807, time.UTC).In(zone), CreatedAt: now, Revision: 4,
 	}
 	reviewAt := c.Reviews[0].At
-	b, err := Encode(c, 5)
+	b, err := encodeChange(c, 5)
 	if err != nil {
-		t.Fatalf("Encode: %v", err)
+		t.Fatalf("encodeChange: %v", err)
 	}
 	if c.Revision != 4 || c.Reviews[0].At != reviewAt || c.References == nil {
-		t.Errorf("Encode changed its argument: %+v", c)
+		t.Errorf("encodeChange changed its argument: %+v", c)
 	}
-	n := Normalize(c)
+	n := normalizeChange(c)
 	n.Revision = 5
 	if want, _ := json.Marshal(n); string(b) != string(want) {
-		t.Errorf("Encode: got %s, want json.Marshal of the normalized change, %s", b, want)
+		t.Errorf("encodeChange: got %s, want json.Marshal of the normalized change, %s", b, want)
 	}
-	got, err := Decode(b)
+	got, err := decodeChange(b)
 	if err != nil {
-		t.Fatalf("Decode: %v", err)
+		t.Fatalf("decodeChange: %v", err)
 	}
 	want := *c
 	want.Revision, want.References, want.Impact = 5, nil, nil
@@ -49,7 +49,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func TestEncodeRefuses(t *testing.T) {
+func TestChangeDocRefuses(t *testing.T) {
 	for name, edit := range map[string]func(*skyfence.PolicyChange){
 		"unknown state":       func(c *skyfence.PolicyChange) { c.State = "limbo" },
 		"no creation time":    func(c *skyfence.PolicyChange) { c.CreatedAt = time.Time{} },
@@ -64,8 +64,8 @@ func TestEncodeRefuses(t *testing.T) {
 		c := &skyfence.PolicyChange{ID: "chg-1", State: skyfence.ChangeDraft, CreatedAt: time.Unix(0, 0),
 			Reviews: []skyfence.Review{{At: time.Unix(1, 0)}}}
 		edit(c)
-		if _, err := Encode(c, 0); skyfence.ErrorCode(err) != skyfence.EINVALID {
-			t.Errorf("Encode(%s): %v, want code %q", name, err, skyfence.EINVALID)
+		if _, err := encodeChange(c, 0); skyfence.ErrorCode(err) != skyfence.EINVALID {
+			t.Errorf("encodeChange(%s): %v, want code %q", name, err, skyfence.EINVALID)
 		}
 	}
 }

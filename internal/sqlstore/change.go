@@ -1,4 +1,4 @@
-package sqlrows
+package sqlstore
 
 import (
 	"context"
@@ -6,21 +6,13 @@ import (
 	"github.com/skyfence/skyfence"
 )
 
-// ChangeCodec is the stored form of a policy change: package changejson's,
-// which the stores pass in (changejson imports this package).
-type ChangeCodec struct {
-	Encode     func(c *skyfence.PolicyChange, revision int64) ([]byte, error)
-	Decode     func(doc []byte) (*skyfence.PolicyChange, error)
-	CheckState func(s skyfence.ChangeState) error
-}
-
 // FindChangeByID returns the policy change, or ENOTFOUND.
 func (r Reader) FindChangeByID(ctx context.Context, id string) (*skyfence.PolicyChange, error) {
 	var doc []byte
 	if err := r.q.QueryRow(ctx, `SELECT doc FROM policy_changes WHERE id = ?`, id).Scan(&doc); err != nil {
 		return nil, r.notFound(err, "policy change", id)
 	}
-	c, err := r.d.Changes.Decode(doc)
+	c, err := decodeChange(doc)
 	if err != nil {
 		return nil, r.errorf("policy change %q: %w", id, err)
 	}
@@ -44,7 +36,7 @@ func (r Reader) FindChanges(ctx context.Context, f skyfence.ChangeFilter) ([]*sk
 	var conds []string
 	var args []any
 	if f.State != "" {
-		if err := r.d.Changes.CheckState(f.State); err != nil {
+		if err := checkChangeState(f.State); err != nil {
 			return nil, next, err
 		}
 		conds, args = append(conds, "state = ?"), append(args, string(f.State))
@@ -59,7 +51,7 @@ func (r Reader) FindChanges(ctx context.Context, f skyfence.ChangeFilter) ([]*sk
 		return nil, next, r.errorf("find policy changes: %w", err)
 	}
 	defer rows.Close()
-	cs, err := Docs(rows, "policy change", r.d.Changes.Decode)
+	cs, err := Docs(rows, "policy change", decodeChange)
 	if err != nil {
 		return nil, next, r.errorf("find policy changes: %w", err)
 	}
@@ -67,15 +59,15 @@ func (r Reader) FindChanges(ctx context.Context, f skyfence.ChangeFilter) ([]*sk
 	return cs, next, nil
 }
 
-// CreateChange stores a new policy change at its Revision (see package
-// changejson for what is stored and what reads back). EINVALID without an
+// CreateChange stores a new policy change at its Revision (see
+// changedoc.go for what is stored and what reads back). EINVALID without an
 // id, with an unknown state or a zero CreatedAt; ECONFLICT if the id
 // exists.
 func (t Tx) CreateChange(ctx context.Context, c *skyfence.PolicyChange) error {
 	if err := NeedID("policy change", c.ID); err != nil {
 		return err
 	}
-	doc, err := t.r.d.Changes.Encode(c, c.Revision)
+	doc, err := encodeChange(c, c.Revision)
 	if err != nil {
 		return err
 	}
@@ -104,7 +96,7 @@ func (t Tx) UpdateChange(ctx context.Context, c *skyfence.PolicyChange) error {
 		return err
 	}
 	next := c.Revision + 1
-	doc, err := t.r.d.Changes.Encode(c, next)
+	doc, err := encodeChange(c, next)
 	if err != nil {
 		return err
 	}

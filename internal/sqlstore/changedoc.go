@@ -1,14 +1,14 @@
-// Package changejson is the stored form of a skyfence.PolicyChange, shared
-// by package sqlite and package postgres so that both keep the same bytes:
-// the JSON of the change (json.Marshal) with its times in UTC.
+package sqlstore
+
+// The stored form of a skyfence.PolicyChange, the same bytes in both
+// stores: the JSON of the change (json.Marshal) with its times in UTC.
 //
 // A change read back equals the one written with its times in UTC (the
 // location UTC, no monotonic clock reading) and its empty References,
-// Reviews and Impact nil, as json's omitempty drops them. Encode refuses
-// with EINVALID a change that would not come back so: a text that is not
-// valid UTF-8 (json.Marshal would replace its bad bytes) or a time that the
-// stores cannot hold.
-package changejson
+// Reviews and Impact nil, as json's omitempty drops them. encodeChange
+// refuses with EINVALID a change that would not come back so: a text that
+// is not valid UTF-8 (json.Marshal would replace its bad bytes) or a time
+// that the stores cannot hold.
 
 import (
 	"encoding/json"
@@ -18,22 +18,21 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
-	"github.com/skyfence/skyfence/internal/sqlrows"
 )
 
-// CheckState returns EINVALID unless s is one of skyfence.ChangeStates
+// checkChangeState returns EINVALID unless s is one of skyfence.ChangeStates
 // (which the stores' schemas list too).
-func CheckState(s skyfence.ChangeState) error {
+func checkChangeState(s skyfence.ChangeState) error {
 	if !s.Valid() {
 		return skyfence.Errorf(skyfence.EINVALID, "unknown change state %q", s)
 	}
 	return nil
 }
 
-// Normalize returns a copy of c as a store returns it: times in UTC
+// normalizeChange returns a copy of c as a store returns it: times in UTC
 // (which drops the monotonic clock reading too) and empty References,
 // Reviews and Impact nil. c is not changed.
-func Normalize(c *skyfence.PolicyChange) *skyfence.PolicyChange {
+func normalizeChange(c *skyfence.PolicyChange) *skyfence.PolicyChange {
 	n := *c
 	for _, t := range []*time.Time{&n.NotBefore, &n.Expires, &n.ReviewBy, &n.CreatedAt, &n.ProposedAt, &n.ActivatedAt, &n.EndedAt} {
 		*t = utc(*t)
@@ -63,11 +62,11 @@ func utc(t time.Time) time.Time {
 	return t.UTC()
 }
 
-// Encode returns the document to store for c at the revision: the JSON of
-// Normalize(c) with Revision set to revision. EINVALID for an unknown
+// encodeChange returns the document to store for c at the revision: the JSON of
+// normalizeChange(c) with Revision set to revision. EINVALID for an unknown
 // state, a zero CreatedAt (changes are ordered by it), a time outside the
 // years 1678 to 2262, or a change that would not read back equal.
-func Encode(c *skyfence.PolicyChange, revision int64) ([]byte, error) {
+func encodeChange(c *skyfence.PolicyChange, revision int64) ([]byte, error) {
 	if !c.State.Valid() {
 		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "state", "change %q: unknown state %q", c.ID, c.State)
 	}
@@ -79,18 +78,18 @@ func Encode(c *skyfence.PolicyChange, revision int64) ([]byte, error) {
 		times = append(times, r.At)
 	}
 	for _, t := range times {
-		if !sqlrows.TimeFits(t) {
+		if !TimeFits(t) {
 			return nil, skyfence.Errorf(skyfence.EINVALID, "change %q: time %s is out of range (years 1678 to 2262)",
 				c.ID, t.UTC().Format(time.RFC3339Nano))
 		}
 	}
-	n := Normalize(c)
+	n := normalizeChange(c)
 	n.Revision = revision
 	b, err := json.Marshal(n)
 	if err != nil {
 		return nil, skyfence.Errorf(skyfence.EINVALID, "change %q cannot be encoded: %v", c.ID, err)
 	}
-	back, err := Decode(b)
+	back, err := decodeChange(b)
 	if err != nil {
 		return nil, err
 	}
@@ -100,9 +99,9 @@ func Encode(c *skyfence.PolicyChange, revision int64) ([]byte, error) {
 	return b, nil
 }
 
-// Decode returns the change a document holds. Fields it does not know are
+// decodeChange returns the change a document holds. Fields it does not know are
 // ignored: a document written by a newer build still reads.
-func Decode(b []byte) (*skyfence.PolicyChange, error) {
+func decodeChange(b []byte) (*skyfence.PolicyChange, error) {
 	var c skyfence.PolicyChange
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("policy change document: %w", err)

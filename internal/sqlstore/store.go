@@ -1,4 +1,4 @@
-package sqlrows
+package sqlstore
 
 import (
 	"context"
@@ -26,8 +26,6 @@ type Dialect struct {
 	Groups func(groups []string) (any, error)
 	// ScanGroups returns a new scan target for the groups column.
 	ScanGroups func() GroupsColumn
-	// Changes is the stored form of a policy change.
-	Changes ChangeCodec
 }
 
 // GroupsColumn is a scan target for a terminal's groups column.

@@ -1,4 +1,4 @@
-package sqlrows
+package sqlstore
 
 import (
 	"context"
@@ -6,6 +6,12 @@ import (
 
 	"github.com/skyfence/skyfence"
 )
+
+// Rows is what database/sql's and pgx's result sets share.
+type Rows interface {
+	Next() bool
+	Err() error
+}
 
 // ScanRows is Rows that scan: database/sql's *Rows and pgx's Rows.
 type ScanRows interface {
