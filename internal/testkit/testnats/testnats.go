@@ -1,6 +1,7 @@
 // Package testnats runs NATS servers for tests: an embedded nats-server
 // with JetStream that a test can stop and start again (for outages), and
 // the machine's server named by SKYFENCE_TEST_NATS_URL (CI sets it).
+// Only tests import it (package testkit).
 package testnats
 
 import (

@@ -1,6 +1,7 @@
 // Package teststore opens real stores for the tests of the packages above
 // them: SQLite in a temporary directory always, PostgreSQL in a fresh
 // schema when SKYFENCE_TEST_POSTGRES_URL names a server (CI sets it).
+// Only tests import it (package testkit).
 package teststore
 
 import (
