@@ -1,20 +1,18 @@
-package main
+package detect
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
-
-	"github.com/skyfence/skyfence/detect"
 )
 
-// loadDetectConfig returns detection's thresholds: the defaults, with a JSON
-// file's fields decoded over them if file is not empty (docs/DETECTION.md
-// lists the fields). An unknown field or an invalid threshold is an error
-// naming the file.
-func loadDetectConfig(file string) (detect.Config, error) {
-	c := detect.DefaultConfig()
+// LoadConfig returns the thresholds an operator's file sets: the defaults,
+// with the JSON file's fields decoded over them if file is not empty
+// (docs/DETECTION.md lists the fields). An unknown field or an invalid
+// threshold is an error naming the file.
+func LoadConfig(file string) (Config, error) {
+	c := DefaultConfig()
 	if file == "" {
 		return c, nil
 	}

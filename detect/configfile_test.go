@@ -1,4 +1,4 @@
-package main
+package detect
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestLoadDetectConfig(t *testing.T) {
+func TestLoadConfig(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)
@@ -16,7 +16,7 @@ func TestLoadDetectConfig(t *testing.T) {
 		}
 		return p
 	}
-	c, err := loadDetectConfig(write("ok.json", `{"origin": {"denied_attempts": 7}}`))
+	c, err := LoadConfig(write("ok.json", `{"origin": {"denied_attempts": 7}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestLoadDetectConfig(t *testing.T) {
 		{"bad.json", `{"origin": {"denied_attempts": -1}}`, "bad.json"},
 		{"broken.json", `{"origin": `, "broken.json"},
 	} {
-		if _, err := loadDetectConfig(write(tc.name, tc.text)); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := LoadConfig(write(tc.name, tc.text)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
 		}
 	}

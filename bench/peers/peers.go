@@ -2,7 +2,9 @@
 // interface so that the benchmark harness (package bench) can compare them
 // with skyfence's geoindex on the same shapes and the same points.
 //
-// It exists for measurement only: the product's engines never import it.
+// It exists for measurement only: neither the product's engines nor the
+// serving binary (cmd/skyfence) import it, which the layout test in the
+// repository's root checks for the binary.
 // Every adapter builds from geoindex.Normalize's rings, so the antimeridian is
 // cut the same way for all of them, and region i of every answer is
 // shapes[i]. The peers answer with their own boundary semantics (the raycast
