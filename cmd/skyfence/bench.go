@@ -18,9 +18,9 @@ const modulePath = "github.com/skyfence/skyfence"
 // benchNotHere says what to do where `skyfence bench` cannot run the
 // benchmarks.
 const benchNotHere = `the benchmarks are a command of their own, cmd/skyfence-bench, so that
-this binary links none of the engines they compare against: skyfence bench
-runs it from inside a clone of ` + modulePath + ` (with the
-Go toolchain), as does, in the clone's root:
+this binary links none of the engines they compare against. Run skyfence
+bench from inside a clone of ` + modulePath + ` (it needs
+the Go toolchain), or, in the clone's root:
   go run ./cmd/skyfence-bench [suite] [flags]`
 
 // runBench runs the benchmarks, cmd/skyfence-bench, with the same arguments:
@@ -53,7 +53,8 @@ func runBench(ctx context.Context, e env) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin, e.stdout, e.stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	err = cmd.Run()
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() > 0 {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() > 0 {
 		// skyfence-bench has said what went wrong.
 		return exitError{ee.ExitCode()}
 	}
