@@ -1,5 +1,5 @@
 // Package bench measures skyfence against other engines. Locate is the
-// harness behind `skyfence bench locate` and the numbers in the docs: it
+// harness behind `skyfence-bench locate` and the numbers in the docs: it
 // builds every engine on the same countries, asks each the same points,
 // and reports speed, memory and agreement with geoindex.Reference side by
 // side, from one run on one machine.

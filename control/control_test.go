@@ -14,7 +14,7 @@ import (
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/geoindex"
-	"github.com/skyfence/skyfence/internal/teststore"
+	"github.com/skyfence/skyfence/internal/testkit/teststore"
 	"github.com/skyfence/skyfence/policy"
 	"github.com/skyfence/skyfence/world"
 )

@@ -17,7 +17,7 @@ import (
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/fixwire"
 	"github.com/skyfence/skyfence/httpapi"
-	"github.com/skyfence/skyfence/internal/testnats"
+	"github.com/skyfence/skyfence/internal/testkit/testnats"
 	"github.com/skyfence/skyfence/natsbus"
 	"github.com/skyfence/skyfence/sqlite"
 )

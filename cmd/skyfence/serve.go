@@ -211,7 +211,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	case cfg.Detect && cfg.Cluster.forwardsDetection():
 		s.detect = detect.NewForwardQueue(detect.DefaultConfig().QueueSize, nil)
 	case cfg.Detect:
-		dc, err := loadDetectConfig(cfg.DetectConfig)
+		dc, err := detect.LoadConfig(cfg.DetectConfig)
 		if err != nil {
 			return nil, fmt.Errorf("--detect-config: %w", err)
 		}
