@@ -26,14 +26,14 @@ func TestFutureSkewIsIngestWindow(t *testing.T) {
 	for k, ahead := range []time.Duration{time.Minute, 4 * time.Minute, control.MaxClockSkew} {
 		o := detect.Observation{Terminal: term, Received: now.Add(time.Duration(k) * time.Second),
 			Fix:      skyfence.Fix{TerminalID: term.ID, Time: now.Add(time.Duration(k)*time.Second + ahead), Lat: 52.2, Lon: 21},
-			Decision: policy.Decision{Allow: true, Country: "PL", Located: true}}
+			Decision: policy.Decision{Allow: true, Reason: policy.Ok, Country: "PL", Located: true}}
 		if as := e.Process(&o); len(as) > 0 {
 			t.Fatalf("%v ahead, accepted by ingest: %s", ahead, as[0].Summary)
 		}
 	}
 	o := detect.Observation{Terminal: term, Received: now.Add(time.Minute),
 		Fix:      skyfence.Fix{TerminalID: term.ID, Time: now.Add(time.Minute + control.MaxClockSkew + time.Second), Lat: 52.2, Lon: 21},
-		Decision: policy.Decision{Allow: true, Country: "PL", Located: true}}
+		Decision: policy.Decision{Allow: true, Reason: policy.Ok, Country: "PL", Located: true}}
 	if as := e.Process(&o); len(as) != 1 || as[0].Detector != detect.FutureTimestamp {
 		t.Fatalf("a fix past the window: %v, want one future_timestamp alert", as)
 	}

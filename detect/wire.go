@@ -96,7 +96,7 @@ func (enc *Encoder) append(b []byte, o *Observation) []byte {
 	b = appendFloat(b, f.AltM)
 	b = appendFloat(b, f.SpeedKmh)
 	b = enc.str(b, f.Cell)
-	b = append(b, byte(d.Reason))
+	b = append(b, d.Reason.WireCode())
 	b = enc.str(b, d.Rule)
 	b = enc.str(b, d.Region)
 	b = enc.str(b, d.Country)
@@ -180,7 +180,7 @@ func DecodeBatch(dst []Observation, data []byte) ([]Observation, error) {
 		o.Fix.Cell = r.str()
 		d := &o.Decision
 		d.Allow, d.Land, d.Located = flags&wireAllow != 0, flags&wireLand != 0, flags&wireLocated != 0
-		d.Reason = policy.Reason(r.byte())
+		d.Reason = policy.ReasonOfWireCode(r.byte())
 		d.Rule, d.Region, d.Country = r.str(), r.str(), r.str()
 		if nz := r.uvarint(); nz > uint64(len(r.b)) {
 			r.fail(errShort)

@@ -2,6 +2,11 @@
 // keys for authentication, the service's roles for authorization, and one
 // place (errors.go) that maps error codes to HTTP statuses. The routes are
 // described by openapi.json, served at /openapi.json.
+//
+// httpapi owns the routes, their JSON and the mapping of errors to statuses.
+// It calls the service (control) and imports the engines' types, fixwire
+// and the bus: never a store (sqlite, postgres) or NATS; cmd/skyfence wires
+// those.
 package httpapi
 
 import (

@@ -18,6 +18,11 @@
 // Subscribe reads the stream from the moment of the call with an ordered,
 // ephemeral consumer of its own, which survives reconnections; each
 // subscriber sees every event of the cluster, its own process's included.
+//
+// natsbus owns skyfence's use of NATS: the event stream, and the fixes and
+// detection observations a cluster passes. It imports the domain, bus,
+// detect and fixwire: never a store, the HTTP API (httpapi) or the service
+// (control).
 package natsbus
 
 import (

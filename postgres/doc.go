@@ -40,4 +40,8 @@
 // binary and applied by Open in one transaction under an advisory lock, so
 // processes starting together apply each version once. WithSchema puts every
 // table in a schema of its own, created if missing.
+//
+// postgres owns the PostgreSQL implementation of skyfence.Store and its
+// migrations, over the SQL shared with sqlite under internal/. It imports
+// the domain: never the service, HTTP, the bus or an engine.
 package postgres

@@ -22,4 +22,8 @@
 //
 // The schema is versioned by the SQL files under migrations/, embedded in the
 // binary and applied by Open in one transaction.
+//
+// sqlite owns the SQLite implementation of skyfence.Store and its
+// migrations, over the SQL shared with postgres under internal/. It imports
+// the domain: never the service, HTTP, the bus or an engine.
 package sqlite

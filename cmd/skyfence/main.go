@@ -8,6 +8,10 @@
 //
 // Run `skyfence help` for the commands, and `skyfence <command> -h` for the
 // flags of one.
+//
+// It owns the wiring: flags, configuration, and which store, bus and
+// servers run. It is the one package that imports every driver; nothing
+// imports it.
 package main
 
 import (
