@@ -32,6 +32,8 @@ type Store interface {
 	SaveStates(ctx context.Context, states []*skyfence.TerminalState) error
 }
 
+var _ Store = skyfence.Store(nil)
+
 // Config is what a Core is made of. Store and Policy are required.
 type Config struct {
 	Store Store
