@@ -45,8 +45,9 @@ type Config struct {
 	Rules skyfence.ChangeRules
 	// Detect, if set, receives every applied fix with its decision, off the
 	// hot path: the authorizer's Ingest offers them after deciding, and
-	// never waits (a full queue drops and counts). Its alerts come back through RecordAlert,
-	// its incidents through RecordIncident (New sets Queue.OnIncident).
+	// never waits (a full queue drops and counts). Its alerts come back
+	// through RecordAlert, its incidents through RecordIncident (New sets
+	// Queue.OnIncident).
 	Detect *detect.Queue
 	// Bus, if set, receives the service's events (bus.AlertRaised,
 	// bus.CaseChanged, bus.Cutoff, bus.TerminalChanged,
