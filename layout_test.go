@@ -9,7 +9,7 @@ import (
 // engines are the packages that decide and detect: pure code over the
 // domain, with no storage, network or bus of their own, so that they can be
 // tested, benchmarked and embedded alone.
-var engines = []string{"geoindex", "world", "atlas", "zone", "policy", "detect", "fixwire", "sim"}
+var engines = []string{"geoindex", "world", "atlas", "zone", "policy", "detect", "fixwire", "sim", "authorizer"}
 
 // drivers are what an engine must never reach, directly or through another
 // package: the network's and the databases' libraries, and skyfence's own

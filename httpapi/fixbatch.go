@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/skyfence/skyfence"
-	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/fixwire"
 )
 
@@ -26,7 +26,7 @@ func readFixBatch(body []byte) (batchID string, fixes []fixInput, err error) {
 		}
 		batchID, fixes = in.BatchID, in.Fixes
 	}
-	if len(fixes) > control.MaxBatch {
+	if len(fixes) > authorizer.MaxBatch {
 		return batchID, nil, tooManyFixes(len(fixes))
 	}
 	return batchID, fixes, validBatchID(batchID)
@@ -44,7 +44,7 @@ func validBatchID(id string) error {
 
 // tooManyFixes refuses a batch of n fixes, in either form.
 func tooManyFixes(n int) error {
-	return skyfence.FieldErrorf(skyfence.ETOOLARGE, "fixes", "a batch holds at most %d fixes, got %d; send more batches or stream NDJSON", control.MaxBatch, n)
+	return skyfence.FieldErrorf(skyfence.ETOOLARGE, "fixes", "a batch holds at most %d fixes, got %d; send more batches or stream NDJSON", authorizer.MaxBatch, n)
 }
 
 // decided is a batch being decided: its fixes, and per fix the error of
@@ -53,7 +53,7 @@ func tooManyFixes(n int) error {
 type decided struct {
 	fixes   []skyfence.Fix
 	pre     []error
-	results []control.Result
+	results []authorizer.Result
 }
 
 var decidedPool = sync.Pool{New: func() any { return new(decided) }}
@@ -80,8 +80,8 @@ func (s *Server) decide(ctx context.Context, in []fixInput) (*decided, error) {
 		}
 		d.fixes = append(d.fixes, f)
 	}
-	d.results = append(d.results[:0], make([]control.Result, len(d.fixes))...)
-	if err := s.svc.Ingest(ctx, d.fixes, d.results); err != nil {
+	d.results = append(d.results[:0], make([]authorizer.Result, len(d.fixes))...)
+	if err := s.decideFixes(ctx, d.fixes, d.results); err != nil {
 		d.put()
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (s *Server) decide(ctx context.Context, in []fixInput) (*decided, error) {
 
 // appendAnswer appends the JSON answer of POST /v1/fixes to b: one result
 // per fix, in order, from decide's pre and results.
-func appendAnswer(b []byte, batchID string, in []fixInput, pre []error, results []control.Result) []byte {
+func appendAnswer(b []byte, batchID string, in []fixInput, pre []error, results []authorizer.Result) []byte {
 	b = append(b, `{"batch_id":`...)
 	b = appendString(b, batchID)
 	b = append(b, `,"results":[`...)
@@ -100,7 +100,7 @@ func appendAnswer(b []byte, batchID string, in []fixInput, pre []error, results 
 			b = append(b, ',')
 		}
 		if pre[i] != nil {
-			b = appendResult(b, in[i].TerminalID, control.Result{Err: pre[i]})
+			b = appendResult(b, in[i].TerminalID, authorizer.Result{Err: pre[i]})
 			continue
 		}
 		b = appendResult(b, in[i].TerminalID, results[k])

@@ -215,7 +215,7 @@ func TestFixesOverNATSRedeliveredApplyNothingTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rejectedBefore := e.svc.Stats.Rejected.Load()
+	rejectedBefore := e.svc.Authorizer().Stats.Rejected.Load()
 	// The next authorizer of the partition gets it again, marked, and
 	// applies none of its fixes.
 	var marked bool
@@ -238,7 +238,7 @@ func TestFixesOverNATSRedeliveredApplyNothingTwice(t *testing.T) {
 	if err != nil || !after.Fix.Time.Equal(before.Fix.Time) || after.Reason != before.Reason {
 		t.Errorf("state changed by the redelivery: %+v -> %+v (%v)", before, after, err)
 	}
-	if n := e.svc.Stats.Rejected.Load() - rejectedBefore; n != 2 {
+	if n := e.svc.Authorizer().Stats.Rejected.Load() - rejectedBefore; n != 2 {
 		t.Errorf("%d fixes refused on redelivery, want 2", n)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/fixwire"
 	"github.com/skyfence/skyfence/internal/jsonstr"
@@ -211,7 +212,7 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 	var fixes []skyfence.Fix
 	var ids []string
 	var pre []error
-	results := make([]control.Result, streamChunk)
+	results := make([]authorizer.Result, streamChunk)
 	line := 0
 	wrote := false // the answer has begun: its status is sent
 	flush := func() error {
@@ -225,13 +226,13 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 				ok = append(ok, fixes[i])
 			}
 		}
-		if err := s.svc.Ingest(r.Context(), ok, results); err != nil {
+		if err := s.decideFixes(r.Context(), ok, results); err != nil {
 			return err
 		}
 		var b []byte
 		k := 0
 		for i := range fixes {
-			res := control.Result{Err: pre[i]}
+			res := authorizer.Result{Err: pre[i]}
 			if pre[i] == nil {
 				res = results[k]
 				k++
@@ -318,7 +319,7 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 
 // appendResult writes one result as JSON, by hand: this is the hot path of
 // every gateway's response.
-func appendResult(b []byte, terminalID string, res control.Result) []byte {
+func appendResult(b []byte, terminalID string, res authorizer.Result) []byte {
 	b = append(b, `{"terminal_id":`...)
 	b = appendString(b, terminalID)
 	if res.Err != nil {

@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/skyfence/skyfence"
-	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/fixwire"
 )
 
@@ -19,7 +19,7 @@ type wireState struct {
 	in    []fixInput
 }
 
-var wirePool = sync.Pool{New: func() any { return &wireState{dec: fixwire.Decoder{MaxFixes: control.MaxBatch}} }}
+var wirePool = sync.Pool{New: func() any { return &wireState{dec: fixwire.Decoder{MaxFixes: authorizer.MaxBatch}} }}
 
 func (st *wireState) put() {
 	clear(st.fixes) // their terminal ids
@@ -68,7 +68,7 @@ func given(v *float64) *float64 {
 
 // appendAnswer appends the binary answer of POST /v1/fixes to b, as
 // appendAnswer does the JSON one.
-func (st *wireState) appendAnswer(b []byte, batchID string, in []fixInput, pre []error, results []control.Result) []byte {
+func (st *wireState) appendAnswer(b []byte, batchID string, in []fixInput, pre []error, results []authorizer.Result) []byte {
 	b = st.enc.BeginAnswer(b, batchID, len(in))
 	k := 0
 	for i := range in {

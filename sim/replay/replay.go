@@ -41,7 +41,7 @@ type Target interface {
 	// Register makes every terminal of the fleet known to the target and
 	// gives it service where it can, writing progress to log.
 	Register(ctx context.Context, f *sim.Fleet, log io.Writer) error
-	// Send decides a batch of fixes (at most control.MaxBatch), writing
+	// Send decides a batch of fixes (at most authorizer.MaxBatch), writing
 	// the outcome of fixes[i] to out[i]. It is called from several
 	// goroutines at once.
 	Send(ctx context.Context, fixes []skyfence.Fix, out []Outcome) error

@@ -1,4 +1,4 @@
-package control
+package authorizer
 
 import (
 	"fmt"
@@ -64,7 +64,7 @@ func (a *arena) add(s string) uint32 {
 		a.next = (a.next>>20 + 1) << 20
 	}
 	if a.next>>20 >= uint32(len(a.chunks)) {
-		panic("control: terminal id arena full (4 GiB)")
+		panic("authorizer: terminal id arena full (4 GiB)")
 	}
 	c := &a.chunks[a.next>>20]
 	if c.Load() == nil {
@@ -188,7 +188,7 @@ const maxInterned = 1 << 20
 
 // CellsNotKept returns how many fixes' serving cells were not kept in the
 // terminals' last states because the bound on distinct cells was reached.
-func (s *Service) CellsNotKept() uint64 { return s.slots.cellsNotKept.Load() }
+func (c *Core) CellsNotKept() uint64 { return c.slots.cellsNotKept.Load() }
 
 // get returns the slot of id, or nil.
 func (st *slotStore) get(id string) *slot {
@@ -248,7 +248,7 @@ func (st *slotStore) getBatch(fixes []skyfence.Fix, out []*slot) {
 // 255 bytes (terminal ids are checked for 128 when they are made).
 func (st *slotStore) add(id string) *slot {
 	if len(id) > 255 {
-		panic(fmt.Sprintf("control: terminal id of %d bytes, more than a slot holds", len(id)))
+		panic(fmt.Sprintf("authorizer: terminal id of %d bytes, more than a slot holds", len(id)))
 	}
 	if sl := st.get(id); sl != nil {
 		return sl
@@ -260,7 +260,7 @@ func (st *slotStore) add(id string) *slot {
 	}
 	i := st.n.Load()
 	if i == maxChunks*chunkLen {
-		panic("control: too many terminals")
+		panic("authorizer: too many terminals")
 	}
 	st.slots.grow(i)
 	sl := st.slots.at(i)

@@ -1,4 +1,4 @@
-package control
+package authorizer
 
 import (
 	"encoding/binary"

@@ -1,8 +1,6 @@
-package control
+package authorizer
 
 import (
-	"context"
-	"slices"
 	"time"
 
 	"github.com/skyfence/skyfence"
@@ -36,16 +34,17 @@ const MaxClockSkew = 5 * time.Minute
 // A fix for an unknown terminal is decided (unknown_terminal), not refused.
 // A fix whose time is not after the terminal's last applied fix is refused
 // with ECONFLICT: skyfence does not apply fixes out of order, and a resent
-// batch is answered without applying anything twice.
-func (s *Service) Ingest(ctx context.Context, fixes []skyfence.Fix, out []Result) error {
-	if _, err := require(ctx, IngestFixes); err != nil {
-		return err
-	}
+// batch is answered without applying anything twice. A batch of more than
+// MaxBatch fixes is refused whole (ETOOLARGE).
+//
+// Ingest checks no permission: the caller has asked control whether its
+// principal may ingest (control.MayIngest).
+func (c *Core) Ingest(fixes []skyfence.Fix, out []Result) error {
 	if len(fixes) > MaxBatch {
 		return skyfence.Errorf(skyfence.ETOOLARGE, "a batch holds at most %d fixes, got %d", MaxBatch, len(fixes))
 	}
-	snap := s.snap.Load()
-	now := s.now()
+	snap := c.snap.Load()
+	now := c.now()
 	var locs [locateChunk]policy.Location
 	var slots [locateChunk]*slot
 	var obs [locateChunk]detect.Observation
@@ -55,11 +54,11 @@ func (s *Service) Ingest(ctx context.Context, fixes []skyfence.Fix, out []Result
 	for base := 0; base < len(fixes); base += locateChunk {
 		n := min(locateChunk, len(fixes)-base)
 		snap.Locate(fixes[base:base+n], locs[:n])
-		s.slots.getBatch(fixes[base:base+n], slots[:n])
+		c.slots.getBatch(fixes[base:base+n], slots[:n])
 		// Detection keeps the records it is offered until it has read
 		// them: one allocation a chunk holds them.
 		var recs []skyfence.Terminal
-		if s.detect != nil {
+		if c.detect != nil {
 			recs = make([]skyfence.Terminal, n)
 		}
 		k := 0
@@ -69,17 +68,17 @@ func (s *Service) Ingest(ctx context.Context, fixes []skyfence.Fix, out []Result
 				t, buf = &recs[i], nil
 			}
 			var applied bool
-			out[base+i], applied = s.ingestOne(snap, slots[i], &fixes[base+i], locs[i], now, t, buf)
+			out[base+i], applied = c.ingestOne(snap, slots[i], &fixes[base+i], locs[i], now, t, buf)
 			if recs != nil && applied {
 				obs[k] = detect.Observation{Terminal: t, Fix: fixes[base+i], Decision: out[base+i].Decision, Received: now}
 				k++
 			}
 		}
 		if k > 0 {
-			s.detect.OfferBatch(obs[:k]) // never blocks: a full queue drops, counted
+			c.detect.OfferBatch(obs[:k]) // never blocks: a full queue drops, counted
 		}
 	}
-	s.Stats.Fixes.Add(uint64(len(fixes)))
+	c.Stats.Fixes.Add(uint64(len(fixes)))
 	return nil
 }
 
@@ -91,24 +90,24 @@ const locateChunk = 64
 // making the terminal's record into t (its verifications into buf if they
 // fit); it reports whether the fix was applied to a known terminal (so t
 // is its record, for detection).
-func (s *Service) ingestOne(snap *policy.Snapshot, sl *slot, f *skyfence.Fix, loc policy.Location, now time.Time, t *skyfence.Terminal, buf []skyfence.Verification) (Result, bool) {
+func (c *Core) ingestOne(snap *policy.Snapshot, sl *slot, f *skyfence.Fix, loc policy.Location, now time.Time, t *skyfence.Terminal, buf []skyfence.Verification) (Result, bool) {
 	if f.TerminalID == "" {
-		s.Stats.Rejected.Add(1)
+		c.Stats.Rejected.Add(1)
 		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "terminal_id", "missing terminal id")}, false
 	}
 	if f.Time.After(now.Add(MaxClockSkew)) {
 		// Applied, a fix from the future would make every real fix after
 		// it look out of order until that time came.
-		s.Stats.Rejected.Add(1)
+		c.Stats.Rejected.Add(1)
 		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "time", "fix at %s is more than %v ahead of the server's clock", f.Time.Format(time.RFC3339Nano), MaxClockSkew)}, false
 	}
 	if len(f.Cell) > MaxCellLen {
-		s.Stats.Rejected.Add(1)
+		c.Stats.Rejected.Add(1)
 		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "cell", "a serving cell or beam id is at most %d bytes, got %d", MaxCellLen, len(f.Cell))}, false
 	}
 	if !f.Time.IsZero() && f.Time.Before(minFixTime) {
 		// A terminal's times are kept in Unix nanoseconds.
-		s.Stats.Rejected.Add(1)
+		c.Stats.Rejected.Add(1)
 		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "time", "fix at %s is before 1970", f.Time.Format(time.RFC3339Nano))}, false
 	}
 	if sl != nil {
@@ -117,27 +116,27 @@ func (s *Service) ingestOne(snap *policy.Snapshot, sl *slot, f *skyfence.Fix, lo
 	}
 	if sl == nil || sl.profile == 0 {
 		d := snap.Decide(nil, nil, *f)
-		s.Stats.Decisions[d.Reason].Add(1)
+		c.Stats.Decisions[d.Reason].Add(1)
 		return Result{Decision: d}, false
 	}
 	if last := timeOf(sl.at); sl.at != noTime && !f.Time.After(last) {
-		s.Stats.Rejected.Add(1)
+		c.Stats.Rejected.Add(1)
 		return Result{Err: skyfence.FieldErrorf(skyfence.ECONFLICT, "time",
 			"fix at %s is not after the terminal's last fix at %s", f.Time.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))}, false
 	}
-	s.slots.record(sl, t, buf)
+	c.slots.record(sl, t, buf)
 	d := snap.DecideAt(t, &sl.track, *f, loc)
-	s.Stats.Decisions[d.Reason].Add(1)
+	c.Stats.Decisions[d.Reason].Add(1)
 	if d.Reason == policy.PositionInvalid {
-		s.Stats.Rejected.Add(1)
+		c.Stats.Rejected.Add(1)
 		return Result{Decision: d}, false
 	}
 	sl.track.Observe(*f, &d, t.Country)
 	changed := sl.decided == noTime || sl.reason != d.Reason ||
-		s.slots.strs.str(sl.place) != d.Country || s.slots.strs.str(sl.rule) != d.Rule
-	s.slots.setLast(sl, f, &d, now)
+		c.slots.strs.str(sl.place) != d.Country || c.slots.strs.str(sl.rule) != d.Rule
+	c.slots.setLast(sl, f, &d, now)
 	if changed || sl.worthSaving(f) {
-		s.markDirty(sl)
+		c.markDirty(sl)
 	}
 	return Result{Decision: d}, true
 }
@@ -146,12 +145,10 @@ func (s *Service) ingestOne(snap *policy.Snapshot, sl *slot, f *skyfence.Fix, lo
 // (decided as an invalid position).
 var minFixTime = time.Unix(0, 0)
 
-// State returns the last fix and decision of a terminal.
-func (s *Service) State(ctx context.Context, id string) (*skyfence.TerminalState, error) {
-	if _, err := require(ctx, ReadTerminals); err != nil {
-		return nil, err
-	}
-	sl := s.slotFor(id, false)
+// State returns the last fix and decision of a terminal; ENOTFOUND if the
+// terminal is not known or has sent no fix.
+func (c *Core) State(id string) (*skyfence.TerminalState, error) {
+	sl := c.slots.get(id)
 	if sl == nil {
 		return nil, skyfence.Errorf(skyfence.ENOTFOUND, "no terminal %q", id)
 	}
@@ -161,7 +158,7 @@ func (s *Service) State(ctx context.Context, id string) (*skyfence.TerminalState
 		return nil, skyfence.Errorf(skyfence.ENOTFOUND, "terminal %q has sent no fix", id)
 	}
 	st := new(skyfence.TerminalState)
-	s.slots.state(sl, st, make([]byte, trackSize))
+	c.slots.state(sl, st, make([]byte, trackSize))
 	return st, nil
 }
 
@@ -173,24 +170,24 @@ func (s *Service) State(ctx context.Context, id string) (*skyfence.TerminalState
 // keeps (strings and t.Groups may be kept, not modified). The decision
 // holds what the store keeps of it: Allow, Reason, Rule, Country and
 // PolicyVersion.
-func (s *Service) ForEachState(fn func(t *skyfence.Terminal, last *skyfence.Fix, d *policy.Decision) bool) {
+func (c *Core) ForEachState(fn func(t *skyfence.Terminal, last *skyfence.Fix, d *policy.Decision) bool) {
 	var t skyfence.Terminal
 	var f skyfence.Fix
 	var d policy.Decision
 	var buf []skyfence.Verification
-	s.slots.each(func(sl *slot) bool {
+	c.slots.each(func(sl *slot) bool {
 		sl.mu.Lock()
 		if sl.profile == 0 {
 			sl.mu.Unlock()
 			return true
 		}
-		s.slots.record(sl, &t, buf)
+		c.slots.record(sl, &t, buf)
 		if cap(t.Verifications) > cap(buf) {
 			buf = t.Verifications[:cap(t.Verifications)]
 		}
 		ok := sl.decided != noTime
 		if ok {
-			f, d = s.slots.lastFix(sl), s.slots.decision(sl)
+			f, d = c.slots.lastFix(sl), c.slots.decision(sl)
 		}
 		sl.mu.Unlock()
 		if !ok {
@@ -198,21 +195,4 @@ func (s *Service) ForEachState(fn func(t *skyfence.Terminal, last *skyfence.Fix,
 		}
 		return fn(&t, &f, &d)
 	})
-}
-
-// preview is the impact of replacing old by next over every terminal's
-// last known position.
-func (s *Service) preview(old, next *policy.Snapshot) *policy.ImpactReport {
-	var in []policy.ImpactInput
-	s.ForEachState(func(t *skyfence.Terminal, last *skyfence.Fix, _ *policy.Decision) bool {
-		rec := *t
-		rec.Verifications = slices.Clone(t.Verifications)
-		item := policy.ImpactInput{Terminal: &rec}
-		if last != nil {
-			item.Fix = *last
-		}
-		in = append(in, item)
-		return true
-	})
-	return policy.Impact(old, next, s.now(), in, policy.ImpactOptions{})
 }

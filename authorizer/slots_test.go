@@ -1,4 +1,4 @@
-package control
+package authorizer
 
 import (
 	"fmt"
@@ -200,7 +200,7 @@ func TestSlotStateRoundTrip(t *testing.T) {
 // order: through a sync.Map of *slot (what the service used before), one
 // at a time through the index, and 64 at a time as Ingest does.
 //
-//	go test ./control -run XXX -bench SlotLookup -benchtime 2000000x
+//	go test ./authorizer -run XXX -bench SlotLookup -benchtime 2000000x
 func BenchmarkSlotLookup(b *testing.B) {
 	const n = 1_000_000
 	st := newSlotStore()
