@@ -16,7 +16,7 @@ type Account struct {
 }
 
 // TerminalFilter selects terminals. Zero fields match everything. Results
-// are ordered by id; After is the cursor (the last id of the previous page).
+// are ordered by id; After is the cursor (the previous page's next cursor).
 type TerminalFilter struct {
 	AccountID string
 	Country   string
@@ -40,7 +40,7 @@ type TerminalUpdate struct {
 }
 
 // CellFilter selects capacity cells. Results are ordered by id; After is
-// the cursor (the last id of the previous page).
+// the cursor (the previous page's next cursor).
 type CellFilter struct {
 	// Full selects only cells with a capacity that hold as many active
 	// terminals as it allows (sold out).
@@ -136,6 +136,15 @@ type Claim struct {
 
 // Reader reads the store. Every method is safe outside a transaction and
 // returns *Error with ENOTFOUND for a missing object.
+//
+// Every listing that grows with the fleet or with time pages one way: its
+// filter's After and Limit in, the page and the next page's cursor out,
+// the zero cursor after the last page. The cursor is the listing's order:
+// the last id for listings in id order (terminals, cells), a Cursor for
+// those newest first (alerts, incidents, cases, changes). The audit log is
+// read by sequence number instead (FindAudit, QueryAudit), and the short
+// lists an admin reads whole (keys, persons, a terminal's verifications)
+// are not paged.
 type Reader interface {
 	FindAccountByID(ctx context.Context, id string) (*Account, error)
 	FindTerminalByID(ctx context.Context, id string) (*Terminal, error)
@@ -159,8 +168,9 @@ type Reader interface {
 	FindPersons(ctx context.Context) ([]*Person, error)
 	FindCell(ctx context.Context, id string) (*Cell, error)
 	// FindCells returns a page of cells that have a row (a capacity set,
-	// or a terminal counted or waiting), ordered by id.
-	FindCells(ctx context.Context, f CellFilter) ([]*Cell, error)
+	// or a terminal counted or waiting), ordered by id, and the cursor of
+	// the next page ("" at the end).
+	FindCells(ctx context.Context, f CellFilter) ([]*Cell, string, error)
 	// ForEachState calls fn for every terminal's last state.
 	ForEachState(ctx context.Context, fn func(*TerminalState) error) error
 	FindState(ctx context.Context, terminalID string) (*TerminalState, error)

@@ -170,19 +170,19 @@ func encodeMap(snap *policy.Snapshot, shapes []mapShape, full []string, at time.
 // fullCells lists the capacity cells that are sold out.
 func (s *Service) fullCells(ctx context.Context) ([]string, error) {
 	var ids []string
-	after := ""
+	f := skyfence.CellFilter{Full: true, Limit: 1000}
 	for {
-		cells, err := s.store.FindCells(ctx, skyfence.CellFilter{Full: true, After: after, Limit: 1000})
+		cells, next, err := s.store.FindCells(ctx, f)
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range cells {
 			ids = append(ids, c.ID)
 		}
-		if len(cells) < 1000 {
+		if next == "" {
 			return ids, nil
 		}
-		after = cells[len(cells)-1].ID
+		f.After = next
 	}
 }
 

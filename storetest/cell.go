@@ -162,9 +162,10 @@ func testCellErrors(t *testing.T, s skyfence.Store) {
 	}
 }
 
-// cellPages pages through f with f.Limit, the last id of each page the
-// cursor of the next, until a page shorter than the limit (f.Limit 0: 100;
-// over 1000: 1000). It fails the test on an error or a page over the limit.
+// cellPages pages through f with f.Limit, following each page's next
+// cursor until there is none (f.Limit 0: 100; over 1000: 1000). It fails
+// the test on an error, a page over the limit, a short page followed by a
+// cursor, or a cursor that is not the page's last id.
 func cellPages(t *testing.T, r skyfence.Reader, f skyfence.CellFilter) (all []*skyfence.Cell, sizes []int) {
 	t.Helper()
 	limit := f.Limit
@@ -175,7 +176,7 @@ func cellPages(t *testing.T, r skyfence.Reader, f skyfence.CellFilter) (all []*s
 		limit = 1000
 	}
 	for {
-		page, err := r.FindCells(t.Context(), f)
+		page, next, err := r.FindCells(t.Context(), f)
 		if err != nil {
 			t.Fatalf("FindCells(%+v): %v", f, err)
 		}
@@ -183,19 +184,22 @@ func cellPages(t *testing.T, r skyfence.Reader, f skyfence.CellFilter) (all []*s
 			t.Fatalf("FindCells(%+v): %d cells, over the limit %d", f, len(page), limit)
 		}
 		all, sizes = append(all, page...), append(sizes, len(page))
-		if len(page) < limit {
+		if next == "" {
 			return all, sizes
+		}
+		if len(page) < limit || next != page[len(page)-1].ID {
+			t.Fatalf("FindCells(%+v): cursor %q after a page of %d ending %v", f, next, len(page), show(page))
 		}
 		if len(sizes) > 1000 {
 			t.Fatalf("FindCells(%+v): no end after 1000 pages", f)
 		}
-		f.After = page[len(page)-1].ID
+		f.After = next
 	}
 }
 
 func testFindCells(t *testing.T, s skyfence.Store) {
 	terminals(t, s, "t1", "t2", "t3", "t4")
-	got, err := s.FindCells(t.Context(), skyfence.CellFilter{})
+	got, _, err := s.FindCells(t.Context(), skyfence.CellFilter{})
 	if err != nil || len(got) != 0 {
 		t.Fatalf("FindCells in an empty store: got %v, %v; want none", show(got), err)
 	}
@@ -247,12 +251,12 @@ func testFindCells(t *testing.T, s skyfence.Store) {
 	}
 	full := []*skyfence.Cell{cells[2], cells[3], cells[5]}
 
-	got, err = s.FindCells(t.Context(), skyfence.CellFilter{})
+	got, _, err = s.FindCells(t.Context(), skyfence.CellFilter{})
 	if err != nil {
 		t.Fatalf("FindCells: %v", err)
 	}
 	same(t, "FindCells(all)", got, cells)
-	got, err = s.FindCells(t.Context(), skyfence.CellFilter{Full: true})
+	got, _, err = s.FindCells(t.Context(), skyfence.CellFilter{Full: true})
 	if err != nil {
 		t.Fatalf("FindCells(full): %v", err)
 	}
@@ -261,7 +265,8 @@ func testFindCells(t *testing.T, s skyfence.Store) {
 	for _, f := range []skyfence.CellFilter{
 		{Limit: 1},
 		{Limit: 3},
-		{Limit: 8}, // the last page empty
+		{Limit: 7}, // exactly one full page: no cursor after it
+		{Limit: 8},
 		{After: "c10.1", Limit: 2},
 		{After: "c", Limit: 2},
 		{After: "c6.6"},
@@ -283,7 +288,7 @@ func testFindCells(t *testing.T, s skyfence.Store) {
 		same(t, fmt.Sprintf("FindCells(%+v) by pages", f), got, want)
 	}
 
-	_, err = s.FindCells(t.Context(), skyfence.CellFilter{Limit: -1})
+	_, _, err = s.FindCells(t.Context(), skyfence.CellFilter{Limit: -1})
 	wantCode(t, "FindCells(limit -1)", err, skyfence.EINVALID)
 
 	// Inside a transaction, FindCells sees the transaction's writes: a
@@ -292,7 +297,7 @@ func testFindCells(t *testing.T, s skyfence.Store) {
 		if _, err := tx.ClaimCell(ctx, "c5.5", "t4"); err != nil {
 			return err
 		}
-		got, err := tx.FindCells(ctx, skyfence.CellFilter{Full: true, After: "c4.4"})
+		got, _, err := tx.FindCells(ctx, skyfence.CellFilter{Full: true, After: "c4.4"})
 		if err != nil {
 			return err
 		}
@@ -342,7 +347,7 @@ func testFindCellsPaging(t *testing.T, s skyfence.Store) {
 	}
 
 	all, sizes := cellPages(t, s, skyfence.CellFilter{})
-	same(t, "page sizes with the default limit", sizes, []int{100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 0})
+	same(t, "page sizes with the default limit", sizes, []int{100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100})
 	same(t, "every cell, paged by 100", all, cells)
 	all, sizes = cellPages(t, s, skyfence.CellFilter{Limit: 5000})
 	same(t, "page sizes with limit 5000 (taken as 1000)", sizes, []int{1000, 100})

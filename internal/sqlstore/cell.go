@@ -25,12 +25,13 @@ func (r Reader) FindCell(ctx context.Context, id string) (*skyfence.Cell, error)
 // FindCells returns a page of the cells f selects, in id order: at most
 // f.Limit of them (0: 100; over 1000: 1000), those after f.After, and with
 // f.Full only the sold-out ones, whose capacity is set and whose active
-// terminals number at least the capacity (more, if it was lowered).
-// EINVALID for a negative limit.
-func (r Reader) FindCells(ctx context.Context, f skyfence.CellFilter) ([]*skyfence.Cell, error) {
+// terminals number at least the capacity (more, if it was lowered); and the
+// cursor of the next page ("" after the last). EINVALID for a negative
+// limit.
+func (r Reader) FindCells(ctx context.Context, f skyfence.CellFilter) ([]*skyfence.Cell, string, error) {
 	limit, err := PageLimit(f.Limit)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var conds []string
 	var args []any
@@ -40,12 +41,17 @@ func (r Reader) FindCells(ctx context.Context, f skyfence.CellFilter) ([]*skyfen
 	if f.Full {
 		conds = append(conds, "capacity > 0 AND active >= capacity")
 	}
-	return list(ctx, r, "find cells", `SELECT `+cellColumns+` FROM cells`+where(conds)+` ORDER BY id LIMIT ?`, append(args, limit),
+	cells, err := list(ctx, r, "find cells", `SELECT `+cellColumns+` FROM cells`+where(conds)+` ORDER BY id LIMIT ?`, append(args, limit+1),
 		func(scan func(...any) error) (*skyfence.Cell, error) {
 			var c skyfence.Cell
 			err := scan(cellDest(&c)...)
 			return &c, err
 		})
+	if err != nil || len(cells) <= limit {
+		return cells, "", err
+	}
+	cells = cells[:limit]
+	return cells, cells[limit-1].ID, nil
 }
 
 // SetCellCapacity sets how many terminals the cell may hold active (0:
