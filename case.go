@@ -44,6 +44,9 @@ const (
 // ActionKinds lists every action.
 var ActionKinds = []ActionKind{ActionWarn, ActionSuspend, ActionDeactivate, ActionClear, ActionReinstate}
 
+// Valid reports whether k is one of ActionKinds.
+func (k ActionKind) Valid() bool { return slices.Contains(ActionKinds, k) }
+
 // CutsOff reports whether the action takes service away.
 func (k ActionKind) CutsOff() bool { return k == ActionSuspend || k == ActionDeactivate }
 
@@ -68,6 +71,9 @@ const (
 // GroundsList lists every ground.
 var GroundsList = []Grounds{GroundsUnauthorizedRegion, GroundsSmuggling, GroundsDrone, GroundsSpoofing, GroundsSanctions,
 	GroundsCourtOrder, GroundsTerms, GroundsFalsePositive, GroundsAppealGranted, GroundsReview}
+
+// Valid reports whether g is one of GroundsList.
+func (g Grounds) Valid() bool { return slices.Contains(GroundsList, g) }
 
 // Label is what a closed case says about the alerts that opened it: the
 // labelled examples detection is tuned with.
@@ -277,11 +283,11 @@ func (c *Case) CheckAction(a *CaseAction) error {
 		return err
 	}
 	switch {
-	case !slices.Contains(ActionKinds, a.Kind):
+	case !a.Kind.Valid():
 		return FieldErrorf(EINVALID, "action", "unknown action %q (want one of %v)", a.Kind, ActionKinds)
 	case a.Reason == "":
 		return FieldErrorf(EINVALID, "reason", "an action needs a reason")
-	case !slices.Contains(GroundsList, a.Grounds):
+	case !a.Grounds.Valid():
 		return FieldErrorf(EINVALID, "grounds", "unknown grounds %q (want one of %v)", a.Grounds, GroundsList)
 	case c.Pending() != nil:
 		return conflictf("case %s has action %s waiting (%s); cancel it first", c.ID, c.Pending().ID, c.Pending().State)

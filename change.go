@@ -58,6 +58,9 @@ const (
 // RequestCategories lists every category.
 var RequestCategories = []RequestCategory{RequestRegulator, RequestGovernment, RequestCourtOrder, RequestInternalSecurity, RequestCommercial, RequestOther}
 
+// Valid reports whether c is one of RequestCategories.
+func (c RequestCategory) Valid() bool { return slices.Contains(RequestCategories, c) }
+
 // Actor is who acted: the key used and the person it belongs to. The
 // two-person rule counts persons, not keys, and compares them with
 // SamePerson.

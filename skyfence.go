@@ -6,9 +6,20 @@
 // It owns the domain's types (terminals, verifications, fixes, persons, API
 // keys, policy changes, cases, incidents, the audit entry), the Store
 // interfaces every store implements (store.go), the error codes (error.go),
-// ids and paging cursors. It imports only the standard library and
-// golang.org/x (text normalisation, the audit log's tree hashes): never an
-// engine, a store, HTTP or the bus. layout_test.go checks that no engine
+// ids and paging cursors.
+//
+// Its enums are typed strings, each with the list of its values and a
+// Valid method where input is checked against it (Role, CaseState,
+// ChangeState, Grounds, ...): the string is the wire form and the stored
+// form. Two are bytes instead, TerminalStatus and VerificationClass,
+// because every terminal's slot keeps them in memory (ten million
+// terminals, package authorizer) and their zero values are the defaults
+// the API documents (inactive, civil); they marshal as text, so no wire
+// or store sees the number.
+//
+// It imports only the standard library and golang.org/x (text
+// normalisation, the audit log's tree hashes): never an engine, a store,
+// HTTP or the bus. layout_test.go checks that no engine
 // reaches a driver.
 package skyfence
 

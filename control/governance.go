@@ -74,7 +74,7 @@ func (s *Service) DraftChange(ctx context.Context, in ChangeInput) (*skyfence.Po
 		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "justification", "a change needs a justification")
 	case in.Requester == "":
 		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "requester", "say who asked for the change (\"internal\" if no one outside)")
-	case !slices.Contains(skyfence.RequestCategories, in.Category):
+	case !in.Category.Valid():
 		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "category", "unknown request category %q (want one of %v)", in.Category, skyfence.RequestCategories)
 	case !in.Expires.IsZero() && !in.Expires.After(in.NotBefore) && !in.NotBefore.IsZero():
 		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "expires", "expires is not after not_before")
@@ -313,7 +313,7 @@ func (s *Service) DraftRollback(ctx context.Context, in RollbackInput) (*skyfenc
 	switch {
 	case strings.TrimSpace(in.Reason) == "":
 		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "reason", "a rollback needs a reason")
-	case !slices.Contains(skyfence.RequestCategories, in.Category):
+	case !in.Category.Valid():
 		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "category", "unknown request category %q (want one of %v)", in.Category, skyfence.RequestCategories)
 	}
 	now := s.now().UTC()
