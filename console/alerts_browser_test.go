@@ -334,6 +334,15 @@ func TestAlertsPages(t *testing.T) {
 	if buttons != 0 {
 		t.Errorf("an auditor is offered %d Open case buttons", buttons)
 	}
+	// On a phone the lists scroll in their place: the page is no wider
+	// than the screen.
+	b.do("viewport", map[string]any{"width": 390, "height": 844})
+	var wide int
+	b.eval(`document.documentElement.scrollWidth`, &wide)
+	if wide > 390 {
+		t.Errorf("at phone width the alerts view is %d px wide", wide)
+	}
+	b.shot("console-alerts-phone")
 }
 
 // TestAlertsViewNeedsReadAlerts: the roles that may not read alerts do

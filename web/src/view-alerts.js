@@ -107,8 +107,9 @@ export async function alertsView(root, { me }) {
       h('td', {}, when(a.last_seen)),
       h('td', {}, open));
   };
-  const table = (tbody) => h('table', {}, h('thead', {}, h('tr', {},
-    COLS.map((c, i) => h('th', { scope: 'col' }, i === COLS.length - 1 ? h('span', { class: 'sr-only' }, c) : c)))), tbody);
+  // A table scrolls in its place when it is wider than the screen.
+  const table = (tbody) => h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, h('tr', {},
+    COLS.map((c, i) => h('th', { scope: 'col' }, i === COLS.length - 1 ? h('span', { class: 'sr-only' }, c) : c)))), tbody));
 
   // group is one incident: a disclosure (details and summary: Enter or
   // Space folds and unfolds it) whose summary says what, where, since
