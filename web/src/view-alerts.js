@@ -4,10 +4,11 @@
 // the alerts no incident explains, most recently seen first. The filters
 // are the API's query parameters (GET /v1/alerts: detector, severity,
 // region, from, to; GET /v1/incidents: state, from, to); every list reads
-// on with its cursor. Each alert links to its terminal on the map, and an
-// investigator opens a case from it.
-import { api } from './api.js';
-import { h, pager } from './basemap.js';
+// on with its cursor. The live feed says when alerts were raised or
+// updated since the lists were read. Each alert links to its terminal on
+// the map, and an investigator opens a case from it.
+import { api, feed } from './api.js';
+import { fill, h, pager } from './basemap.js';
 
 // DETECTORS is detection's closed list (docs/DETECTION.md).
 const DETECTORS = ['origin_denied', 'origin_presence', 'impossible_travel', 'drone_motion', 'position_jump',
@@ -50,6 +51,7 @@ export async function alertsView(root, { me }) {
   const rows = h('tbody', { id: 'alerts' });
   const more = h('button', { type: 'button', id: 'more-alerts', hidden: true }, 'More alerts');
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Filter');
+  const fresh = h('p', { id: 'alerts-fresh', role: 'status', hidden: true });
 
   // The filters as last applied: "More" reads on with these, whatever
   // the form holds since.
@@ -98,7 +100,7 @@ export async function alertsView(root, { me }) {
     let note = null;
     if (underIncident) note = a.explained ? h('span', { class: 'badge' }, 'explained') : h('span', { class: 'badge bad' }, 'not explained');
     else if (a.incident) note = h('div', { class: 'small' }, `Raised in the area of incident ${a.incident}, which does not explain it.`);
-    return h('tr', { class: 'alert', 'data-id': a.id, 'data-terminal': a.terminal_id, 'data-severity': a.severity, 'data-detector': a.detector },
+    return h('tr', { class: 'alert', 'data-id': a.id },
       h('td', {}, h('span', { class: `badge ${a.severity === 'high' ? 'bad' : a.severity === 'medium' ? 'warn' : ''}` }, a.severity)),
       h('td', {}, h('code', {}, a.detector)),
       h('td', {}, h('a', { class: 'terminal', href: `#/map/${encodeURIComponent(a.terminal_id)}`, title: 'Show this terminal on the map' }, a.terminal_id)),
@@ -159,7 +161,8 @@ export async function alertsView(root, { me }) {
   // whose alerts match is left out (and counted).
   const loadIncidents = pager(groups, moreIncidents, {
     key: 'incidents', row: group,
-    blank: () => h('p', { class: 'small', id: 'no-incident' }, `No ${state.value ? `${state.value} ` : ''}incident${narrowed ? ' with alerts that match' : ''}.`),
+    blank: () => h('p', { class: 'small', id: 'no-incident' },
+      `No ${incidentQuery.get('state') || ''}${incidentQuery.has('state') ? ' ' : ''}incident${narrowed ? ' with alerts that match' : ''}.`),
     fetchPage: async (cursor) => {
       if (!cursor) hiddenCount = 0;
       const kept = [];
@@ -196,9 +199,12 @@ export async function alertsView(root, { me }) {
 
   // load reads both lists again with the filters of the form; Filter
   // waits for it, so that two reads never interleave.
+  let raised = 0;
   const load = async () => {
     delete document.body.dataset.ready;
     submit.disabled = true;
+    raised = 0;
+    fresh.hidden = true;
     result.className = '';
     result.textContent = '';
     try {
@@ -223,11 +229,22 @@ export async function alertsView(root, { me }) {
         h('label', {}, 'To (UTC)', to),
         h('label', {}, 'Incidents', state),
         submit),
-      result),
+      result, fresh),
     h('section', { class: 'card', 'aria-labelledby': 'incidents-title' },
       h('h2', { id: 'incidents-title' }, 'Incidents'), groups, hidden, moreIncidents),
     h('section', { class: 'card', 'aria-labelledby': 'unexplained-title' },
       h('h2', { id: 'unexplained-title' }, 'Alerts no incident explains'), table(rows), more)));
   await load();
-  return null;
+  // Detection publishes each alert it raises or updates (the bus's
+  // io.skyfence.alert.raised, which the feed passes on to whoever may
+  // read alerts); the lists are read again when the analyst asks, so
+  // that they do not move under her.
+  const stream = feed((event, data) => {
+    if (event !== 'cloudevent' || data.type !== 'io.skyfence.alert.raised') return;
+    raised++;
+    fill(fresh, `${raised.toLocaleString('en')} alert${raised === 1 ? '' : 's'} raised or updated since the lists were read. `,
+      h('button', { type: 'button', id: 'read-again', onclick: () => load() }, 'Read again'));
+    fresh.hidden = false;
+  });
+  return () => stream.stop();
 }
