@@ -312,7 +312,8 @@ func TestAlertsGroupedByIncident(t *testing.T) {
 
 // TestAlertsPages: 105 terminals denied in Moscow raise more alerts than
 // a page holds; the view lists the first 100 and "More alerts" reads on
-// to the rest. An auditor reads them but may not open a case.
+// to the rest. An alert raised then is announced, and listed on Read
+// again. An auditor reads them but may not open a case.
 func TestAlertsPages(t *testing.T) {
 	s := newDetectingServer(t)
 	auditor, gateway := s.key(t, "aud", "auditor"), s.key(t, "gw", "gateway")
@@ -329,6 +330,18 @@ func TestAlertsPages(t *testing.T) {
 	if d := b.drawn(); !slices.Equal(d.Alerts, all) {
 		t.Errorf("the view lists %d alerts %v, want %d %v", len(d.Alerts), d.Alerts, len(all), all)
 	}
+	// An alert raised while the list is open is announced by the live
+	// feed, and Read again lists it.
+	s.call(t, s.admin, "POST", "/v1/terminals", map[string]string{"id": "late", "account_id": "moscow", "plan": "roam", "country": "DE"}, 201, nil)
+	s.call(t, s.admin, "POST", "/v1/terminals/late/activate", map[string]float64{"lat": 52.52, "lon": 13.40}, 200, nil)
+	at := now().Add(-40 * time.Second)
+	s.call(t, gateway, "POST", "/v1/fixes", map[string]any{"fixes": []any{
+		map[string]any{"terminal_id": "late", "time": at, "lat": 55.2, "lon": 37.9},
+		map[string]any{"terminal_id": "late", "time": at.Add(30 * time.Second), "lat": 55.2, "lon": 37.9},
+	}}, 200, nil)
+	b.waitFor(`!document.getElementById('alerts-fresh').hidden`)
+	b.do("click", map[string]any{"selector": "#read-again"})
+	b.waitFor(`document.body.dataset.ready === '1' && [...document.querySelectorAll('#alerts tr.alert a.terminal')].some((a) => a.textContent === 'late')`)
 	var buttons int
 	b.eval(`document.querySelectorAll('button.open-case').length`, &buttons)
 	if buttons != 0 {
