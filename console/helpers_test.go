@@ -28,6 +28,7 @@ import (
 	"github.com/skyfence/skyfence/bus"
 	"github.com/skyfence/skyfence/console"
 	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/geoindex"
 	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/policy"
@@ -84,6 +85,19 @@ func newServer(t testing.TB) *server {
 // newServerWith is newServer with these governance rules.
 func newServerWith(t testing.TB, rules skyfence.ChangeRules) *server {
 	t.Helper()
+	return startServer(t, rules, false)
+}
+
+// newDetectingServer is newServer with detection, as serve runs it: the
+// fixes it decides go to the engine, whose alerts and incidents the
+// service stores.
+func newDetectingServer(t testing.TB) *server {
+	t.Helper()
+	return startServer(t, skyfence.ChangeRules{}, true)
+}
+
+func startServer(t testing.TB, rules skyfence.ChangeRules, detecting bool) *server {
+	t.Helper()
 	a, snap := scenario()
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
@@ -91,9 +105,21 @@ func newServerWith(t testing.TB, rules skyfence.ChangeRules) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := control.New(ctx, control.Config{Store: store, Atlas: a, Policy: snap, Logger: log, Bus: bus.NewLocal(), Rules: rules})
+	var queue *detect.Queue
+	if detecting {
+		engine, err := detect.New(detect.DefaultConfig(), detect.Options{Now: time.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		queue = detect.NewQueue(engine)
+	}
+	svc, err := control.New(ctx, control.Config{Store: store, Atlas: a, Policy: snap, Logger: log, Bus: bus.NewLocal(), Rules: rules, Detect: queue})
 	if err != nil {
 		t.Fatal(err)
+	}
+	detected := make(chan error, 1)
+	if queue != nil {
+		go func() { detected <- queue.Run(context.Background(), svc.RecordAlert) }()
 	}
 	admins, err := svc.Bootstrap(ctx)
 	if err != nil || len(admins) != 2 {
@@ -107,6 +133,12 @@ func newServerWith(t testing.TB, rules skyfence.ChangeRules) *server {
 	t.Cleanup(func() {
 		api.CloseStreams()
 		srv.Close()
+		if queue != nil {
+			queue.Close()
+			if err := <-detected; err != nil {
+				t.Error(err)
+			}
+		}
 		if err := svc.Close(ctx); err != nil {
 			t.Error(err)
 		}

@@ -147,19 +147,21 @@ export function linkRow(href, id, selected, ...cells) {
   }, ...cells);
 }
 
-// pager fills tbody with a listing that comes a page at a time (the API's
-// next_cursor) and returns its load: load() reads the first page in place
-// of what was shown, load(true) the next, added below. fetchPage(cursor)
-// returns a page; row makes a table row of one of its items[key]; more is
-// the button that reads on, hidden when there is no next page.
-export function pager(tbody, more, { fetchPage, key, row, empty, cols }) {
+// pager fills list (a tbody, or any element with blank) with a listing
+// that comes a page at a time (the API's next_cursor) and returns its
+// load: load() reads the first page in place of what was shown,
+// load(true) the next, added below. fetchPage(cursor) returns a page; row
+// makes an element (a table row) of one of its items[key]; more is the
+// button that reads on, hidden when there is no next page. An empty
+// listing shows blank() if given, else a row of cols cells saying empty.
+export function pager(list, more, { fetchPage, key, row, empty, cols, blank }) {
   let cursor = '';
   const load = async (next = false) => {
     const page = await fetchPage(next ? cursor : '');
     const rows = page[key].map(row);
-    if (next) tbody.append(...rows);
-    else tbody.replaceChildren(...rows);
-    if (!tbody.children.length) tbody.append(h('tr', {}, h('td', { colspan: cols }, empty)));
+    if (next) list.append(...rows);
+    else list.replaceChildren(...rows);
+    if (!list.children.length) list.append(blank ? blank() : h('tr', {}, h('td', { colspan: cols }, empty)));
     cursor = page.next_cursor || '';
     more.hidden = !cursor;
   };

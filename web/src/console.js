@@ -1,9 +1,10 @@
 // The operators' console (/console/): log in with an API key, then the
-// map, policy changes, cases and the audit log, one view per #/path. Every
-// action goes through the API, which checks the key's role; the console
-// only hides what the role cannot use.
+// map, alerts, policy changes, cases and the audit log, one view per
+// #/path. Every action goes through the API, which checks the key's role;
+// the console only hides what the role cannot use.
 import { api, APIError, session } from './api.js';
 import { fill, h } from './basemap.js';
+import { alertsView } from './view-alerts.js';
 import { auditView } from './view-audit.js';
 import { casesView } from './view-cases.js';
 import { mapView } from './view-map.js';
@@ -12,6 +13,8 @@ import { policyView } from './view-policy.js';
 // The views, and the roles that can use each (admin can use all).
 const VIEWS = [
   { path: 'map', name: 'Map', view: mapView, roles: ['viewer', 'operator', 'policy_author', 'approver', 'emergency', 'auditor', 'investigator'] },
+  // The roles that may read alerts (alerts:read in control/principal.go).
+  { path: 'alerts', name: 'Alerts', view: alertsView, roles: ['viewer', 'operator', 'auditor', 'investigator'] },
   { path: 'policy', name: 'Policy', view: policyView, roles: ['viewer', 'operator', 'policy_author', 'approver', 'emergency', 'auditor', 'investigator'] },
   { path: 'cases', name: 'Cases', view: casesView, roles: ['investigator', 'approver', 'auditor'] },
   { path: 'audit', name: 'Audit', view: auditView, roles: ['auditor'] },

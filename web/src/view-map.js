@@ -120,7 +120,7 @@ class Terminals {
 
 function fmtTime(t) { return t ? new Date(t).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : ''; }
 
-export async function mapView(root, { me }) {
+export async function mapView(root, { params }) {
   const mapEl = h('div', { class: 'map', role: 'application', 'aria-label': 'Terminal map. Arrow keys pan, plus and minus zoom.' });
   const info = h('section', { id: 'details', 'aria-live': 'polite' },
     h('p', {}, 'Click a terminal for its state and track, a cluster to zoom in, a country for its status.'));
@@ -255,6 +255,8 @@ export async function mapView(root, { me }) {
   document.body.dataset.fetchMs = String(Math.round(fetched - t0));
   document.body.dataset.buildMs = String(Math.round(built - fetched));
   document.body.dataset.features = String(features);
+  // #/map/ID opens on terminal ID (the alerts view links there).
+  if (params[0]) findTerminal(params[0]);
   document.body.dataset.ready = '1';
 
   // While the map moves, it is drawn again at most every 200 ms once the
