@@ -45,10 +45,9 @@ package fixwire
 import (
 	"encoding/binary"
 	"math"
-	"strings"
 	"time"
-	"unicode/utf8"
-	"unsafe"
+
+	"github.com/skyfence/skyfence/internal/binwire"
 )
 
 // ContentType is the media type of both bodies, request and answer.
@@ -114,22 +113,11 @@ type FixError struct {
 	Field         string // "" if no one field is at fault
 }
 
-// Encoder writes requests and answers. It keeps a table of the body's
-// strings; reuse it to reuse the table's memory. It is not safe for
-// concurrent use.
+// Encoder writes requests and answers in the binary form. It keeps a
+// table of the body's strings; reuse it to reuse the table's memory. It
+// is not safe for concurrent use.
 type Encoder struct {
-	strs map[string]uint32
-	// recent holds strings seen by their address: decisions' strings are
-	// the policy's own, shared by every decision, so most are found here
-	// without hashing them. A slot keeps its string alive, so an address
-	// cannot come back with other bytes while the body is written.
-	recent [64]recentStr
-	empty  uint32 // the reference of "", 0 until it is in the table
-}
-
-type recentStr struct {
-	s   string
-	ref uint32
+	strs binwire.Table
 }
 
 // AppendRequest appends the request for a batch of fixes to dst.
@@ -240,60 +228,19 @@ func (e *Encoder) AppendResult(b []byte, r *Result) []byte {
 // begin starts a body: the version, the batch id, the count; and a new
 // string table.
 func (e *Encoder) begin(b []byte, batchID string, n int) []byte {
-	if e.strs == nil {
-		e.strs = make(map[string]uint32, 64)
-	}
-	clear(e.strs)
-	e.recent, e.empty = [len(e.recent)]recentStr{}, 0
+	e.strs.UTF8 = true
+	e.strs.Reset()
 	b = append(b, Version)
 	b = appendBytes(b, batchID)
 	return binary.AppendUvarint(b, uint64(n))
 }
 
 // str appends s as a reference to the body's table, adding it if new.
-func (e *Encoder) str(b []byte, s string) []byte {
-	if len(s) == 0 {
-		if e.empty == 0 {
-			e.empty = e.add(s)
-			return append(b, 0, 0)
-		}
-		return binary.AppendUvarint(b, uint64(e.empty))
-	}
-	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	slot := &e.recent[(p>>3^p>>9^uintptr(len(s)))%uintptr(len(e.recent))]
-	if len(slot.s) == len(s) && unsafe.StringData(slot.s) == unsafe.StringData(s) {
-		return binary.AppendUvarint(b, uint64(slot.ref))
-	}
-	ref, ok := e.strs[s]
-	if !ok {
-		ref = e.add(s)
-		b = append(b, 0)
-		b = appendBytes(b, s)
-	} else {
-		b = binary.AppendUvarint(b, uint64(ref))
-	}
-	*slot = recentStr{s, ref}
-	return b
-}
-
-// add puts s in the table and returns its reference.
-func (e *Encoder) add(s string) uint32 {
-	ref := uint32(len(e.strs) + 1)
-	e.strs[s] = ref
-	return ref
-}
+func (e *Encoder) str(b []byte, s string) []byte { return e.strs.Append(b, s) }
 
 // appendBytes appends s as bytes: UTF-8, as the form says, so a string
 // that is not (a terminal id echoed as a gateway sent it) goes with
 // U+FFFD for each byte that is not.
-func appendBytes(b []byte, s string) []byte {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, string(utf8.RuneError))
-	}
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
+func appendBytes(b []byte, s string) []byte { return binwire.AppendUTF8(b, s) }
 
-func appendFloat(b []byte, v float64) []byte {
-	return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
-}
+func appendFloat(b []byte, v float64) []byte { return binwire.AppendFloat(b, v) }
