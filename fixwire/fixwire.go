@@ -1,10 +1,30 @@
-// Package fixwire is the binary form of POST /v1/fixes: a batch of fixes
-// from a gateway, and the server's answer, one result per fix. It says
-// what the JSON form says (docs/API.md, "Fixes in, decisions out"), field
-// for field, in a fraction of the bytes and of the CPU: no numbers in
-// decimal, no times in RFC 3339, and the strings a batch repeats (rules,
-// countries, zones, reasons, the policy version) sent once. Gateways
-// written in Go use this package; others implement the grammar below.
+// Package fixwire owns every form of a batch of fixes, POST /v1/fixes's
+// body and the server's answer, one result per fix: JSON, NDJSON (one fix
+// a line, one result a line) and a binary form, each read and written
+// here, request and answer. HTTP (httpapi), NATS (natsbus), the simulator
+// and the benchmarks read and write batches with it and with nothing
+// else. A fix of any form is a Fix, and Fix.Check is the one conversion
+// into the skyfence.Fix the service decides, the one place of the rules.
+//
+// A value a fix does not report (lat, lon or speed_kmh left out) is NaN,
+// in every form: JSON cannot say NaN and the binary form refuses it, so
+// it can mean nothing else; it costs no pointer and no allocation per
+// fix on the hot path (a *float64 did, three times a fix); and it is
+// read with one comparison, the range check that a NaN fails (Check).
+// The service's own "no speed" (skyfence.NoSpeed) is made from it once,
+// in Check.
+//
+// It imports the domain and policy (whose decisions the answers carry),
+// never a driver: no HTTP, NATS or SQL.
+//
+// # The binary form
+//
+// The binary form says what the JSON form says (docs/API.md, "Fixes in,
+// decisions out"), field for field, in a fraction of the bytes and of the
+// CPU: no numbers in decimal, no times in RFC 3339, and the strings a
+// batch repeats (rules, countries, zones, reasons, the policy version)
+// sent once. Gateways written in Go use this package; others implement
+// the grammar below. Its primitives are package binwire's.
 //
 // Both bodies start with the version (1); a server that does not speak
 // a body's version refuses it. Media type: ContentType, for both.
@@ -76,10 +96,11 @@ const (
 	resFlags = 1<<iota - 1
 )
 
-// Fix is one fix of a batch. Lat, Lon and SpeedKmh are NaN when the fix
-// does not give them (JSON leaves the field out; JSON cannot say NaN): a
-// fix without a speed is decided at the speed derived from the terminal's
-// previous fix. A zero Time is no time.
+// Fix is one fix of a batch, in any form, as the gateway sent it. Lat,
+// Lon and SpeedKmh are NaN when the fix does not give them (JSON leaves
+// the field out; JSON cannot say NaN): a fix without a speed is decided at
+// the speed derived from the terminal's previous fix. A zero Time is no
+// time. Check makes it the fix the service decides.
 type Fix struct {
 	TerminalID string
 	Time       time.Time
