@@ -11,36 +11,51 @@ import (
 
 // Answer writes the answer to a batch, one result per fix in the batch's
 // order: in JSON ({"batch_id": ..., "results": [...]}, docs/API.md), or
-// with Binary in the binary form. Call Begin, then Append for each fix,
-// then End. Reuse an Answer to reuse the memory of the binary form's
-// table of strings; it is not safe for concurrent use.
+// with Binary in the binary form. Reuse an Answer to reuse the memory of
+// the binary form's table of strings; it is not safe for concurrent use.
 type Answer struct {
 	Binary bool
 	enc    Encoder
-	n      int // results appended since Begin
 }
 
-// Begin appends the start of the answer to a batch of n fixes to b.
-func (a *Answer) Begin(b []byte, batchID string, n int) []byte {
-	a.n = 0
+// Append appends to b the answer to the batch batchID of fixes, checked
+// by CheckBatch: for fix i, the error pre[i] of its check, or if nil the
+// next of the results of the fixes that were decided, in order:
+// decided(k) returns the k-th's decision, or the error that refused it
+// (then the decision is not read).
+func (a *Answer) Append(b []byte, batchID string, fixes []Fix, pre []error, decided func(k int) (*policy.Decision, error)) []byte {
 	if a.Binary {
-		return a.enc.BeginAnswer(b, batchID, n)
+		b = a.enc.BeginAnswer(b, batchID, len(fixes))
+	} else {
+		b = append(b, `{"batch_id":`...)
+		b = appendString(b, batchID)
+		b = append(b, `,"results":[`...)
 	}
-	b = append(b, `{"batch_id":`...)
-	b = appendString(b, batchID)
-	return append(b, `,"results":[`...)
-}
-
-// Append appends the result of the next fix to b: its decision d, or err
-// if the fix was refused (then d is not read).
-func (a *Answer) Append(b []byte, terminalID string, d *policy.Decision, err error) []byte {
-	a.n++
-	if !a.Binary {
-		if a.n > 1 {
+	k := 0
+	for i := range fixes {
+		var d *policy.Decision
+		err := pre[i]
+		if err == nil {
+			d, err = decided(k)
+			k++
+		}
+		if a.Binary {
+			b = a.appendResult(b, fixes[i].TerminalID, d, err)
+			continue
+		}
+		if i > 0 {
 			b = append(b, ',')
 		}
-		return AppendJSONResult(b, terminalID, d, err)
+		b = AppendJSONResult(b, fixes[i].TerminalID, d, err)
 	}
+	if a.Binary {
+		return b
+	}
+	return append(b, "]}\n"...)
+}
+
+// appendResult appends one result in the binary form.
+func (a *Answer) appendResult(b []byte, terminalID string, d *policy.Decision, err error) []byte {
 	r := Result{TerminalID: terminalID}
 	if err != nil {
 		var fe FixError
@@ -52,14 +67,6 @@ func (a *Answer) Append(b []byte, terminalID string, d *policy.Decision, err err
 		r.ExemptRule, r.ExemptBy, r.PolicyVersion = d.ExemptRule, d.ExemptBy, d.PolicyVersion
 	}
 	return a.enc.AppendResult(b, &r)
-}
-
-// End appends the end of the answer to b.
-func (a *Answer) End(b []byte) []byte {
-	if a.Binary {
-		return b
-	}
-	return append(b, "]}\n"...)
 }
 
 // detail is what the answer says of a refused fix: the error's code,

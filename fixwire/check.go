@@ -86,6 +86,23 @@ func (f *Fix) Check(list string, i int) (skyfence.Fix, error) {
 	return out, nil
 }
 
+// CheckBatch checks every fix of a batch (Check, as "fixes/i"): it
+// appends the fixes that pass to ok, in order, and returns pre, per fix
+// the error of its check, nil for those in ok; pre reuses the memory
+// given.
+func CheckBatch(fixes []Fix, ok []skyfence.Fix, pre []error) ([]skyfence.Fix, []error) {
+	pre = append(pre[:0], make([]error, len(fixes))...)
+	for i := range fixes {
+		f, err := fixes[i].Check("fixes", i)
+		if err != nil {
+			pre[i] = err
+			continue
+		}
+		ok = append(ok, f)
+	}
+	return ok, pre
+}
+
 // FromFix is f as a batch says it: a speed of skyfence.NoSpeed is not
 // reported (NaN).
 func FromFix(f *skyfence.Fix) Fix {

@@ -1,0 +1,133 @@
+package natsbus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/fixwire"
+	"github.com/skyfence/skyfence/policy"
+)
+
+// FixDecider is an authorizer's side of the stream of fixes: it decides
+// the batches gateways publish (FixPublisher) and answers them, as POST
+// /v1/fixes does, through Ingest. Its zero value is not usable: set
+// Ingest. It is safe for concurrent use.
+type FixDecider struct {
+	// Ingest decides the fixes of a batch that are well formed, with the
+	// principal of ctx (control.Service.Ingest, which checks that the
+	// principal may ingest, as it does for HTTP).
+	Ingest func(ctx context.Context, fixes []skyfence.Fix, out []control.Result) error
+	// Decided, if set, is told the results of each batch decided (the
+	// API's metrics of decisions).
+	Decided func(results []control.Result)
+
+	pool sync.Pool // of *fixBatch
+}
+
+// fixBatch is what deciding one batch needs, pooled with its memory.
+type fixBatch struct {
+	dec     fixwire.Decoder
+	ans     fixwire.Answer
+	fixes   []fixwire.Fix
+	checked []skyfence.Fix
+	pre     []error
+	results []control.Result
+}
+
+func (st *fixBatch) decided(k int) (*policy.Decision, error) {
+	return &st.results[k].Decision, st.results[k].Err
+}
+
+// Decide decides a batch of fixes, the body of a message on the stream:
+// POST /v1/fixes's body, in JSON or in the binary form (fixwire, told
+// apart by the first byte), with the principal of ctx, and appends to b
+// the answer POST /v1/fixes gives in the batch's form: the results, or an
+// error body ({"error": {...}}, as the API's, in JSON whatever the form)
+// for a batch refused whole (malformed, too large, a principal that may
+// not ingest). The batch id is returned in the answer but no answer is
+// kept for retries: a batch decided again gets a conflict for each fix it
+// applied before.
+func (d *FixDecider) Decide(ctx context.Context, body, b []byte) []byte {
+	st, _ := d.pool.Get().(*fixBatch)
+	if st == nil {
+		st = &fixBatch{dec: fixwire.Decoder{MaxFixes: control.MaxBatch}}
+	}
+	defer func() {
+		clear(st.fixes)
+		clear(st.checked)
+		clear(st.results)
+		clear(st.pre)
+		d.pool.Put(st)
+	}()
+	binary := len(body) > 0 && body[0] == fixwire.Version
+	batchID, fixes, err := st.dec.ReadBatch(body, binary, st.fixes[:0])
+	st.fixes = fixes
+	if err == nil {
+		st.checked, st.pre = fixwire.CheckBatch(fixes, st.checked[:0], st.pre)
+		st.results = append(st.results[:0], make([]control.Result, len(st.checked))...)
+		if err = d.Ingest(ctx, st.checked, st.results); err == nil {
+			if d.Decided != nil {
+				d.Decided(st.results)
+			}
+			st.ans.Binary = binary
+			return st.ans.Append(b, batchID, fixes, st.pre, st.decided)
+		}
+	}
+	return appendErrorBody(b, err)
+}
+
+// appendErrorBody appends the API's error body for err, a line of JSON.
+func appendErrorBody(b []byte, err error) []byte {
+	type detail struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	}
+	d := detail{Code: skyfence.ErrorCode(err), Message: skyfence.ErrorMessage(err)}
+	var e *skyfence.Error
+	if errors.As(err, &e) {
+		d.Field = e.Field
+	}
+	out, _ := json.Marshal(struct {
+		Error detail `json:"error"`
+	}{d})
+	return append(append(b, out...), '\n')
+}
+
+// Serve reads the partitions parts of r, each with its own Read, and
+// decides their batches with Decide and the principal of principal,
+// until ctx ends; it returns when every partition's reading stopped. A
+// batch being decided when ctx ends is decided, answered and
+// acknowledged first (principal is not ctx: it must not end with it).
+// A partition whose reading stops on an error is logged to log.
+func (d *FixDecider) Serve(ctx, principal context.Context, r *FixReader, parts []int, log *slog.Logger) {
+	var wg sync.WaitGroup
+	for _, p := range parts {
+		wg.Go(func() {
+			var b []byte
+			decide := func(batch []byte, _ bool) []byte {
+				b = d.Decide(principal, batch, b[:0])
+				return b
+			}
+			if err := r.Read(ctx, p, decide); err != nil && ctx.Err() == nil {
+				log.Error("natsbus: reading a partition of fixes stopped", "partition", p, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// WriteMetrics writes what the reader did, in Prometheus text format.
+func (r *FixReader) WriteMetrics(w io.Writer) {
+	st := r.Stats()
+	fmt.Fprintf(w, "# HELP skyfence_cluster_fix_batches_total Batches of fixes from NATS decided, answered and acknowledged.\n# TYPE skyfence_cluster_fix_batches_total counter\nskyfence_cluster_fix_batches_total %d\n", st.Batches)
+	fmt.Fprintf(w, "# HELP skyfence_cluster_fix_batches_redelivered_total Batches of fixes delivered more than once.\n# TYPE skyfence_cluster_fix_batches_redelivered_total counter\nskyfence_cluster_fix_batches_redelivered_total %d\n", st.Redelivered)
+	fmt.Fprintf(w, "# HELP skyfence_cluster_decision_publish_failures_total Failed publications of a batch's answer (retried; the batch waits).\n# TYPE skyfence_cluster_decision_publish_failures_total counter\nskyfence_cluster_decision_publish_failures_total %d\n", st.PublishFailures)
+}
