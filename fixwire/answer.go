@@ -9,53 +9,47 @@ import (
 	"github.com/skyfence/skyfence/policy"
 )
 
-// Answer writes the answer to a batch, one result per fix in the batch's
-// order: in JSON ({"batch_id": ..., "results": [...]}, docs/API.md), or
-// with Binary in the binary form. Reuse an Answer to reuse the memory of
-// the binary form's table of strings; it is not safe for concurrent use.
-type Answer struct {
-	Binary bool
-	enc    Encoder
-}
-
-// Append appends to b the answer to the batch batchID of fixes, checked
-// by CheckBatch: for fix i, the error pre[i] of its check, or if nil the
-// next of the results of the fixes that were decided, in order:
-// decided(k) returns the k-th's decision, or the error that refused it
-// (then the decision is not read).
-func (a *Answer) Append(b []byte, batchID string, fixes []Fix, pre []error, decided func(k int) (*policy.Decision, error)) []byte {
-	if a.Binary {
-		b = a.enc.BeginAnswer(b, batchID, len(fixes))
+// AppendAnswer appends to dst the answer to the batch, read and checked,
+// one result per fix in the batch's order: in JSON ({"batch_id": ...,
+// "results": [...]}, docs/API.md), or if binary in the binary form. Fix
+// i's result is the error Refused[i] of its check, or if nil the next of
+// the results of the fixes decided (Checked), in order: decided(k)
+// returns the k-th's decision, or the error that refused it (then the
+// decision is not read).
+func (b *Batch) AppendAnswer(dst []byte, binary bool, decided func(k int) (*policy.Decision, error)) []byte {
+	if binary {
+		dst = b.enc.BeginAnswer(dst, b.ID, len(b.Fixes))
 	} else {
-		b = append(b, `{"batch_id":`...)
-		b = appendString(b, batchID)
-		b = append(b, `,"results":[`...)
+		dst = append(dst, `{"batch_id":`...)
+		dst = appendString(dst, b.ID)
+		dst = append(dst, `,"results":[`...)
 	}
 	k := 0
-	for i := range fixes {
+	for i := range b.Fixes {
 		var d *policy.Decision
-		err := pre[i]
+		err := b.Refused[i]
 		if err == nil {
 			d, err = decided(k)
 			k++
 		}
-		if a.Binary {
-			b = a.appendResult(b, fixes[i].TerminalID, d, err)
+		if binary {
+			dst = b.enc.appendDecided(dst, b.Fixes[i].TerminalID, d, err)
 			continue
 		}
 		if i > 0 {
-			b = append(b, ',')
+			dst = append(dst, ',')
 		}
-		b = AppendJSONResult(b, fixes[i].TerminalID, d, err)
+		dst = AppendJSONResult(dst, b.Fixes[i].TerminalID, d, err)
 	}
-	if a.Binary {
-		return b
+	if binary {
+		return dst
 	}
-	return append(b, "]}\n"...)
+	return append(dst, "]}\n"...)
 }
 
-// appendResult appends one result in the binary form.
-func (a *Answer) appendResult(b []byte, terminalID string, d *policy.Decision, err error) []byte {
+// appendDecided appends one result in the binary form: decision d, or
+// err if the fix was refused.
+func (e *Encoder) appendDecided(b []byte, terminalID string, d *policy.Decision, err error) []byte {
 	r := Result{TerminalID: terminalID}
 	if err != nil {
 		var fe FixError
@@ -66,7 +60,7 @@ func (a *Answer) appendResult(b []byte, terminalID string, d *policy.Decision, e
 		r.Country, r.Land, r.Zones, r.SpeedKmh = d.Country, d.Land, d.Zones, d.SpeedKmh
 		r.ExemptRule, r.ExemptBy, r.PolicyVersion = d.ExemptRule, d.ExemptBy, d.PolicyVersion
 	}
-	return a.enc.AppendResult(b, &r)
+	return e.AppendResult(b, &r)
 }
 
 // detail is what the answer says of a refused fix: the error's code,

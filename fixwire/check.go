@@ -8,36 +8,75 @@ import (
 	"github.com/skyfence/skyfence"
 )
 
-// ReadBatch reads the body of POST /v1/fixes, in the binary form if
-// binary, else in JSON, appending its fixes to fixes. Its errors refuse
-// the batch whole, as the API says them (*skyfence.Error): a malformed
-// body (EINVALID, naming the field, and the byte or line), more than
-// MaxFixes fixes (ETOOLARGE), a batch_id that is not an id
-// (skyfence.ValidID). Each fix is then checked on its own (Fix.Check).
-func (d *Decoder) ReadBatch(body []byte, binary bool, fixes []Fix) (batchID string, _ []Fix, err error) {
-	n := len(fixes)
-	if binary {
-		if batchID, fixes, err = d.Request(body, fixes); err != nil {
-			return "", fixes[:n], d.apiError(err)
-		}
-	} else {
-		if batchID, fixes, err = readJSON(body, fixes); err != nil {
-			return "", fixes[:n], err
-		}
-		if d.MaxFixes > 0 && len(fixes)-n > d.MaxFixes {
-			return batchID, fixes[:n], d.tooMany(len(fixes) - n)
-		}
-	}
-	if batchID != "" {
-		if err := skyfence.ValidID("batch_id", batchID); err != nil {
-			return batchID, fixes, err
-		}
-	}
-	return batchID, fixes, nil
+// Batch is a batch of fixes, POST /v1/fixes's body, being read (Read),
+// checked (Check) and answered (AppendAnswer), with the memory of each
+// step: reuse it (pool it) to reuse that memory, after Reset. It is not
+// safe for concurrent use.
+type Batch struct {
+	// Decoder reads the body; its MaxFixes bounds the batch.
+	Decoder Decoder
+	ID      string // the batch_id, "" if none
+	Fixes   []Fix  // as sent
+	// Checked holds the fixes that passed Check, in order, and Refused
+	// per fix the error of its check, nil for those in Checked.
+	Checked []skyfence.Fix
+	Refused []error
+	enc     Encoder
 }
 
-// apiError is the API's error for a binary body that Request refused.
+// Reset empties the batch, keeping its memory, for the next.
+func (b *Batch) Reset() {
+	clear(b.Fixes) // their strings
+	clear(b.Checked)
+	clear(b.Refused)
+	b.ID, b.Fixes, b.Checked, b.Refused = "", b.Fixes[:0], b.Checked[:0], b.Refused[:0]
+}
+
+// Read reads the body of a batch, in the binary form if binary, else in
+// JSON; its fixes are good until Reset. Its errors refuse the batch
+// whole, as the API says them (*skyfence.Error): a malformed body
+// (EINVALID, naming the field, and the byte or line), more than MaxFixes
+// fixes (ETOOLARGE), a batch_id that is not an id (skyfence.ValidID).
+func (b *Batch) Read(body []byte, binary bool) error {
+	var err error
+	if binary {
+		b.ID, b.Fixes, err = b.Decoder.Request(body, b.Fixes[:0])
+		err = b.Decoder.apiError(err)
+	} else {
+		b.ID, b.Fixes, err = readJSON(body, b.Fixes[:0])
+		if err == nil && b.Decoder.MaxFixes > 0 && len(b.Fixes) > b.Decoder.MaxFixes {
+			err = b.Decoder.tooMany(len(b.Fixes))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if b.ID != "" {
+		return skyfence.ValidID("batch_id", b.ID)
+	}
+	return nil
+}
+
+// Check checks every fix of the batch (Fix.Check, as "fixes/i") into
+// Checked and Refused.
+func (b *Batch) Check() {
+	b.Checked, b.Refused = b.Checked[:0], append(b.Refused[:0], make([]error, len(b.Fixes))...)
+	for i := range b.Fixes {
+		f, err := b.Fixes[i].Check("fixes", i)
+		if err != nil {
+			b.Refused[i] = err
+			continue
+		}
+		b.Checked = append(b.Checked, f)
+	}
+}
+
+// apiError is the API's error for a binary body that Request refused, nil
+// for nil.
 func (d *Decoder) apiError(err error) error {
+	if err == nil {
+		return nil
+	}
 	var tooMany *TooManyError
 	var bad *Error
 	switch {
@@ -84,23 +123,6 @@ func (f *Fix) Check(list string, i int) (skyfence.Fix, error) {
 		out.SpeedKmh = f.SpeedKmh
 	}
 	return out, nil
-}
-
-// CheckBatch checks every fix of a batch (Check, as "fixes/i"): it
-// appends the fixes that pass to ok, in order, and returns pre, per fix
-// the error of its check, nil for those in ok; pre reuses the memory
-// given.
-func CheckBatch(fixes []Fix, ok []skyfence.Fix, pre []error) ([]skyfence.Fix, []error) {
-	pre = append(pre[:0], make([]error, len(fixes))...)
-	for i := range fixes {
-		f, err := fixes[i].Check("fixes", i)
-		if err != nil {
-			pre[i] = err
-			continue
-		}
-		ok = append(ok, f)
-	}
-	return ok, pre
 }
 
 // FromFix is f as a batch says it: a speed of skyfence.NoSpeed is not

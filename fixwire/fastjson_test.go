@@ -104,9 +104,9 @@ func TestJSONRequestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestReadBatchErrors: a batch refused whole says why as the API does,
+// TestBatchReadErrors: a batch refused whole says why as the API does,
 // in either form.
-func TestReadBatchErrors(t *testing.T) {
+func TestBatchReadErrors(t *testing.T) {
 	var enc Encoder
 	two := testFixes()[:2]
 	for _, c := range []struct {
@@ -125,8 +125,8 @@ func TestReadBatchErrors(t *testing.T) {
 		{"binary cut", enc.AppendRequest(nil, "", two[:1])[:10], true, skyfence.EINVALID, "fixes/0/time"},
 		{"binary too many", enc.AppendRequest(nil, "", two), true, skyfence.ETOOLARGE, "fixes"},
 	} {
-		d := Decoder{MaxFixes: 1}
-		_, _, err := d.ReadBatch(c.body, c.binary, nil)
+		b := Batch{Decoder: Decoder{MaxFixes: 1}}
+		err := b.Read(c.body, c.binary)
 		var e *skyfence.Error
 		if !errors.As(err, &e) || e.Code != c.code || e.Field != c.field {
 			t.Errorf("%s: %v, want %s about %q", c.name, err, c.code, c.field)

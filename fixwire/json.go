@@ -36,7 +36,7 @@ func readJSON(body []byte, fixes []Fix) (batchID string, _ []Fix, err error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return "", fixes[:n], jsonError(err)
+		return "", fixes[:n], JSONError(err)
 	}
 	if dec.More() {
 		return "", fixes[:n], skyfence.Errorf(skyfence.EINVALID, "unexpected data after the JSON object")
@@ -62,7 +62,7 @@ func ReadLine(text []byte, line int) (Fix, error) {
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		err = jsonError(err)
+		err = JSONError(err)
 		if e, ok := err.(*skyfence.Error); ok {
 			e.Field = fmt.Sprintf("line/%d/%s", line, e.Field)
 		}
@@ -95,9 +95,10 @@ func (in *jsonFix) fix() Fix {
 		SpeedKmh: given(in.SpeedKmh), Cell: in.Cell}
 }
 
-// jsonError is the API's error for a body encoding/json refused: the
-// field at fault, or the byte.
-func jsonError(err error) error {
+// JSONError is the API's error (*skyfence.Error, EINVALID) for a JSON
+// body that encoding/json refused: the field at fault, or the byte. The
+// API says it of every JSON body, a batch of fixes or not.
+func JSONError(err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -110,6 +111,10 @@ func jsonError(err error) error {
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return skyfence.FieldErrorf(skyfence.EINVALID, field, "unknown field %q", field)
+	}
+	var e *skyfence.Error
+	if errors.As(err, &e) {
+		return e
 	}
 	return skyfence.Errorf(skyfence.EINVALID, "malformed request: %v", err)
 }

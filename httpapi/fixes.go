@@ -15,7 +15,6 @@ import (
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/fixwire"
-	"github.com/skyfence/skyfence/internal/jsonstr"
 )
 
 // ingest takes a batch of fixes and answers a decision (or an error) for
@@ -45,13 +44,13 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	}
 	st := batchPool.Get().(*batchState)
 	defer st.put()
-	batchID, err := st.read(buf.Bytes(), mt == fixwire.ContentType)
-	if err != nil {
+	if err := st.Read(buf.Bytes(), mt == fixwire.ContentType); err != nil {
 		return err
 	}
+	batchID := st.ID
 	var pending *batch // this batch, until its answer is kept for retries
 	if batchID != "" {
-		kept, p, err := s.batches.begin(r.Context(), control.PrincipalFrom(r.Context()).KeyID, batchID, s.batches.sum(st.fixes), form)
+		kept, p, err := s.batches.begin(r.Context(), control.PrincipalFrom(r.Context()).KeyID, batchID, s.batches.sum(st.Fixes), form)
 		if err != nil {
 			return err
 		}
@@ -78,13 +77,13 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 			slicePool.Put(bp)
 		}
 	}()
-	b = st.appendAnswer(b, batchID, form == fixwire.ContentType)
+	b = st.AppendAnswer(b, form == fixwire.ContentType, st.decided)
 	if pending != nil {
 		s.batches.end(pending, b) // before writing: the gateway may never read it
 		pending = nil
 	}
 	w.Header().Set("Content-Type", form)
-	_, err = w.Write(b)
+	_, err := w.Write(b)
 	s.metrics.decisions(st.results)
 	return err
 }
@@ -235,19 +234,6 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 		return flush()
 	}
 	return nil
-}
-
-// appendString appends s as a JSON string: directly if it needs no
-// escaping (ids, codes, versions almost always), else through jsonstr.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return jsonstr.Append(b, s)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // bufPool holds request bodies, and slicePool responses, of the ingest

@@ -40,7 +40,7 @@ func benchBatch(n int) (jsonBody, wireBody []byte, results []control.Result) {
 
 // BenchmarkFixWire measures what the API spends on a batch of 1,000 fixes
 // besides deciding it, per fix: parsing the body, checking each fix
-// (fixwire.CheckBatch) and writing the answer, in JSON (the fast path)
+// (fixwire.Batch.Check) and writing the answer, in JSON (the fast path)
 // and in the binary form.
 func BenchmarkFixWire(b *testing.B) {
 	const n = 1000
@@ -54,16 +54,15 @@ func BenchmarkFixWire(b *testing.B) {
 		b.Run(form.name, func(b *testing.B) {
 			for b.Loop() {
 				st := batchPool.Get().(*batchState)
-				id, err := st.read(form.body, form.binary)
-				if err != nil || len(st.fixes) != n {
+				if err := st.Read(form.body, form.binary); err != nil || len(st.Fixes) != n {
 					b.Fatal(err)
 				}
-				st.checked, st.pre = fixwire.CheckBatch(st.fixes, st.checked[:0], st.pre)
-				if len(st.checked) != n {
-					b.Fatalf("%d of %d fixes checked", len(st.checked), n)
+				st.Check()
+				if len(st.Checked) != n {
+					b.Fatalf("%d of %d fixes checked", len(st.Checked), n)
 				}
 				st.results = append(st.results[:0], results...)
-				out = st.appendAnswer(out[:0], id, form.binary)
+				out = st.AppendAnswer(out[:0], form.binary, st.decided)
 				st.put()
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/fix")

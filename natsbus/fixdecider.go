@@ -33,11 +33,7 @@ type FixDecider struct {
 
 // fixBatch is what deciding one batch needs, pooled with its memory.
 type fixBatch struct {
-	dec     fixwire.Decoder
-	ans     fixwire.Answer
-	fixes   []fixwire.Fix
-	checked []skyfence.Fix
-	pre     []error
+	fixwire.Batch
 	results []control.Result
 }
 
@@ -57,27 +53,23 @@ func (st *fixBatch) decided(k int) (*policy.Decision, error) {
 func (d *FixDecider) Decide(ctx context.Context, body, b []byte) []byte {
 	st, _ := d.pool.Get().(*fixBatch)
 	if st == nil {
-		st = &fixBatch{dec: fixwire.Decoder{MaxFixes: control.MaxBatch}}
+		st = &fixBatch{Batch: fixwire.Batch{Decoder: fixwire.Decoder{MaxFixes: control.MaxBatch}}}
 	}
 	defer func() {
-		clear(st.fixes)
-		clear(st.checked)
+		st.Reset()
 		clear(st.results)
-		clear(st.pre)
 		d.pool.Put(st)
 	}()
 	binary := len(body) > 0 && body[0] == fixwire.Version
-	batchID, fixes, err := st.dec.ReadBatch(body, binary, st.fixes[:0])
-	st.fixes = fixes
+	err := st.Read(body, binary)
 	if err == nil {
-		st.checked, st.pre = fixwire.CheckBatch(fixes, st.checked[:0], st.pre)
-		st.results = append(st.results[:0], make([]control.Result, len(st.checked))...)
-		if err = d.Ingest(ctx, st.checked, st.results); err == nil {
+		st.Check()
+		st.results = append(st.results[:0], make([]control.Result, len(st.Checked))...)
+		if err = d.Ingest(ctx, st.Checked, st.results); err == nil {
 			if d.Decided != nil {
 				d.Decided(st.results)
 			}
-			st.ans.Binary = binary
-			return st.ans.Append(b, batchID, fixes, st.pre, st.decided)
+			return st.AppendAnswer(b, binary, st.decided)
 		}
 	}
 	return appendErrorBody(b, err)
