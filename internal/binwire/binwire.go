@@ -175,26 +175,38 @@ func (r *Reader) Fail(at int, field, problem string) {
 	r.i = len(r.b)
 }
 
+// short records that the body ends before want bytes of field (unless
+// an error came before).
 func (r *Reader) short(field string, want int) {
+	if r.err != nil {
+		return
+	}
 	r.Fail(r.i, field, fmt.Sprintf("the body ends: %d bytes wanted, %d left", want, len(r.b)-r.i))
 }
 
 // Byte reads one byte.
 func (r *Reader) Byte(field string) byte {
-	if r.err != nil {
-		return 0
+	if r.i < len(r.b) { // never after an error: Fail ends the body
+		c := r.b[r.i]
+		r.i++
+		return c
 	}
-	if r.i >= len(r.b) {
-		r.short(field, 1)
-		return 0
-	}
-	c := r.b[r.i]
-	r.i++
-	return c
+	r.short(field, 1)
+	return 0
 }
 
-// Uvarint reads a uvarint.
+// Uvarint reads a uvarint. A value under 128 (one byte: most counts,
+// lengths and references) is read without decoding a varint.
 func (r *Reader) Uvarint(field string) uint64 {
+	if r.i < len(r.b) && r.b[r.i] < 0x80 {
+		v := r.b[r.i]
+		r.i++
+		return uint64(v)
+	}
+	return r.uvarint(field)
+}
+
+func (r *Reader) uvarint(field string) uint64 {
 	if r.err != nil {
 		return 0
 	}
@@ -224,16 +236,13 @@ func (r *Reader) Varint(field string) int64 {
 
 // Float reads an f64.
 func (r *Reader) Float(field string) float64 {
-	if r.err != nil {
-		return 0
+	if len(r.b)-r.i >= 8 {
+		v := math.Float64frombits(binary.LittleEndian.Uint64(r.b[r.i:]))
+		r.i += 8
+		return v
 	}
-	if len(r.b)-r.i < 8 {
-		r.short(field, 8)
-		return 0
-	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b[r.i:]))
-	r.i += 8
-	return v
+	r.short(field, 8)
+	return 0
 }
 
 // Promise checks that n items of at least size bytes each can be in
