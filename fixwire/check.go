@@ -62,12 +62,11 @@ func (b *Batch) Read(body []byte, binary bool) error {
 func (b *Batch) Check() {
 	b.Checked, b.Refused = b.Checked[:0], append(b.Refused[:0], make([]error, len(b.Fixes))...)
 	for i := range b.Fixes {
-		f, err := b.Fixes[i].Check("fixes", i)
-		if err != nil {
+		b.Checked = append(b.Checked, skyfence.Fix{}) // checked in place: a fix is 100 bytes
+		if err := b.Fixes[i].check(&b.Checked[len(b.Checked)-1], "fixes", i); err != nil {
 			b.Refused[i] = err
-			continue
+			b.Checked = b.Checked[:len(b.Checked)-1]
 		}
-		b.Checked = append(b.Checked, f)
 	}
 }
 
@@ -98,31 +97,38 @@ func (d *Decoder) tooMany(n int) error {
 // conversion. Its field errors name the fix by its place: list/i/field
 // ("fixes/3/lat", "line/12/time"), built only for a fix refused.
 func (f *Fix) Check(list string, i int) (skyfence.Fix, error) {
-	out := skyfence.Fix{TerminalID: f.TerminalID, Time: f.Time, AltM: f.AltM, SpeedKmh: skyfence.NoSpeed, Cell: f.Cell}
+	var out skyfence.Fix
+	err := f.check(&out, list, i)
+	return out, err
+}
+
+// check is Check into out.
+func (f *Fix) check(out *skyfence.Fix, list string, i int) error {
+	*out = skyfence.Fix{TerminalID: f.TerminalID, Time: f.Time, AltM: f.AltM, SpeedKmh: skyfence.NoSpeed, Cell: f.Cell}
 	field := func(name string) string { return list + "/" + strconv.Itoa(i) + "/" + name }
 	if err := skyfence.ValidID("terminal_id", f.TerminalID); err != nil {
-		return out, placed(err, field("terminal_id"))
+		return placed(err, field("terminal_id"))
 	}
 	if f.Cell != "" {
 		if err := skyfence.ValidID("cell", f.Cell); err != nil {
-			return out, placed(err, field("cell"))
+			return placed(err, field("cell"))
 		}
 	}
 	switch {
 	case f.Time.IsZero():
-		return out, skyfence.FieldErrorf(skyfence.EINVALID, field("time"), "missing time (RFC 3339)")
+		return skyfence.FieldErrorf(skyfence.EINVALID, field("time"), "missing time (RFC 3339)")
 	case !(f.Lat >= -90 && f.Lat <= 90): // NaN too: not reported
-		return out, skyfence.FieldErrorf(skyfence.EINVALID, field("lat"), "lat must be a number in [-90, 90]")
+		return skyfence.FieldErrorf(skyfence.EINVALID, field("lat"), "lat must be a number in [-90, 90]")
 	case !(f.Lon >= -180 && f.Lon <= 180):
-		return out, skyfence.FieldErrorf(skyfence.EINVALID, field("lon"), "lon must be a number in [-180, 180]")
+		return skyfence.FieldErrorf(skyfence.EINVALID, field("lon"), "lon must be a number in [-180, 180]")
 	case !math.IsNaN(f.SpeedKmh) && !(f.SpeedKmh >= 0 && f.SpeedKmh < 1e5):
-		return out, skyfence.FieldErrorf(skyfence.EINVALID, field("speed_kmh"), "speed_kmh must be a number in [0, 100000)")
+		return skyfence.FieldErrorf(skyfence.EINVALID, field("speed_kmh"), "speed_kmh must be a number in [0, 100000)")
 	}
 	out.Lat, out.Lon = f.Lat, f.Lon
 	if !math.IsNaN(f.SpeedKmh) {
 		out.SpeedKmh = f.SpeedKmh
 	}
-	return out, nil
+	return nil
 }
 
 // FromFix is f as a batch says it: a speed of skyfence.NoSpeed is not

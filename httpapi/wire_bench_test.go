@@ -40,7 +40,7 @@ func benchBatch(n int) (jsonBody, wireBody []byte, results []control.Result) {
 
 // BenchmarkFixWire measures what the API spends on a batch of 1,000 fixes
 // besides deciding it, per fix: parsing the body, checking each fix
-// (fixwire.Batch.Check) and writing the answer, in JSON (the fast path)
+// (fixwire.Fix.Check) and writing the answer, in JSON (the fast path)
 // and in the binary form.
 func BenchmarkFixWire(b *testing.B) {
 	const n = 1000
@@ -57,10 +57,12 @@ func BenchmarkFixWire(b *testing.B) {
 				if err := st.Read(form.body, form.binary); err != nil || len(st.Fixes) != n {
 					b.Fatal(err)
 				}
-				st.Check()
-				if len(st.Checked) != n {
-					b.Fatalf("%d of %d fixes checked", len(st.Checked), n)
+				for i := range st.Fixes {
+					if _, err := st.Fixes[i].Check("fixes", i); err != nil {
+						b.Fatal(err)
+					}
 				}
+				st.Refused = append(st.Refused[:0], make([]error, n)...) // none refused
 				st.results = results // the service's, as Ingest would write them
 				out = st.AppendAnswer(out[:0], form.binary, st.decided)
 				st.results = nil // not st's to clear
