@@ -55,9 +55,11 @@ type Table struct {
 	// shared, found here without hashing it. A slot keeps its string
 	// alive, so an address cannot come back with other bytes while the
 	// body is written.
-	recent [64]recentStr
+	recent [1 << recentBits]recentStr
 	empty  uint32 // the reference of "", 0 until it is in the table
 }
+
+const recentBits = 6
 
 type recentStr struct {
 	s   string
@@ -85,10 +87,15 @@ func (t *Table) Append(b []byte, s string) []byte {
 		}
 		return binary.AppendUvarint(b, uint64(t.empty))
 	}
-	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	slot := &t.recent[(p>>3^p>>9^uintptr(len(s)))%uintptr(len(t.recent))]
-	if len(slot.s) == len(s) && unsafe.StringData(slot.s) == unsafe.StringData(s) {
-		return binary.AppendUvarint(b, uint64(slot.ref))
+	// Two slots a string may be in, the most recent first: two strings
+	// that fall on one slot do not push each other out.
+	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))
+	i := (p * 0x9e3779b97f4a7c15) >> (64 - recentBits) &^ 1
+	pair := (*[2]recentStr)(t.recent[i : i+2])
+	for k := range pair {
+		if len(pair[k].s) == len(s) && unsafe.StringData(pair[k].s) == unsafe.StringData(s) {
+			return binary.AppendUvarint(b, uint64(pair[k].ref))
+		}
 	}
 	ref, ok := t.strs[s]
 	if !ok {
@@ -102,7 +109,7 @@ func (t *Table) Append(b []byte, s string) []byte {
 	} else {
 		b = binary.AppendUvarint(b, uint64(ref))
 	}
-	*slot = recentStr{s, ref}
+	pair[1], pair[0] = pair[0], recentStr{s, ref}
 	return b
 }
 
