@@ -63,7 +63,7 @@ func BenchmarkFixWire(b *testing.B) {
 					}
 				}
 				st.Refused = append(st.Refused[:0], make([]error, n)...) // none refused
-				st.results = results // the service's, as Ingest would write them
+				st.results = results                                     // the service's, as Ingest would write them
 				out = st.AppendAnswer(out[:0], form.binary, st.decided)
 				st.results = nil // not st's to clear
 				st.put()
