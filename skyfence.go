@@ -2,6 +2,14 @@
 // terminals it decides for, their verifications and fixes, and the error
 // codes every layer shares. It imports no driver; the engines (geoindex,
 // policy, detect) and the adapters (sqlite, postgres, httpapi) build on it.
+//
+// It owns the domain's types (terminals, verifications, fixes, persons, API
+// keys, policy changes, cases, incidents, the audit entry), the Store
+// interfaces every store implements (store.go), the error codes (error.go),
+// ids and paging cursors. It imports only the standard library and
+// golang.org/x (text normalisation, the audit log's tree hashes): never an
+// engine, a store, HTTP or the bus. layout_test.go checks that no engine
+// reaches a driver.
 package skyfence
 
 import (

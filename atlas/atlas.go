@@ -6,6 +6,9 @@
 // (package geoindex). Land is decided by the country polygons; where no
 // country's land contains a point, the territorial-sea raster of the data
 // (world.Sea) decides, if the data has one.
+//
+// atlas owns the answer to "where is this position" (Atlas, Place). It
+// imports only world and geoindex: never policy, a store, HTTP or the bus.
 package atlas
 
 import (

@@ -24,4 +24,8 @@
 // its first problem, the entry and what was done to it; Export writes the
 // chain as JSON lines that a regulator can verify without skyfence
 // (docs/AUDIT.md gives the byte layout and a Python verifier).
+//
+// audit owns the signing, the proofs and the export format. It imports the
+// domain and golang.org/x/mod's note and tlog: never a store, HTTP or the
+// bus; the service hands it the entries and the store keeps them.
 package audit

@@ -12,7 +12,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/audit"
-	"github.com/skyfence/skyfence/internal/teststore"
+	"github.com/skyfence/skyfence/internal/testkit/teststore"
 	"github.com/skyfence/skyfence/postgres"
 	"github.com/skyfence/skyfence/sqlite"
 )

@@ -403,7 +403,7 @@ func (r *DetectionResult) Markdown() string {
 	if r.Confounders {
 		onOff, with = "on", "with the confounders (GNSS interference, crowded sites, trains, adapting bad actors)"
 	}
-	fmt.Fprintf(&b, "```sh\ngo run ./cmd/skyfence bench detect --terminals %d --duration %v --seed %d --confounders %s    # --json FILE for machine-readable output\n```\n\n", r.Terminals, r.duration(), r.Seed, onOff)
+	fmt.Fprintf(&b, "```sh\ngo run ./cmd/skyfence-bench detect --terminals %d --duration %v --seed %d --confounders %s    # --json FILE for machine-readable output\n```\n\n", r.Terminals, r.duration(), r.Seed, onOff)
 	fmt.Fprintf(&b, "`detect.Engine` (%s) over %s fixes of a simulated fleet of %s terminals, seed %d, %s (%s simulated, labelled bad actors turning bad in its first half, every fix with its serving cell), decided by the scenario policy with tracks, scored with `detect.Score` against the labels; the engine took %s observations/s on one goroutine.\n\n",
 		config, thousands(float64(r.Fixes)), thousands(float64(r.Terminals)), r.Seed, with, r.duration(), thousands(r.FixesPerSec))
 	fmt.Fprintf(&b, "The issue's targets: precision and recall at least %.2f, and every alert within %s of simulated time after the behaviour starts (delays are from the label's start to the alert's first firing fix; terminals report every 15 s):\n\n", TargetPrecision, seconds(TargetDelay))

@@ -6,8 +6,8 @@ import (
 
 	"github.com/tidwall/geojson/geometry"
 
+	"github.com/skyfence/skyfence/bench/peers"
 	"github.com/skyfence/skyfence/geoindex"
-	"github.com/skyfence/skyfence/internal/peers"
 )
 
 // spec is an engine the harness knows: how to build it, and whether it is a

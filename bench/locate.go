@@ -1,8 +1,12 @@
 // Package bench measures skyfence against other engines. Locate is the
-// harness behind `skyfence bench locate` and the numbers in the docs: it
+// harness behind `skyfence-bench locate` and the numbers in the docs: it
 // builds every engine on the same countries, asks each the same points,
 // and reports speed, memory and agreement with geoindex.Reference side by
 // side, from one run on one machine.
+//
+// bench owns the comparisons with other engines and the benchmark
+// harnesses. It imports the engines, the service and the benchmark peers;
+// no engine, store or adapter imports it.
 package bench
 
 import (

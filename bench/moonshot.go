@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/fixwire"
 	"github.com/skyfence/skyfence/policy"
@@ -193,10 +194,10 @@ func loadFleet(ctx context.Context, snap *policy.Snapshot, store skyfence.Store,
 	}
 	m.ImportSec = time.Since(start).Seconds()
 	fixes := f.AppendFixes(nil, f.Start(), f.Start().Add(f.Interval()))
-	out := make([]control.Result, control.MaxBatch)
-	for lo := 0; lo < len(fixes); lo += control.MaxBatch {
-		hi := min(lo+control.MaxBatch, len(fixes))
-		if err := svc.Ingest(sys, fixes[lo:hi], out); err != nil {
+	out := make([]authorizer.Result, authorizer.MaxBatch)
+	for lo := 0; lo < len(fixes); lo += authorizer.MaxBatch {
+		hi := min(lo+authorizer.MaxBatch, len(fixes))
+		if err := svc.Authorizer().Ingest(fixes[lo:hi], out); err != nil {
 			return nil, err
 		}
 	}

@@ -104,7 +104,7 @@ func Suite(ctx context.Context, cfg SuiteConfig, log io.Writer) (*SuiteResult, e
 func (r *SuiteResult) Markdown() string {
 	var b strings.Builder
 	m := r.Machine
-	fmt.Fprintf(&b, "## The suite\n\n```sh\ngo run ./cmd/skyfence bench all --write-doc    # --json FILE for machine-readable output\n```\n\n")
+	fmt.Fprintf(&b, "## The suite\n\n```sh\ngo run ./cmd/skyfence-bench all --write-doc    # --json FILE for machine-readable output\n```\n\n")
 	fmt.Fprintf(&b, "Measured %s on %s, %d CPUs (GOMAXPROCS %d), %s/%s, %s, in %.0f s.\n\n",
 		m.Date.Format(time.DateOnly), orUnknown(m.CPU), m.NumCPU, m.GOMAXPROCS, m.GOOS, m.GOARCH, m.GoVersion, r.Seconds)
 	section := func(title, body string) {

@@ -7,6 +7,10 @@
 // Publishing never blocks the publisher: each subscriber has a bounded
 // queue, and an event that does not fit is dropped and counted, never
 // silently.
+//
+// bus owns the Bus interface, the in-process bus and the event envelope. It
+// imports only the standard library, not even the domain: natsbus carries
+// the same events over NATS, webhook and the console subscribe.
 package bus
 
 import (

@@ -4,6 +4,10 @@
 // is committed and embedded, so the binary serves them with no npm step.
 // They read everything through the HTTP API: the map GET /v1/map, the
 // console every route its key's role allows.
+//
+// console owns the pages and their assets. It imports only the standard
+// library: never the service or httpapi, which it reaches, like any client,
+// through the API.
 package console
 
 import (

@@ -24,6 +24,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/atlas"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/bus"
 	"github.com/skyfence/skyfence/console"
 	"github.com/skyfence/skyfence/control"
@@ -184,9 +185,9 @@ func (s *server) fleet(t testing.TB, n int, at func(i int) (lat, lon float64)) {
 			t.Fatal(err)
 		}
 	}
-	out := make([]control.Result, control.MaxBatch)
-	for i := 0; i < n; i += control.MaxBatch {
-		if err := s.svc.Ingest(ctx, fixes[i:min(i+control.MaxBatch, n)], out); err != nil {
+	out := make([]authorizer.Result, authorizer.MaxBatch)
+	for i := 0; i < n; i += authorizer.MaxBatch {
+		if err := s.svc.Authorizer().Ingest(fixes[i:min(i+authorizer.MaxBatch, n)], out); err != nil {
 			t.Fatal(err)
 		}
 	}

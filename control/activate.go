@@ -49,7 +49,7 @@ func (s *Service) Activate(ctx context.Context, id string, lat, lon float64) (*A
 	if !(lon >= -180 && lon <= 180) {
 		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "lon", "longitude %v out of range [-180, 180]", lon)
 	}
-	snap := s.snap.Load()
+	snap := s.auth.Snapshot()
 	now := s.now().UTC()
 	cell := skyfence.CellOf(lat, lon)
 	var a *Activation

@@ -46,7 +46,7 @@ type mapShape struct {
 // cells that are full show as features of kind "cell" with status
 // "sold_out". The map is rebuilt at most once a minute.
 func (s *Service) Availability(ctx context.Context) (*AvailabilityMap, error) {
-	snap := s.snap.Load()
+	snap := s.auth.Snapshot()
 	now := s.now().UTC()
 	day := now.Format(time.DateOnly)
 	key := snap.Version + " " + now.Truncate(time.Minute).Format(time.RFC3339)
@@ -205,9 +205,9 @@ func (s *Service) Policy(ctx context.Context) (*PolicyInfo, error) {
 	if _, err := require(ctx, ReadPolicy); err != nil {
 		return nil, err
 	}
-	snap := s.snap.Load()
+	snap := s.auth.Snapshot()
 	info := &PolicyInfo{Version: snap.Version, Name: snap.Source.Doc.Name, Source: string(snap.Source.Raw), Statuses: []policy.RegionStatus{}}
-	if prev := s.prev.Load(); prev != nil {
+	if prev := s.auth.Previous(); prev != nil {
 		info.Previous = prev.Version
 	}
 	now := s.now()

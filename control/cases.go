@@ -588,7 +588,7 @@ func (s *Service) PreviewBulk(ctx context.Context, sel skyfence.BulkSelection) (
 
 // selectBulk runs the selection over every terminal's last known position.
 func (s *Service) selectBulk(sel skyfence.BulkSelection) (*BulkImpact, error) {
-	snap := s.snap.Load()
+	snap := s.auth.Snapshot()
 	switch {
 	case sel.Zone == "" && sel.Country == "":
 		return nil, skyfence.FieldErrorf(skyfence.EINVALID, "selection", "a bulk cut-off selects by zone or country")
@@ -598,7 +598,7 @@ func (s *Service) selectBulk(sel skyfence.BulkSelection) (*BulkImpact, error) {
 	imp := &BulkImpact{ByCountry: map[string]int{}, ByPlan: map[string]int{}}
 	accounts := map[string]bool{}
 	now := s.now()
-	s.ForEachState(func(t *skyfence.Terminal, last *skyfence.Fix, _ *policy.Decision) bool {
+	s.auth.ForEachState(func(t *skyfence.Terminal, last *skyfence.Fix, _ *policy.Decision) bool {
 		if last == nil || t.Status == skyfence.Deactivated || sel.Plan != "" && t.Plan != sel.Plan ||
 			sel.AccountID != "" && t.AccountID != sel.AccountID {
 			return true

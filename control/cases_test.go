@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/bus"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/policy"
@@ -73,8 +74,8 @@ func (e *caseEnv) terminal(id string, lat, lon float64) {
 func (e *caseEnv) fix(id string, lat, lon float64) policy.Decision {
 	e.t.Helper()
 	e.clk.add(time.Minute)
-	out := make([]control.Result, 1)
-	if err := e.svc.Ingest(as("gw", skyfence.RoleGateway), []skyfence.Fix{{TerminalID: id, Time: e.clk.now(), Lat: lat, Lon: lon, SpeedKmh: skyfence.NoSpeed}}, out); err != nil || out[0].Err != nil {
+	out := make([]authorizer.Result, 1)
+	if err := ingest(e.svc, as("gw", skyfence.RoleGateway), []skyfence.Fix{{TerminalID: id, Time: e.clk.now(), Lat: lat, Lon: lon, SpeedKmh: skyfence.NoSpeed}}, out); err != nil || out[0].Err != nil {
 		e.t.Fatalf("ingest: %v %v", err, out[0].Err)
 	}
 	return out[0].Decision

@@ -8,7 +8,6 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/bus"
-	"github.com/skyfence/skyfence/policy"
 )
 
 // In cluster mode several authorizers share one store, each with its own
@@ -59,12 +58,12 @@ func (s *Service) ApplyTerminal(ctx context.Context, t *skyfence.Terminal) error
 	rec, err := s.store.FindTerminalByID(ctx, t.ID)
 	switch {
 	case err == nil:
-		s.setRecord(rec)
+		s.auth.SetRecord(rec)
 		return nil
 	case skyfence.ErrorCode(err) == skyfence.ENOTFOUND:
 		return nil // not committed where this store reads, or gone
 	case t.AccountID != "":
-		s.setRecord(t)
+		s.auth.SetRecord(t)
 	}
 	return fmt.Errorf("control: reloading terminal %s: %w", t.ID, err)
 }
@@ -80,7 +79,7 @@ type adopting struct {
 
 // AdoptPolicy makes the store's active policy change the policy every
 // decision from now on uses, compiling it unless it is in force already.
-// Unlike SetSnapshot it publishes no event: the authorizer that activated
+// Unlike an activation it publishes no event: the authorizer that activated
 // the change did. If AdoptPolicyFiles adopted a policy while the store was
 // read, the read may be older than it and is not used (the next call
 // reads again).
@@ -98,14 +97,14 @@ func (s *Service) AdoptPolicy(ctx context.Context) error {
 	c := active[0]
 	s.adopting.mu.Lock()
 	defer s.adopting.mu.Unlock()
-	if gen != s.adopting.gen || c.Version == s.snap.Load().Version {
+	if gen != s.adopting.gen || c.Version == s.auth.Snapshot().Version {
 		return nil
 	}
 	snap, err := s.compileFiles(c.Files)
 	if err != nil {
 		return fmt.Errorf("control: the active policy change %s: %w", c.ID, err)
 	}
-	s.swapPolicy(snap)
+	s.auth.SetSnapshot(snap)
 	s.log.Info("control: policy adopted", "version", snap.Version, "change", c.ID)
 	return nil
 }
@@ -135,7 +134,7 @@ func (s *Service) AdoptPolicyFiles(ctx context.Context, version string, files []
 	}
 	s.adopting.mu.Lock()
 	defer s.adopting.mu.Unlock()
-	if version == s.snap.Load().Version {
+	if version == s.auth.Snapshot().Version {
 		return nil
 	}
 	snap, err := s.compileFiles(files)
@@ -145,15 +144,8 @@ func (s *Service) AdoptPolicyFiles(ctx context.Context, version string, files []
 	if snap.Version != version {
 		return fmt.Errorf("control: the policy's files compile to version %s, not %s", snap.Version, version)
 	}
-	s.swapPolicy(snap)
+	s.auth.SetSnapshot(snap)
 	s.adopting.gen++
 	s.log.Info("control: policy adopted", "version", snap.Version)
 	return nil
-}
-
-// swapPolicy puts snap in force, keeping the one it replaces.
-func (s *Service) swapPolicy(snap *policy.Snapshot) {
-	if old := s.snap.Swap(snap); old != snap {
-		s.prev.Store(old)
-	}
 }

@@ -10,21 +10,23 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/bus"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/policy"
 )
 
-// authorizer is a service of a cluster, with the events it published.
-type authorizer struct {
+// node is one authorizer of a cluster (a service), with the events it
+// published.
+type node struct {
 	svc    *control.Service
 	mu     sync.Mutex
 	events []bus.Event
 }
 
-func newAuthorizer(t *testing.T, store skyfence.Store, clk *clock, source string) *authorizer {
+func newAuthorizer(t *testing.T, store skyfence.Store, clk *clock, source string) *node {
 	t.Helper()
-	a := &authorizer{}
+	a := &node{}
 	b := bus.NewLocal()
 	t.Cleanup(b.Subscribe("test", 1000, func(e bus.Event) {
 		a.mu.Lock()
@@ -45,7 +47,7 @@ func newAuthorizer(t *testing.T, store skyfence.Store, clk *clock, source string
 
 // published waits for and returns the events a published so far, at
 // least n of them.
-func (a *authorizer) published(t *testing.T, n int) []bus.Event {
+func (a *node) published(t *testing.T, n int) []bus.Event {
 	t.Helper()
 	for range 1000 {
 		a.mu.Lock()
@@ -63,9 +65,9 @@ func (a *authorizer) published(t *testing.T, n int) []bus.Event {
 // decide sends one fix of t1 in Berlin to svc and returns the decision.
 func decide(t *testing.T, svc *control.Service, at time.Time) policy.Decision {
 	t.Helper()
-	out := make([]control.Result, 1)
+	out := make([]authorizer.Result, 1)
 	fix := []skyfence.Fix{{TerminalID: "t1", Time: at, Lat: 52.52, Lon: 13.40, SpeedKmh: skyfence.NoSpeed}}
-	if err := svc.Ingest(as("gw", skyfence.RoleGateway), fix, out); err != nil || out[0].Err != nil {
+	if err := ingest(svc, as("gw", skyfence.RoleGateway), fix, out); err != nil || out[0].Err != nil {
 		t.Fatalf("ingest: %v %v", err, out[0].Err)
 	}
 	return out[0].Decision
@@ -133,7 +135,7 @@ func TestClusterAppliesOthersEvents(t *testing.T) {
 			t.Fatal("b allows Taipei before the event")
 		}
 		apply(b.svc, activated, activated)
-		if got, want := b.svc.Snapshot().Version, a.svc.Snapshot().Version; got != want || !taipeiAllowed(b.svc, clk.now()) {
+		if got, want := b.svc.Authorizer().Snapshot().Version, a.svc.Authorizer().Snapshot().Version; got != want || !taipeiAllowed(b.svc, clk.now()) {
 			t.Fatalf("b's policy %s, want %s", got, want)
 		}
 		if n := len(b.published(t, 0)); n != 0 {
@@ -176,8 +178,8 @@ func TestAdoptPolicyFilesWithoutTheStore(t *testing.T) {
 		if err := b.svc.ApplyEvent(ctx, activated); err == nil || taipeiAllowed(b.svc, clk.now()) {
 			t.Fatalf("b applied the activation without the store: %v", err)
 		}
-		before := b.svc.Snapshot().Version
-		if err := b.svc.AdoptPolicyFiles(ctx, "not-"+c.Version, c.Files); err == nil || b.svc.Snapshot().Version != before {
+		before := b.svc.Authorizer().Snapshot().Version
+		if err := b.svc.AdoptPolicyFiles(ctx, "not-"+c.Version, c.Files); err == nil || b.svc.Authorizer().Snapshot().Version != before {
 			t.Fatalf("b adopted files under another version: %v", err)
 		}
 		for range 2 {
@@ -185,12 +187,12 @@ func TestAdoptPolicyFilesWithoutTheStore(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got := b.svc.Snapshot().Version; got != c.Version || !taipeiAllowed(b.svc, clk.now()) {
+		if got := b.svc.Authorizer().Snapshot().Version; got != c.Version || !taipeiAllowed(b.svc, clk.now()) {
 			t.Fatalf("b's policy %s, want %s", got, c.Version)
 		}
 		cut.down.Store(false)
-		if err := b.svc.AdoptPolicy(ctx); err != nil || b.svc.Snapshot().Version != c.Version {
-			t.Fatalf("b's policy after the store is back: %s, %v", b.svc.Snapshot().Version, err)
+		if err := b.svc.AdoptPolicy(ctx); err != nil || b.svc.Authorizer().Snapshot().Version != c.Version {
+			t.Fatalf("b's policy after the store is back: %s, %v", b.svc.Authorizer().Snapshot().Version, err)
 		}
 		if n := len(b.published(t, 0)); n != 0 {
 			t.Errorf("b published %d events while adopting", n)
@@ -206,12 +208,12 @@ func TestAdoptPolicyFilesOnlyWhatTheStoreHasInForce(t *testing.T) {
 		clk := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
 		a := newAuthorizer(t, store, clk, "/skyfence/a")
 		ctx := context.Background()
-		before := a.svc.Snapshot().Version
+		before := a.svc.Authorizer().Snapshot().Version
 		c := draft(t, a.svc, as("alice", skyfence.RolePolicyAuthor), control.ChangeInput{})
 		if err := a.svc.AdoptPolicyFiles(ctx, c.Version, c.Files); skyfence.ErrorCode(err) != skyfence.ECONFLICT {
 			t.Errorf("adopting a draft's files: %v, want %s", err, skyfence.ECONFLICT)
 		}
-		if got := a.svc.Snapshot().Version; got != before || taipeiAllowed(a.svc, clk.now()) {
+		if got := a.svc.Authorizer().Snapshot().Version; got != before || taipeiAllowed(a.svc, clk.now()) {
 			t.Fatalf("policy %s in force, want %s", got, before)
 		}
 		if _, err := a.svc.EmergencyActivate(as("dave", skyfence.RoleEmergency), c.ID, "licence in force tonight"); err != nil {

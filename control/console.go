@@ -28,7 +28,7 @@ func (s *Service) MapStates(ctx context.Context) ([]MapState, error) {
 		return nil, err
 	}
 	var out []MapState
-	s.ForEachState(func(t *skyfence.Terminal, last *skyfence.Fix, d *policy.Decision) bool {
+	s.auth.ForEachState(func(t *skyfence.Terminal, last *skyfence.Fix, d *policy.Decision) bool {
 		if last != nil {
 			out = append(out, MapState{ID: t.ID, Lat: last.Lat, Lon: last.Lon, Reason: d.Reason, Country: d.Country, Status: t.Status})
 		}
@@ -63,7 +63,7 @@ func (s *Service) WatchStates(ctx context.Context) (*StateWatch, error) {
 // call's (or from the watcher's start), as they are now.
 func (w *StateWatch) Changes() []MapState {
 	var out []MapState
-	w.s.ForEachState(func(t *skyfence.Terminal, last *skyfence.Fix, d *policy.Decision) bool {
+	w.s.auth.ForEachState(func(t *skyfence.Terminal, last *skyfence.Fix, d *policy.Decision) bool {
 		if last == nil {
 			return true
 		}

@@ -6,7 +6,7 @@ import (
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/bus"
 	"github.com/skyfence/skyfence/control"
-	"github.com/skyfence/skyfence/internal/teststore"
+	"github.com/skyfence/skyfence/internal/testkit/teststore"
 	"github.com/skyfence/skyfence/policy"
 )
 

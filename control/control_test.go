@@ -11,10 +11,11 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/atlas"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/geoindex"
-	"github.com/skyfence/skyfence/internal/teststore"
+	"github.com/skyfence/skyfence/internal/testkit/teststore"
 	"github.com/skyfence/skyfence/policy"
 	"github.com/skyfence/skyfence/world"
 )
@@ -117,7 +118,16 @@ func draft(t *testing.T, svc *control.Service, ctx context.Context, in control.C
 // policy.
 func taipeiAllowed(svc *control.Service, at time.Time) bool {
 	term := &skyfence.Terminal{ID: "t", Plan: "roam", Country: "TW", Status: skyfence.Active}
-	return svc.Snapshot().Decide(term, nil, skyfence.Fix{Time: at, Lat: 25.03, Lon: 121.56}).Allow
+	return svc.Authorizer().Snapshot().Decide(term, nil, skyfence.Fix{Time: at, Lat: 25.03, Lon: 121.56}).Allow
+}
+
+// ingest sends fixes as a gateway's batch goes: the principal's check,
+// then the authorizer.
+func ingest(svc *control.Service, ctx context.Context, fixes []skyfence.Fix, out []authorizer.Result) error {
+	if err := control.MayIngest(ctx); err != nil {
+		return err
+	}
+	return svc.Authorizer().Ingest(fixes, out)
 }
 
 func forEachStore(t *testing.T, fn func(t *testing.T, store skyfence.Store)) {
@@ -131,7 +141,7 @@ func TestTwoPersonRule(t *testing.T) {
 		clk := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
 		svc := newService(t, store, clk)
 		defer svc.Close(context.Background())
-		initial := svc.Snapshot().Version
+		initial := svc.Authorizer().Snapshot().Version
 		// Alice holds every role, one key per role.
 		c := draft(t, svc, as("alice", skyfence.RoleAdmin), control.ChangeInput{})
 		if _, err := svc.ProposeChange(as("alice", skyfence.RolePolicyAuthor), c.ID); err != nil {
@@ -166,8 +176,8 @@ func TestTwoPersonRule(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.State != skyfence.ChangeActive || svc.Snapshot().Version != c.Version || !taipeiAllowed(svc, clk.now()) {
-			t.Fatalf("after activation: %s, policy %s (want %s)", got.State, svc.Snapshot().Version, c.Version)
+		if got.State != skyfence.ChangeActive || svc.Authorizer().Snapshot().Version != c.Version || !taipeiAllowed(svc, clk.now()) {
+			t.Fatalf("after activation: %s, policy %s (want %s)", got.State, svc.Authorizer().Snapshot().Version, c.Version)
 		}
 		// A rollback is a change like any other: drafted, proposed with
 		// its impact preview, approved by two persons other than its
@@ -176,8 +186,8 @@ func TestTwoPersonRule(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.State != skyfence.ChangeDraft || r.RollsBack != c.ID || r.Version != initial || r.Reason != "wrong licence reference" || svc.Snapshot().Version != c.Version {
-			t.Fatalf("drafted rollback %s of %q to %s (policy %s in force)", r.State, r.RollsBack, r.Version, svc.Snapshot().Version)
+		if r.State != skyfence.ChangeDraft || r.RollsBack != c.ID || r.Version != initial || r.Reason != "wrong licence reference" || svc.Authorizer().Snapshot().Version != c.Version {
+			t.Fatalf("drafted rollback %s of %q to %s (policy %s in force)", r.State, r.RollsBack, r.Version, svc.Authorizer().Snapshot().Version)
 		}
 		proposed, err := svc.ProposeChange(as("bob", skyfence.RolePolicyAuthor), r.ID)
 		if err != nil || len(proposed.Impact) == 0 {
@@ -191,8 +201,8 @@ func TestTwoPersonRule(t *testing.T) {
 		if _, err := svc.ActivateChange(as("bob", skyfence.RolePolicyAuthor), r.ID); err != nil {
 			t.Fatal(err)
 		}
-		if svc.Snapshot().Version != initial || taipeiAllowed(svc, clk.now()) {
-			t.Errorf("after rollback the policy is %s, want %s", svc.Snapshot().Version, initial)
+		if svc.Authorizer().Snapshot().Version != initial || taipeiAllowed(svc, clk.now()) {
+			t.Errorf("after rollback the policy is %s, want %s", svc.Authorizer().Snapshot().Version, initial)
 		}
 		rolled, _ := svc.Change(as("bob", skyfence.RoleViewer), c.ID)
 		if rolled.State != skyfence.ChangeRolledBack || rolled.EndedBy != r.ID || !rolled.ActivatedAt.Equal(got.ActivatedAt) {
@@ -227,7 +237,7 @@ func TestEmergencyScheduleAndExpiry(t *testing.T) {
 		clk := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
 		svc := newService(t, store, clk)
 		defer svc.Close(context.Background())
-		initial := svc.Snapshot().Version
+		initial := svc.Authorizer().Snapshot().Version
 		ctx := context.Background()
 
 		// An emergency activation: at once, flagged until reviewed.
@@ -260,8 +270,8 @@ func TestEmergencyScheduleAndExpiry(t *testing.T) {
 		if _, err := svc.EmergencyActivate(as("dave", skyfence.RoleEmergency), r.ID, "the licence was withdrawn"); err != nil {
 			t.Fatal(err)
 		}
-		if svc.Snapshot().Version != initial {
-			t.Fatalf("after the emergency rollback the policy is %s, want %s", svc.Snapshot().Version, initial)
+		if svc.Authorizer().Snapshot().Version != initial {
+			t.Fatalf("after the emergency rollback the policy is %s, want %s", svc.Authorizer().Snapshot().Version, initial)
 		}
 		for _, who := range []string{"bob", "carol"} {
 			if _, err := svc.ReviewChange(as(who, skyfence.RoleApprover), r.ID, true, ""); err != nil {
@@ -278,16 +288,16 @@ func TestEmergencyScheduleAndExpiry(t *testing.T) {
 		if _, err := svc.ReviewChange(as("carol", skyfence.RoleApprover), s.ID, true, ""); err != nil {
 			t.Fatal(err)
 		}
-		if err := svc.Tick(ctx); err != nil || svc.Snapshot().Version != initial {
-			t.Fatalf("before its time: %v, policy %s", err, svc.Snapshot().Version)
+		if err := svc.Tick(ctx); err != nil || svc.Authorizer().Snapshot().Version != initial {
+			t.Fatalf("before its time: %v, policy %s", err, svc.Authorizer().Snapshot().Version)
 		}
 		clk.add(25 * time.Hour)
-		if err := svc.Tick(ctx); err != nil || svc.Snapshot().Version != s.Version {
-			t.Fatalf("at its time: %v, policy %s, want %s", err, svc.Snapshot().Version, s.Version)
+		if err := svc.Tick(ctx); err != nil || svc.Authorizer().Snapshot().Version != s.Version {
+			t.Fatalf("at its time: %v, policy %s, want %s", err, svc.Authorizer().Snapshot().Version, s.Version)
 		}
 		clk.add(48 * time.Hour)
-		if err := svc.Tick(ctx); err != nil || svc.Snapshot().Version != initial {
-			t.Fatalf("after it expired: %v, policy %s, want %s", err, svc.Snapshot().Version, initial)
+		if err := svc.Tick(ctx); err != nil || svc.Authorizer().Snapshot().Version != initial {
+			t.Fatalf("after it expired: %v, policy %s, want %s", err, svc.Authorizer().Snapshot().Version, initial)
 		}
 		// The expiry puts back the policy before it as a change of its
 		// own, skyfence's, naming what it ends; the expired change keeps
@@ -301,8 +311,8 @@ func TestEmergencyScheduleAndExpiry(t *testing.T) {
 			fallback.Version != initial || fallback.Replaced != s.ID || len(fallback.Impact) == 0 {
 			t.Errorf("the fallback: %s, rolls back %q, by %v, version %s, replaced %q", fallback.State, fallback.RollsBack, fallback.Author, fallback.Version, fallback.Replaced)
 		}
-		if err := svc.Tick(ctx); err != nil || svc.Snapshot().Version != initial {
-			t.Errorf("a second tick: %v, policy %s", err, svc.Snapshot().Version)
+		if err := svc.Tick(ctx); err != nil || svc.Authorizer().Snapshot().Version != initial {
+			t.Errorf("a second tick: %v, policy %s", err, svc.Authorizer().Snapshot().Version)
 		}
 		// The policy in force survives a restart.
 		if err := svc.Close(ctx); err != nil {
@@ -310,8 +320,8 @@ func TestEmergencyScheduleAndExpiry(t *testing.T) {
 		}
 		again := newService(t, store, clk)
 		defer again.Close(ctx)
-		if again.Snapshot().Version != initial {
-			t.Errorf("after restart the policy is %s, want %s", again.Snapshot().Version, initial)
+		if again.Authorizer().Snapshot().Version != initial {
+			t.Errorf("after restart the policy is %s, want %s", again.Authorizer().Snapshot().Version, initial)
 		}
 	})
 }
@@ -331,12 +341,12 @@ func TestCutOffAndStatesSurviveRestart(t *testing.T) {
 			t.Fatalf("activate: %+v %v", a, err)
 		}
 		gw := as("gw", skyfence.RoleGateway)
-		out := make([]control.Result, 2)
+		out := make([]authorizer.Result, 2)
 		fixes := []skyfence.Fix{
 			{TerminalID: "t1", Time: clk.now(), Lat: 52.52, Lon: 13.40, SpeedKmh: skyfence.NoSpeed},
 			{TerminalID: "t1", Time: clk.now().Add(time.Minute), Lat: 52.53, Lon: 13.40, SpeedKmh: skyfence.NoSpeed},
 		}
-		if err := svc.Ingest(gw, fixes, out); err != nil || !out[0].Decision.Allow || !out[1].Decision.Allow {
+		if err := ingest(svc, gw, fixes, out); err != nil || !out[0].Decision.Allow || !out[1].Decision.Allow {
 			t.Fatalf("ingest: %v %+v", err, out)
 		}
 		// A cut-off takes effect on the very next decision.
@@ -344,7 +354,7 @@ func TestCutOffAndStatesSurviveRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		next := []skyfence.Fix{{TerminalID: "t1", Time: clk.now().Add(2 * time.Minute), Lat: 52.53, Lon: 13.40, SpeedKmh: 0}}
-		if err := svc.Ingest(gw, next, out); err != nil || out[0].Decision.Reason != policy.TerminalSuspended {
+		if err := ingest(svc, gw, next, out); err != nil || out[0].Decision.Reason != policy.TerminalSuspended {
 			t.Fatalf("after suspension: %v %+v", err, out[0])
 		}
 		// Closing writes every last state; a new service reads them back.
@@ -358,7 +368,7 @@ func TestCutOffAndStatesSurviveRestart(t *testing.T) {
 			t.Fatalf("state after restart: %+v %v", st, err)
 		}
 		old := []skyfence.Fix{{TerminalID: "t1", Time: fixes[1].Time, Lat: 52.5, Lon: 13.4}}
-		if err := again.Ingest(gw, old, out); err != nil || skyfence.ErrorCode(out[0].Err) != skyfence.ECONFLICT {
+		if err := ingest(again, gw, old, out); err != nil || skyfence.ErrorCode(out[0].Err) != skyfence.ECONFLICT {
 			t.Errorf("an old fix after restart: %v %+v", err, out[0])
 		}
 	})
@@ -386,4 +396,23 @@ func TestAlertsSurviveRestart(t *testing.T) {
 			t.Errorf("a gateway listing alerts: %v", err)
 		}
 	})
+}
+
+// Only a gateway (and an admin, who holds every permission) may send
+// fixes to the authorizer.
+func TestMayIngest(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		want string
+	}{
+		{"gateway", as("gw", skyfence.RoleGateway), ""},
+		{"admin", as("ad", skyfence.RoleAdmin), ""},
+		{"viewer", as("v", skyfence.RoleViewer), skyfence.EFORBIDDEN},
+		{"nobody", context.Background(), skyfence.EUNAUTHORIZED},
+	} {
+		if got := skyfence.ErrorCode(control.MayIngest(c.ctx)); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
 }

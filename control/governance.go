@@ -87,7 +87,7 @@ func (s *Service) DraftChange(ctx context.Context, in ChangeInput) (*skyfence.Po
 	c := &skyfence.PolicyChange{
 		ID: newID("chg-"), State: skyfence.ChangeDraft, Title: in.Title, Justification: in.Justification,
 		Requester: in.Requester, Category: in.Category, References: in.References, Author: p.Actor(),
-		Files: in.Files, Version: snap.Version, Base: s.snap.Load().Version,
+		Files: in.Files, Version: snap.Version, Base: s.auth.Snapshot().Version,
 		NotBefore: in.NotBefore.UTC(), Expires: in.Expires.UTC(), CreatedAt: now,
 	}
 	err = s.store.Tx(ctx, func(tx skyfence.Tx) error {
@@ -143,11 +143,11 @@ func (s *Service) ProposeChange(ctx context.Context, id string) (*skyfence.Polic
 		if err != nil {
 			return err
 		}
-		imp, err := json.Marshal(s.preview(s.snap.Load(), next))
+		imp, err := json.Marshal(s.preview(s.auth.Snapshot(), next))
 		if err != nil {
 			return err
 		}
-		c.Base, c.Impact = s.snap.Load().Version, imp
+		c.Base, c.Impact = s.auth.Snapshot().Version, imp
 		return nil
 	})
 }
@@ -226,7 +226,7 @@ func (s *Service) activate(ctx context.Context, p *Principal, id, action, reason
 	if err != nil {
 		return nil, err
 	}
-	s.SetSnapshot(snap)
+	s.setSnapshot(snap)
 	return c, nil
 }
 
@@ -379,7 +379,7 @@ func (s *Service) expire(ctx context.Context, id string) error {
 		if snap, err = s.compileFiles(prev.Files); err != nil {
 			return err
 		}
-		imp, err := json.Marshal(s.preview(s.snap.Load(), snap))
+		imp, err := json.Marshal(s.preview(s.auth.Snapshot(), snap))
 		if err != nil {
 			return err
 		}
@@ -402,7 +402,7 @@ func (s *Service) expire(ctx context.Context, id string) error {
 	if err != nil || fallback == nil {
 		return err
 	}
-	s.SetSnapshot(snap)
+	s.setSnapshot(snap)
 	return nil
 }
 
@@ -500,24 +500,24 @@ func (s *Service) Overdue(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// adoptPolicy makes the store's active change the policy at start-up, or,
-// on a first start, records the configured policy as the first change.
-func (s *Service) adoptPolicy(ctx context.Context, initial *policy.Snapshot) error {
+// adoptPolicy returns the policy to put in force at start-up: the store's
+// active change, or, on a first start, the configured policy, recorded as
+// the first change.
+func (s *Service) adoptPolicy(ctx context.Context, initial *policy.Snapshot) (*policy.Snapshot, error) {
 	active, _, err := s.store.FindChanges(ctx, skyfence.ChangeFilter{State: skyfence.ChangeActive})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(active) > 0 {
 		snap, err := s.compileFiles(active[0].Files)
 		if err != nil {
-			return fmt.Errorf("control: the active policy change %s: %w", active[0].ID, err)
+			return nil, fmt.Errorf("control: the active policy change %s: %w", active[0].ID, err)
 		}
 		if snap.Version != initial.Version {
 			s.log.Warn("control: the policy given at start-up is not the one in force and is not used: put it in force through a reviewed change",
 				"given", initial.Version, "in_force", snap.Version, "change", active[0].ID)
 		}
-		s.snap.Store(snap)
-		return nil
+		return snap, nil
 	}
 	now := s.now().UTC()
 	c := &skyfence.PolicyChange{
@@ -526,10 +526,31 @@ func (s *Service) adoptPolicy(ctx context.Context, initial *policy.Snapshot) err
 		Category: skyfence.RequestOther, Author: System.Actor(), Files: filesOf(initial.Source),
 		Version: initial.Version, CreatedAt: now, ActivatedAt: now,
 	}
-	return s.store.Tx(ctx, func(tx skyfence.Tx) error {
+	err = s.store.Tx(ctx, func(tx skyfence.Tx) error {
 		if err := tx.CreateChange(ctx, c); err != nil {
 			return err
 		}
 		return audit(ctx, tx, System, "policy.bootstrap", c.ID, c.Justification, changeSummary(c))
 	})
+	if err != nil {
+		return nil, err
+	}
+	return initial, nil
+}
+
+// preview is the impact of replacing old by next over every terminal's
+// last known position.
+func (s *Service) preview(old, next *policy.Snapshot) *policy.ImpactReport {
+	var in []policy.ImpactInput
+	s.auth.ForEachState(func(t *skyfence.Terminal, last *skyfence.Fix, _ *policy.Decision) bool {
+		rec := *t
+		rec.Verifications = slices.Clone(t.Verifications)
+		item := policy.ImpactInput{Terminal: &rec}
+		if last != nil {
+			item.Fix = *last
+		}
+		in = append(in, item)
+		return true
+	})
+	return policy.Impact(old, next, s.now(), in, policy.ImpactOptions{})
 }

@@ -119,7 +119,7 @@ func (s *Service) createKey(ctx context.Context, p *Principal, in KeyInput) (*sk
 // checkAuthority says whether authority is one of the policy's
 // authorities, for region.
 func (s *Service) checkAuthority(authority, region string) error {
-	a := s.Snapshot().Source.Doc.Authority(authority)
+	a := s.auth.Snapshot().Source.Doc.Authority(authority)
 	switch {
 	case a == nil:
 		return skyfence.FieldErrorf(skyfence.EINVALID, "authority", "authority %q is not one of the policy's authorities", authority)

@@ -12,8 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/control"
-	"github.com/skyfence/skyfence/internal/teststore"
+	"github.com/skyfence/skyfence/internal/testkit/teststore"
 )
 
 // rawStore is a store and a way around it: SQL run on its database
@@ -482,8 +483,8 @@ func TestRawVerificationsLiftNothing(t *testing.T) {
 				t.Fatalf("activate %s: %+v %v", id, a, err)
 			}
 			clk.add(time.Minute)
-			out := make([]control.Result, 1)
-			if err := svc.Ingest(gw, []skyfence.Fix{{TerminalID: id, Time: clk.now(), Lat: 50.45, Lon: 30.52, SpeedKmh: 90}}, out); err != nil || out[0].Err != nil {
+			out := make([]authorizer.Result, 1)
+			if err := ingest(svc, gw, []skyfence.Fix{{TerminalID: id, Time: clk.now(), Lat: 50.45, Lon: 30.52, SpeedKmh: 90}}, out); err != nil || out[0].Err != nil {
 				t.Fatalf("ingest: %v %v", err, out[0].Err)
 			}
 			want := "speed_limit"

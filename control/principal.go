@@ -103,3 +103,11 @@ func require(ctx context.Context, perm Permission) (*Principal, error) {
 	}
 	return p, nil
 }
+
+// MayIngest returns nil if the principal of ctx may send fixes to the
+// authorizer (IngestFixes), else EUNAUTHORIZED (no principal) or
+// EFORBIDDEN: what every caller of authorizer.Core.Ingest asks first.
+func MayIngest(ctx context.Context) error {
+	_, err := require(ctx, IngestFixes)
+	return err
+}

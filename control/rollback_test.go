@@ -40,7 +40,7 @@ func TestRollbackIsGoverned(t *testing.T) {
 		c := licensed(t, svc)
 		inForce := func(what string) {
 			t.Helper()
-			if got := svc.Snapshot().Version; got != c.Version || !taipeiAllowed(svc, clk.now()) {
+			if got := svc.Authorizer().Snapshot().Version; got != c.Version || !taipeiAllowed(svc, clk.now()) {
 				t.Fatalf("%s: policy %s in force, want %s", what, got, c.Version)
 			}
 		}
@@ -127,7 +127,7 @@ func TestStaleRollback(t *testing.T) {
 		if _, err := svc.EmergencyActivate(as("dave", skyfence.RoleEmergency), r.ID, "undo"); skyfence.ErrorCode(err) != skyfence.ECONFLICT {
 			t.Errorf("a stale rollback through the emergency path: %v, want %s", err, skyfence.ECONFLICT)
 		}
-		if got := svc.Snapshot().Version; got != c.Version {
+		if got := svc.Authorizer().Snapshot().Version; got != c.Version {
 			t.Errorf("policy %s in force, want %s", got, c.Version)
 		}
 		// A rollback of what is in force now puts back the change before
@@ -251,7 +251,7 @@ func TestRollbackOfAChangeRecordedBefore(t *testing.T) {
 		svc := newService(t, store, clk)
 		defer svc.Close(context.Background())
 		ctx := context.Background()
-		initial := svc.Snapshot().Version
+		initial := svc.Authorizer().Snapshot().Version
 		if _, err := svc.DraftRollback(as("bob", skyfence.RolePolicyAuthor), control.RollbackInput{Reason: "r"}); skyfence.ErrorCode(err) != skyfence.ECONFLICT {
 			t.Errorf("a rollback of the first policy on record: %v, want %s", err, skyfence.ECONFLICT)
 		}

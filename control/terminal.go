@@ -90,7 +90,7 @@ func (s *Service) validTerminal(t *skyfence.Terminal) error {
 	if _, ok := s.atlas.Lookup(t.Country); !ok {
 		return skyfence.FieldErrorf(skyfence.EINVALID, "country", "unknown country code %q", t.Country)
 	}
-	if !s.snap.Load().HasPlan(t.Plan) {
+	if !s.auth.Snapshot().HasPlan(t.Plan) {
 		return skyfence.FieldErrorf(skyfence.EINVALID, "plan", "unknown plan %q", t.Plan)
 	}
 	return nil
@@ -98,7 +98,7 @@ func (s *Service) validTerminal(t *skyfence.Terminal) error {
 
 // publish makes t the record every decision from now on sees.
 func (s *Service) publish(t *skyfence.Terminal) {
-	s.setRecord(t)
+	s.auth.SetRecord(t)
 	s.emit(bus.TerminalChanged, t.ID, t)
 }
 
@@ -235,7 +235,7 @@ func (s *Service) CreateVerification(ctx context.Context, v *skyfence.Verificati
 	if _, ok := s.atlas.Lookup(v.Region); !ok {
 		return skyfence.FieldErrorf(skyfence.EINVALID, "region", "unknown region %q", v.Region)
 	}
-	switch a := s.Snapshot().Source.Doc.Authority(v.Authority); {
+	switch a := s.auth.Snapshot().Source.Doc.Authority(v.Authority); {
 	case a == nil:
 		return skyfence.FieldErrorf(skyfence.EFORBIDDEN, "authority", "%s is not one of the policy's authorities", v.Authority)
 	case a.Region != v.Region:

@@ -82,7 +82,7 @@ func (s *Service) Transparency(ctx context.Context) (*Transparency, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap := s.snap.Load()
+	snap := s.auth.Snapshot()
 	now := s.now().UTC()
 	rep := &Transparency{GeneratedAt: now, Policy: snap.Version, Restrictions: []Restriction{}, Requests: []Request{}}
 	switch cp, err := s.store.FindAuditCheckpoint(ctx, 0); {

@@ -58,7 +58,7 @@ func (f *fleet) fill(o *Observation, i int) {
 	h := hashString(term.ID) ^ uint64(round)*0x9e3779b97f4a7c15
 	jlat, jlon := float64(int64(h%401)-200)*1e-6, float64(int64(h>>20%401)-200)*1e-6
 	lat, lon := f.lat[k]+jlat, f.lon[k]+jlon
-	d := policy.Decision{Allow: true, Country: "PL", Land: true, Located: true}
+	d := policy.Decision{Allow: true, Reason: policy.Ok, Country: "PL", Land: true, Located: true}
 	alt := 0.0
 	switch f.kind[k] {
 	case 1:

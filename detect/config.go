@@ -134,7 +134,7 @@ type IntegrityConfig struct {
 	ReturnKm   float64  `json:"return_km"`
 	JumpWindow Duration `json:"jump_window"`
 	// FutureSkew is how far ahead of its arrival a fix's time may be: the
-	// window ingest accepts (control.MaxClockSkew, 5 minutes), so that a
+	// window ingest accepts (authorizer.MaxClockSkew, 5 minutes), so that a
 	// gateway whose clock runs ahead within it raises no alert.
 	FutureSkew Duration `json:"future_skew"`
 	// CellMaxKm is how far a fix may be from the centre of the capacity

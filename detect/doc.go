@@ -29,6 +29,11 @@
 // Score measures precision and recall per detector against labelled
 // terminals, for simulations with known bad actors.
 //
+// detect owns the detectors, their state and their alerts and incidents. It
+// imports only the domain (package skyfence) and policy (the decisions it
+// reads): never a store, HTTP, NATS or the service, which hands it the
+// observations and keeps what it raises.
+//
 // docs/DETECTION.md describes each detector, its thresholds and defaults,
 // its evidence and what it cannot see.
 package detect

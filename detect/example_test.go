@@ -22,7 +22,7 @@ func Example() {
 		o := detect.Observation{
 			Terminal: term,
 			Fix:      skyfence.Fix{TerminalID: term.ID, Time: at.Add(time.Duration(i) * time.Minute), Lat: 52.23, Lon: lon, SpeedKmh: skyfence.NoSpeed},
-			Decision: policy.Decision{Allow: true, Country: "PL", Located: true, Land: true},
+			Decision: policy.Decision{Allow: true, Reason: policy.Ok, Country: "PL", Located: true, Land: true},
 			Received: at.Add(time.Duration(i) * time.Minute),
 		}
 		for _, a := range e.Process(&o) {

@@ -1,5 +1,8 @@
 // Package examples embeds the example policy, so that `skyfence serve`
 // starts with it from any directory.
+//
+// examples owns the example files only. It imports nothing of skyfence:
+// policy parses what it embeds.
 package examples
 
 import (

@@ -16,6 +16,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/atlas"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/geoindex"
@@ -333,7 +334,7 @@ func TestBadInput(t *testing.T) {
 	e.wantError("operator", "GET", "/v1/terminals?limit=5000", nil, 400, "invalid", "limit")
 	e.wantError("operator", "GET", "/v1/terminals/nope", nil, 404, "not_found", "")
 	e.wantError("operator", "POST", "/v1/terminals", strings.Repeat(" ", httpapi.MaxBodyBytes+1)+"{}", 413, "too_large", "")
-	many := make([]map[string]any, control.MaxBatch+1)
+	many := make([]map[string]any, authorizer.MaxBatch+1)
 	for i := range many {
 		many[i] = fix("ut-1", testNow, 0, 0, 0)
 	}
@@ -359,9 +360,9 @@ func TestBadInput(t *testing.T) {
 	}
 	e.wantError("gateway", "POST", "/v1/fixes", `{"fixes": [{"terminal_id": "ut-1", "time": "2026-06-15T12:00:00Z", "lat": 1, "lon": 2, "altitude": 3}]}`, 400, "invalid", "altitude")
 	long := fix("ut-1", testNow.Add(time.Minute), 50.45, 30.52, nil)
-	long["cell"] = strings.Repeat("b", control.MaxCellLen+1)
+	long["cell"] = strings.Repeat("b", authorizer.MaxCellLen+1)
 	if rs := e.send(long); len(rs) != 1 || rs[0].Error == nil || rs[0].Error.Field != "cell" {
-		t.Errorf("a fix with a %d-byte cell: %+v", control.MaxCellLen+1, rs)
+		t.Errorf("a fix with a %d-byte cell: %+v", authorizer.MaxCellLen+1, rs)
 	}
 }
 

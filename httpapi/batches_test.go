@@ -31,7 +31,7 @@ func TestBatchRetry(t *testing.T) {
 		e.register(id, "residential", "UA", true)
 		e.must("operator", "POST", "/v1/terminals/"+id+"/activate", map[string]float64{"lat": 50.45, "lon": 30.52}, 200, nil)
 	}
-	fixes := func() uint64 { return e.svc.Stats.Fixes.Load() }
+	fixes := func() uint64 { return e.svc.Authorizer().Stats.Fixes.Load() }
 	send := func(body map[string]any) []byte {
 		t.Helper()
 		code, b := e.do("gateway", "POST", "/v1/fixes", body)
@@ -123,7 +123,7 @@ func TestBatchRetryInFlight(t *testing.T) {
 	if strings.Contains(string(answers[0]), `"conflict"`) {
 		t.Errorf("the batch was decided twice: %.300s", answers[0])
 	}
-	if n := e.svc.Stats.Fixes.Load(); n != 1000 {
+	if n := e.svc.Authorizer().Stats.Fixes.Load(); n != 1000 {
 		t.Errorf("fixes received %d, want 1000", n)
 	}
 }

@@ -48,7 +48,7 @@ func TestRollbackRouteIsGoverned(t *testing.T) {
 	e := newEnv(t)
 	alice, bob, bobApprover := e.personKey("alice", "policy_author"), e.personKey("bob", "policy_author"), e.personKey("bob", "approver")
 	carol, carolAdmin, erin, dave := e.personKey("carol", "approver"), e.personKey("carol", "admin"), e.personKey("erin", "approver"), e.personKey("dave", "emergency")
-	initial := e.svc.Snapshot().Version
+	initial := e.svc.Authorizer().Snapshot().Version
 	text, err := os.ReadFile("../examples/policy/policy.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -66,12 +66,12 @@ func TestRollbackRouteIsGoverned(t *testing.T) {
 	e.must(carol, "POST", "/v1/changes/"+c.ID+"/review", map[string]any{"approve": true}, 200, nil)
 	e.must(erin, "POST", "/v1/changes/"+c.ID+"/review", map[string]any{"approve": true}, 200, nil)
 	e.must(alice, "POST", "/v1/changes/"+c.ID+"/activate", nil, 200, nil)
-	if c.Version == initial || e.svc.Snapshot().Version != c.Version {
-		t.Fatalf("the change %s is not in force (policy %s, initial %s)", c.Version, e.svc.Snapshot().Version, initial)
+	if c.Version == initial || e.svc.Authorizer().Snapshot().Version != c.Version {
+		t.Fatalf("the change %s is not in force (policy %s, initial %s)", c.Version, e.svc.Authorizer().Snapshot().Version, initial)
 	}
 	inForce := func(what string) {
 		t.Helper()
-		if got := e.svc.Snapshot().Version; got != c.Version {
+		if got := e.svc.Authorizer().Snapshot().Version; got != c.Version {
 			t.Fatalf("%s: policy %s in force, want %s", what, got, c.Version)
 		}
 	}
@@ -97,7 +97,7 @@ func TestRollbackRouteIsGoverned(t *testing.T) {
 	inForce("after every attempt")
 
 	e.must(dave, "POST", "/v1/changes/"+r.ID+"/emergency", map[string]string{"justification": "terminals in Taiwan are waitlisted by mistake"}, 200, nil)
-	if got := e.svc.Snapshot().Version; got != initial {
+	if got := e.svc.Authorizer().Snapshot().Version; got != initial {
 		t.Fatalf("after the emergency rollback: policy %s, want %s", got, initial)
 	}
 	// Overdue past its deadline: in the metrics and the report, until two

@@ -2,9 +2,11 @@ package httpapi_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"mime"
 	"net/http"
@@ -20,8 +22,10 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/audit"
 	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/httpapi"
+	"github.com/skyfence/skyfence/sqlite"
 )
 
 // spec is the OpenAPI document as generic JSON, to walk and to point into.
@@ -147,6 +151,28 @@ func operations(doc spec) []operation {
 	return out
 }
 
+// sealedStore is a fresh SQLite store whose audit log is a signed tree,
+// as `skyfence serve` makes it, so that the audit routes have checkpoints,
+// proofs and tiles to serve.
+func sealedStore(t *testing.T) skyfence.Store {
+	t.Helper()
+	store, err := sqlite.Open(t.Context(), t.TempDir()+"/skyfence.db", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := audit.NewSigner(priv)
+	store.SetAuditSealer(&audit.Sealer{Signer: signer, Origin: "conformance.skyfence.test/audit"})
+	if err := audit.Register(t.Context(), store, signer); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
 // TestOpenAPIConformance drives every operation of openapi.json with
 // inputs generated from its request schema, as each role it lists (and
 // without a key), against a real server over SQLite, and checks every
@@ -154,7 +180,7 @@ func operations(doc spec) []operation {
 // status is declared (or the default), the Content-Type is one declared,
 // and a JSON body validates against the schema.
 func TestOpenAPIConformance(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvOn(t, sealedStore(t))
 	doc, validate := loadSpec(t)
 	ids := conformanceFixture(e)
 	g := &generator{doc: doc, rnd: rand.New(rand.NewPCG(14, 2026)), hints: map[string][]string{

@@ -150,7 +150,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		}
 		return rc.Flush()
 	}
-	hello, _ := json.Marshal(map[string]string{"policy": s.svc.Snapshot().Version})
+	hello, _ := json.Marshal(map[string]string{"policy": s.auth.Snapshot().Version})
 	if err := send("hello", hello); err != nil {
 		return nil // the client went away
 	}

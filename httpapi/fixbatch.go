@@ -4,7 +4,7 @@ import (
 	"context"
 	"sync"
 
-	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/fixwire"
 	"github.com/skyfence/skyfence/policy"
 )
@@ -15,11 +15,11 @@ import (
 // takes 250 KB of them.
 type batchState struct {
 	fixwire.Batch
-	results []control.Result
+	results []authorizer.Result
 }
 
 var batchPool = sync.Pool{New: func() any {
-	return &batchState{Batch: fixwire.Batch{Decoder: fixwire.Decoder{MaxFixes: control.MaxBatch}}}
+	return &batchState{Batch: fixwire.Batch{Decoder: fixwire.Decoder{MaxFixes: authorizer.MaxBatch}}}
 }}
 
 func (st *batchState) put() {
@@ -34,8 +34,8 @@ func (st *batchState) put() {
 // the fixes that were well formed (Checked), in order.
 func (s *Server) decide(ctx context.Context, st *batchState) error {
 	st.Check()
-	st.results = append(st.results[:0], make([]control.Result, len(st.Checked))...)
-	return s.svc.Ingest(ctx, st.Checked, st.results)
+	st.results = append(st.results[:0], make([]authorizer.Result, len(st.Checked))...)
+	return s.decideFixes(ctx, st.Checked, st.results)
 }
 
 func (st *batchState) decided(k int) (*policy.Decision, error) {
@@ -45,4 +45,4 @@ func (st *batchState) decided(k int) (*policy.Decision, error) {
 // CountDecisions counts decisions made elsewhere, from batches that did
 // not come over HTTP (the cluster's stream of fixes on NATS), in /metrics
 // as its own.
-func (s *Server) CountDecisions(results []control.Result) { s.metrics.decisions(results) }
+func (s *Server) CountDecisions(results []authorizer.Result) { s.metrics.decisions(results) }

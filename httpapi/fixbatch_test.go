@@ -15,7 +15,7 @@ import (
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/fixwire"
-	"github.com/skyfence/skyfence/internal/testnats"
+	"github.com/skyfence/skyfence/internal/testkit/testnats"
 	"github.com/skyfence/skyfence/natsbus"
 	"github.com/skyfence/skyfence/sqlite"
 )
@@ -66,7 +66,9 @@ func (a *answers) count() int { a.mu.Lock(); defer a.mu.Unlock(); return a.n }
 
 // decider decides batches from NATS with e's service, as an authorizer
 // with --fix-partitions does.
-func (e *env) decider() *natsbus.FixDecider { return &natsbus.FixDecider{Ingest: e.svc.Ingest} }
+func (e *env) decider() *natsbus.FixDecider {
+	return &natsbus.FixDecider{Core: e.svc.Authorizer(), May: control.MayIngest}
+}
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -217,7 +219,7 @@ func TestFixesOverNATSRedeliveredApplyNothingTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rejectedBefore := e.svc.Stats.Rejected.Load()
+	rejectedBefore := e.svc.Authorizer().Stats.Rejected.Load()
 	// The next authorizer of the partition gets it again, marked, and
 	// applies none of its fixes.
 	var marked bool
@@ -240,7 +242,7 @@ func TestFixesOverNATSRedeliveredApplyNothingTwice(t *testing.T) {
 	if err != nil || !after.Fix.Time.Equal(before.Fix.Time) || after.Reason != before.Reason {
 		t.Errorf("state changed by the redelivery: %+v -> %+v (%v)", before, after, err)
 	}
-	if n := e.svc.Stats.Rejected.Load() - rejectedBefore; n != 2 {
+	if n := e.svc.Authorizer().Stats.Rejected.Load() - rejectedBefore; n != 2 {
 		t.Errorf("%d fixes refused on redelivery, want 2", n)
 	}
 }
@@ -284,7 +286,7 @@ func benchFixesOverNATS(b *testing.B, binary bool) {
 	if err := svc.ImportTerminals(sys, ts, "benchmark"); err != nil {
 		b.Fatal(err)
 	}
-	api := &natsbus.FixDecider{Ingest: svc.Ingest}
+	api := &natsbus.FixDecider{Core: svc.Authorizer(), May: control.MayIngest}
 
 	url := os.Getenv(testnats.EnvURL)
 	if url == "" {

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/fixwire"
 )
@@ -140,7 +141,7 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 	var fixes []skyfence.Fix
 	var ids []string
 	var pre []error
-	results := make([]control.Result, streamChunk)
+	results := make([]authorizer.Result, streamChunk)
 	line := 0
 	wrote := false // the answer has begun: its status is sent
 	flush := func() error {
@@ -154,13 +155,13 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 				ok = append(ok, fixes[i])
 			}
 		}
-		if err := s.svc.Ingest(r.Context(), ok, results); err != nil {
+		if err := s.decideFixes(r.Context(), ok, results); err != nil {
 			return err
 		}
 		var b []byte
 		k := 0
 		for i := range fixes {
-			res := control.Result{Err: pre[i]}
+			res := authorizer.Result{Err: pre[i]}
 			if pre[i] == nil {
 				res = results[k]
 				k++

@@ -17,7 +17,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/fixwire"
-	"github.com/skyfence/skyfence/internal/teststore"
+	"github.com/skyfence/skyfence/internal/testkit/teststore"
 )
 
 // badIDs are ids no registration accepts (skyfence.ValidID), each as a

@@ -19,7 +19,7 @@ import (
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/fixwire"
 	"github.com/skyfence/skyfence/httpapi"
-	"github.com/skyfence/skyfence/internal/teststore"
+	"github.com/skyfence/skyfence/internal/testkit/teststore"
 	"github.com/skyfence/skyfence/postgres"
 	"github.com/skyfence/skyfence/sqlite"
 )

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/policy"
 )
 
@@ -55,7 +55,7 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 	rm.count++
 }
 
-func (m *metrics) decisions(rs []control.Result) {
+func (m *metrics) decisions(rs []authorizer.Result) {
 	for i := range rs {
 		if rs[i].Err == nil {
 			m.byReason[rs[i].Decision.Reason].Add(1)
@@ -78,15 +78,15 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
 	for i := range m.byReason {
 		fmt.Fprintf(&b, "skyfence_decisions_total{reason=%q} %d\n", policy.Reason(i).String(), m.byReason[i].Load())
 	}
-	st := &s.svc.Stats
+	st := &s.auth.Stats
 	b.WriteString("# HELP skyfence_fixes_total Fixes received by ingest.\n# TYPE skyfence_fixes_total counter\n")
 	fmt.Fprintf(&b, "skyfence_fixes_total %d\n", st.Fixes.Load())
 	b.WriteString("# HELP skyfence_fixes_rejected_total Fixes refused (malformed or out of order).\n# TYPE skyfence_fixes_rejected_total counter\n")
 	fmt.Fprintf(&b, "skyfence_fixes_rejected_total %d\n", st.Rejected.Load())
 	b.WriteString("# HELP skyfence_store_errors_total Failed writes of terminal states to the store.\n# TYPE skyfence_store_errors_total counter\n")
-	fmt.Fprintf(&b, "skyfence_store_errors_total %d\n", st.StoreErrors.Load())
+	fmt.Fprintf(&b, "skyfence_store_errors_total %d\n", s.svc.StoreErrors())
 	b.WriteString("# HELP skyfence_cells_not_kept_total Serving cells of fixes not kept in last states (too many distinct cells).\n# TYPE skyfence_cells_not_kept_total counter\n")
-	fmt.Fprintf(&b, "skyfence_cells_not_kept_total %d\n", s.svc.CellsNotKept())
+	fmt.Fprintf(&b, "skyfence_cells_not_kept_total %d\n", s.auth.CellsNotKept())
 	as := s.svc.AlertStats()
 	b.WriteString("# HELP skyfence_detect_observations_total Decided fixes handed to detection.\n# TYPE skyfence_detect_observations_total counter\n")
 	fmt.Fprintf(&b, "skyfence_detect_observations_total %d\n", as.Queue.Offered)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
-	"github.com/skyfence/skyfence/internal/teststore"
+	"github.com/skyfence/skyfence/internal/testkit/teststore"
 )
 
 // forEachStore runs fn on an API over a fresh store of every kind.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/fixwire"
-	"github.com/skyfence/skyfence/internal/teststore"
+	"github.com/skyfence/skyfence/internal/testkit/teststore"
 )
 
 // Places of the network-position tests: a claim in Kyiv, a serving cell

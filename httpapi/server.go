@@ -2,6 +2,11 @@
 // keys for authentication, the service's roles for authorization, and one
 // place (errors.go) that maps error codes to HTTP statuses. The routes are
 // described by openapi.json, served at /openapi.json.
+//
+// httpapi owns the routes, their JSON and the mapping of errors to statuses.
+// It calls the service (control) and imports the engines' types, fixwire
+// and the bus: never a store (sqlite, postgres) or NATS; cmd/skyfence wires
+// those.
 package httpapi
 
 import (
@@ -14,6 +19,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/control"
 )
 
@@ -25,9 +31,11 @@ var OpenAPI []byte
 // MaxBodyBytes bounds a request body (a batch of 10,000 fixes fits).
 const MaxBodyBytes = 8 << 20
 
-// Server is the HTTP face of a control.Service.
+// Server is the HTTP face of a control.Service and of its authorizer,
+// which decides the fixes.
 type Server struct {
 	svc     *control.Service
+	auth    *authorizer.Core
 	log     *slog.Logger
 	mux     *http.ServeMux
 	metrics *metrics
@@ -42,7 +50,7 @@ func New(svc *control.Service, log *slog.Logger, ready func() error) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{svc: svc, log: log, mux: http.NewServeMux(), metrics: newMetrics(), ready: ready,
+	s := &Server{svc: svc, auth: svc.Authorizer(), log: log, mux: http.NewServeMux(), metrics: newMetrics(), ready: ready,
 		batches: newBatchCache(DefaultBatchCacheBytes, DefaultBatchCacheAge)}
 	s.AddMetrics(s.batches.writeMetrics)
 	s.routes()
@@ -221,7 +229,7 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) error {
 			return skyfence.Errorf(skyfence.EUNAVAILABLE, "not ready: %v", err)
 		}
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "policy": s.svc.Snapshot().Version})
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "policy": s.auth.Snapshot().Version})
 }
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {

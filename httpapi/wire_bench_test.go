@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/fixwire"
 	"github.com/skyfence/skyfence/policy"
 )
@@ -14,7 +14,7 @@ import (
 // benchBatch is a batch of n fixes as bench moonshot sends them (speed
 // and altitude given, no cell), in both forms, and plausible results:
 // mostly allowed, some denied in a zone.
-func benchBatch(n int) (jsonBody, wireBody []byte, results []control.Result) {
+func benchBatch(n int) (jsonBody, wireBody []byte, results []authorizer.Result) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	at := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 	fixes := make([]fixwire.Fix, n)
@@ -32,7 +32,7 @@ func benchBatch(n int) (jsonBody, wireBody []byte, results []control.Result) {
 		if i%10 == 0 {
 			d.Allow, d.Reason, d.Rule, d.Zones = false, policy.NoServiceZone, "kherson-front-shutdown", zones
 		}
-		results = append(results, control.Result{Decision: d})
+		results = append(results, authorizer.Result{Decision: d})
 	}
 	var enc fixwire.Encoder
 	return fixwire.AppendJSONRequest(nil, "", fixes), enc.AppendRequest(nil, "", fixes), results

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/fixwire"
 	"github.com/skyfence/skyfence/httpapi"
 )
@@ -214,11 +214,11 @@ func TestBinaryBatchRetry(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("%d %s", code, first)
 	}
-	decided := e.svc.Stats.Fixes.Load()
+	decided := e.svc.Authorizer().Stats.Fixes.Load()
 	if _, _, again := e.post("gateway", body, fixwire.ContentType, ""); !bytes.Equal(again, first) {
 		t.Errorf("the retry got another answer")
 	}
-	if n := e.svc.Stats.Fixes.Load(); n != decided {
+	if n := e.svc.Authorizer().Stats.Fixes.Load(); n != decided {
 		t.Errorf("the retry was decided again: %d fixes, want %d", n, decided)
 	}
 	// The same fixes in JSON are the same batch; answered in JSON they
@@ -263,14 +263,14 @@ func TestBinaryBadInput(t *testing.T) {
 	check("trailing", "gateway", append(append([]byte(nil), good...), 7), 400, "invalid", "", "byte ")
 	check("a viewer", "viewer", good, 403, "forbidden", "", "")
 	check("no key", "", good, 401, "unauthorized", "", "")
-	many := make([]fixwire.Fix, control.MaxBatch+1)
+	many := make([]fixwire.Fix, authorizer.MaxBatch+1)
 	for i := range many {
 		many[i] = fixwire.Fix{TerminalID: "ut-1", Time: testNow, Lat: 1, Lon: 2, SpeedKmh: math.NaN()}
 	}
 	check("too many", "gateway", enc.AppendRequest(nil, "", many), 413, "too_large", "fixes", "at most 10000")
 	huge := enc.AppendRequest(nil, strings.Repeat("x", httpapi.MaxBodyBytes), nil)
 	check("too big", "gateway", huge, 413, "too_large", "", "larger than")
-	if n := e.svc.Stats.Fixes.Load(); n != 0 {
+	if n := e.svc.Authorizer().Stats.Fixes.Load(); n != 0 {
 		t.Errorf("%d fixes taken from bad bodies", n)
 	}
 }

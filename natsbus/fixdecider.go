@@ -10,23 +10,24 @@ import (
 	"sync"
 
 	"github.com/skyfence/skyfence"
-	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/fixwire"
 	"github.com/skyfence/skyfence/policy"
 )
 
 // FixDecider is an authorizer's side of the stream of fixes: it decides
 // the batches gateways publish (FixPublisher) and answers them, as POST
-// /v1/fixes does, through Ingest. Its zero value is not usable: set
-// Ingest. It is safe for concurrent use.
+// /v1/fixes does, through the authorizer. Its zero value is not usable:
+// set Core and May. It is safe for concurrent use.
 type FixDecider struct {
-	// Ingest decides the fixes of a batch that are well formed, with the
-	// principal of ctx (control.Service.Ingest, which checks that the
-	// principal may ingest, as it does for HTTP).
-	Ingest func(ctx context.Context, fixes []skyfence.Fix, out []control.Result) error
+	// Core decides the fixes of a batch that are well formed, once May
+	// (control.MayIngest, as for HTTP) has said that the principal of the
+	// context may send fixes.
+	Core *authorizer.Core
+	May  func(ctx context.Context) error
 	// Decided, if set, is told the results of each batch decided (the
 	// API's metrics of decisions).
-	Decided func(results []control.Result)
+	Decided func(results []authorizer.Result)
 
 	pool sync.Pool // of *fixBatch
 }
@@ -34,7 +35,7 @@ type FixDecider struct {
 // fixBatch is what deciding one batch needs, pooled with its memory.
 type fixBatch struct {
 	fixwire.Batch
-	results []control.Result
+	results []authorizer.Result
 }
 
 func (st *fixBatch) decided(k int) (*policy.Decision, error) {
@@ -53,7 +54,7 @@ func (st *fixBatch) decided(k int) (*policy.Decision, error) {
 func (d *FixDecider) Decide(ctx context.Context, body, b []byte) []byte {
 	st, _ := d.pool.Get().(*fixBatch)
 	if st == nil {
-		st = &fixBatch{Batch: fixwire.Batch{Decoder: fixwire.Decoder{MaxFixes: control.MaxBatch}}}
+		st = &fixBatch{Batch: fixwire.Batch{Decoder: fixwire.Decoder{MaxFixes: authorizer.MaxBatch}}}
 	}
 	defer func() {
 		st.Reset()
@@ -64,8 +65,11 @@ func (d *FixDecider) Decide(ctx context.Context, body, b []byte) []byte {
 	err := st.Read(body, binary)
 	if err == nil {
 		st.Check()
-		st.results = append(st.results[:0], make([]control.Result, len(st.Checked))...)
-		if err = d.Ingest(ctx, st.Checked, st.results); err == nil {
+		st.results = append(st.results[:0], make([]authorizer.Result, len(st.Checked))...)
+		if err = d.May(ctx); err == nil {
+			err = d.Core.Ingest(st.Checked, st.results)
+		}
+		if err == nil {
 			if d.Decided != nil {
 				d.Decided(st.results)
 			}

@@ -18,6 +18,12 @@
 // Subscribe reads the stream from the moment of the call with an ordered,
 // ephemeral consumer of its own, which survives reconnections; each
 // subscriber sees every event of the cluster, its own process's included.
+//
+// natsbus owns skyfence's use of NATS: the event stream, and the fixes and
+// detection observations a cluster passes (and the observations' wire
+// form). It imports the domain, bus, detect, fixwire, internal/binwire and
+// the authorizer (whose core decides the stream's fixes, FixDecider):
+// never a store, the HTTP API (httpapi) or the service (control).
 package natsbus
 
 import (

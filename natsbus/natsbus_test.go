@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence/bus"
-	"github.com/skyfence/skyfence/internal/testnats"
+	"github.com/skyfence/skyfence/internal/testkit/testnats"
 	"github.com/skyfence/skyfence/natsbus"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/detect"
-	"github.com/skyfence/skyfence/internal/testnats"
+	"github.com/skyfence/skyfence/internal/testkit/testnats"
 	"github.com/skyfence/skyfence/natsbus"
 )
 

@@ -102,7 +102,7 @@ func (enc *obsEncoder) append(b []byte, o *detect.Observation) []byte {
 	b = binwire.AppendFloat(b, f.AltM)
 	b = binwire.AppendFloat(b, f.SpeedKmh)
 	b = enc.strs.Append(b, f.Cell)
-	b = append(b, byte(d.Reason))
+	b = append(b, d.Reason.WireCode())
 	b = enc.strs.Append(b, d.Rule)
 	b = enc.strs.Append(b, d.Region)
 	b = enc.strs.Append(b, d.Country)
@@ -173,7 +173,7 @@ func decodeObservations(dst []detect.Observation, data []byte) ([]detect.Observa
 		o.Fix.Cell = r.Str("cell")
 		d := &o.Decision
 		d.Allow, d.Land, d.Located = flags&obsAllow != 0, flags&obsLand != 0, flags&obsLocated != 0
-		d.Reason = policy.Reason(r.Byte("reason"))
+		d.Reason = policy.ReasonOfWireCode(r.Byte("reason"))
 		d.Rule, d.Region, d.Country = r.Str("rule"), r.Str("region"), r.Str("country")
 		nz := r.Uvarint("zones")
 		if r.Promise(nz, 1); r.Err() == nil && nz > 0 {

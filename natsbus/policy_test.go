@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/skyfence/skyfence"
-	"github.com/skyfence/skyfence/internal/testnats"
+	"github.com/skyfence/skyfence/internal/testkit/testnats"
 	"github.com/skyfence/skyfence/natsbus"
 )
 

@@ -104,7 +104,7 @@ func TestDiffAuthorities(t *testing.T) {
 // whitelist nor the speed cap, however it got into the store; a policy
 // without authorities counts every verification, as before.
 func TestForgedVerificationsDoNotCount(t *testing.T) {
-	s := scenario(t)
+	s := fixture(t, "authorities")
 	kyiv90 := fix(50.45, 30.52, 90)
 	for _, tc := range []struct {
 		name   string

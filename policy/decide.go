@@ -342,7 +342,7 @@ func (s *Snapshot) decideHere(d *Decision, t *skyfence.Terminal, tr *Track, f *s
 			}
 		}
 	}
-	d.Allow, d.Rule, d.Region = true, openRule, openRegion
+	d.Allow, d.Reason, d.Rule, d.Region = true, Ok, openRule, openRegion
 }
 
 // aspect resolves one aspect over the regions at the position: zones (by
@@ -368,8 +368,7 @@ func (e *eval) aspect(a Aspect, zones []*regionRules, country *regionRules) (Rea
 			}
 			level = everywherePriority
 		}
-		said := false
-		var reason Reason
+		said, reason := false, Ok
 		var rule, region string
 		for ; i < len(zones) && zones[i].priority == level; i++ {
 			if s, rr, ru := e.judge(zones[i], a); s {
@@ -442,6 +441,7 @@ func unknownAt(zones []*regionRules, country *regionRules) (allow bool, rule, re
 // judge returns whether region r says something about aspect a for this
 // fix and, if it denies, why and by which rule.
 func (e *eval) judge(r *regionRules, a Aspect) (said bool, reason Reason, rule string) {
+	reason = Ok
 	if a == AspectService && r.hasStatus {
 		said = true
 		switch st, srule := r.statusAt(e.f.Time); st {

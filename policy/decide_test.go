@@ -2,6 +2,8 @@ package policy
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -38,6 +40,36 @@ func testAtlas(t testing.TB) *atlas.Atlas {
 func scenario(t testing.TB) *Snapshot {
 	t.Helper()
 	src, err := Load("../examples/policy/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Compile(src, testAtlas(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// fixture compiles the small policy testdata/NAME.yaml, with the zone files
+// it names beside it: the few regions, rules and zones a test is about,
+// where the example policy (scenario) would hide them among the rest.
+func fixture(t testing.TB, name string) *Snapshot {
+	t.Helper()
+	return fixtureEdited(t, name, nil)
+}
+
+// fixtureEdited is fixture with the policy file's text passed through edit
+// (nil: as it is), for a variant of a fixture.
+func fixtureEdited(t testing.TB, name string, edit func(string) string) *Snapshot {
+	t.Helper()
+	file := filepath.Join("testdata", name+".yaml")
+	src, err := LoadWith(file, func(n string) ([]byte, error) {
+		b, err := os.ReadFile(n)
+		if err == nil && n == file && edit != nil {
+			b = []byte(edit(string(b)))
+		}
+		return b, err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,9 +10,10 @@
 // number of concurrent readers: DecideAt allocates nothing, and the same
 // terminal, track, fix and location always give the same Decision, which
 // says why (Reason, Rule, Region, the matched zones and the version). The
-// zero Decision denies. Track is the per-terminal state decisions carry
-// from one fix to the next (derived speed, days abroad, days in coastal
-// waters); its owner keeps it and passes it in.
+// zero Decision denies, and its Reason, Undecided, says no decision was
+// made. Track is the per-terminal state decisions carry from one fix to the
+// next (derived speed, days abroad, days in coastal waters); its owner keeps
+// it and passes it in.
 //
 // policy is an engine: it builds on the domain (package skyfence) and the
 // geometry (atlas, geoindex, zone), reads policy files from disk (Load) or

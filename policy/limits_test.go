@@ -10,7 +10,7 @@ import (
 )
 
 // Places for the day-limit tables: a French residential terminal, whose
-// plan the example policy limits to 5 days in a row and 60 days a year in
+// plan testdata/limits.yaml limits to 5 days in a row and 60 days a year in
 // coastal waters, and to 60 days abroad.
 var (
 	coastalFR = [2]float64{43.25, 5.30} // territorial sea off Marseille
@@ -70,7 +70,7 @@ func runSteps(t *testing.T, s *Snapshot, term *skyfence.Terminal, steps []step) 
 }
 
 func TestCoastalDaysHoldWhileTheTerminalStays(t *testing.T) {
-	s := scenario(t)
+	s := fixture(t, "limits")
 	fr := terminal("ut-fr-coast", "residential", "FR")
 	tests := []struct {
 		name  string
@@ -127,7 +127,7 @@ func yearOfStays(first string, n int) []step {
 }
 
 func TestRoamingDaysHoldWhileTheTerminalStays(t *testing.T) {
-	s := scenario(t)
+	s := fixture(t, "limits")
 	fr := terminal("ut-fr-roam", "residential", "FR")
 	tests := []struct {
 		name  string
@@ -161,7 +161,7 @@ func TestRoamingDaysHoldWhileTheTerminalStays(t *testing.T) {
 // A track restored from what was saved decides the next fix as the track
 // kept in memory would have: what Track holds is all a limit needs.
 func TestDayLimitsSurviveACopyOfTheTrack(t *testing.T) {
-	s := scenario(t)
+	s := fixture(t, "limits")
 	fr := terminal("ut-fr-copy", "residential", "FR")
 	var tr Track
 	for i := 0; i < 6; i++ {

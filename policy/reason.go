@@ -3,12 +3,16 @@ package policy
 import "fmt"
 
 // Reason says why a decision was made. The list is closed: clients may
-// switch on it.
+// switch on it. The zero value is Undecided, which denies.
 type Reason uint8
 
 // Reasons. Ok is the only one that allows service.
 const (
-	Ok Reason = iota
+	// Undecided is the zero Reason: no decision was made, so service is
+	// denied. Snapshot.Decide never gives it; it is what a Decision reads
+	// before the engine has filled it in.
+	Undecided Reason = iota
+	Ok
 	UnknownTerminal
 	TerminalInactive
 	TerminalSuspended
@@ -31,11 +35,12 @@ const (
 	numReasons
 )
 
-// NumReasons is how many reasons there are; they run from 0 to NumReasons-1.
+// NumReasons is how many Reason values there are, Undecided included; they
+// run from 0 to NumReasons-1, so an array of NumReasons counts by reason.
 const NumReasons = int(numReasons)
 
 var reasonCodes = [numReasons]string{
-	"ok", "unknown_terminal", "terminal_inactive", "terminal_suspended", "terminal_deactivated",
+	"undecided", "ok", "unknown_terminal", "terminal_inactive", "terminal_suspended", "terminal_deactivated",
 	"position_invalid", "region_not_available", "region_not_licensed", "region_embargoed",
 	"no_service_zone", "verification_required", "plan_not_allowed", "speed_limit", "roaming_limit",
 	"network_position", "cell_unknown",
@@ -43,6 +48,7 @@ var reasonCodes = [numReasons]string{
 
 // messages are for the terminal's owner: plain words, no internals.
 var reasonMessages = [numReasons]string{
+	"Service is not available: no decision was made.",
 	"Service is available.",
 	"This terminal is not registered.",
 	"This terminal has not been activated.",
@@ -61,13 +67,44 @@ var reasonMessages = [numReasons]string{
 	"The network did not report where this terminal is served, which service here requires.",
 }
 
-// Reasons lists every reason in order.
+// wireCodes are the reasons' numbers on the binary wires (the detection
+// observations). They were the reasons' values before Undecided existed and
+// are fixed: a new reason takes a new number, and none is reused.
+var wireCodes = [numReasons]byte{
+	Undecided: 255, Ok: 0, UnknownTerminal: 1, TerminalInactive: 2, TerminalSuspended: 3,
+	TerminalDeactivated: 4, PositionInvalid: 5, RegionNotAvailable: 6, RegionNotLicensed: 7,
+	RegionEmbargoed: 8, NoServiceZone: 9, VerificationRequired: 10, PlanNotAllowed: 11,
+	SpeedLimit: 12, RoamingLimit: 13, NetworkPosition: 14, CellUnknown: 15,
+}
+
+// Reasons lists every reason a decision gives, in order, from Ok; it leaves
+// out Undecided, which no decision gives.
 func Reasons() []Reason {
-	out := make([]Reason, numReasons)
-	for i := range out {
-		out[i] = Reason(i)
+	out := make([]Reason, 0, numReasons-1)
+	for r := Ok; r < numReasons; r++ {
+		out = append(out, r)
 	}
 	return out
+}
+
+// WireCode returns the reason's fixed number on the binary wires: Ok is 0,
+// the denials follow from 1 in their order, Undecided is 255.
+func (r Reason) WireCode() byte {
+	if r < numReasons {
+		return wireCodes[r]
+	}
+	return wireCodes[Undecided]
+}
+
+// ReasonOfWireCode returns the reason whose WireCode is c, or Undecided if
+// none is.
+func ReasonOfWireCode(c byte) Reason {
+	for r, w := range wireCodes {
+		if w == c {
+			return Reason(r)
+		}
+	}
+	return Undecided
 }
 
 // String returns the stable code, e.g. "speed_limit".
@@ -86,14 +123,15 @@ func (r Reason) Message() string {
 	return ""
 }
 
-// ParseReason parses a reason code.
+// ParseReason parses a reason code. An unknown code gives Undecided and an
+// error.
 func ParseReason(s string) (Reason, error) {
 	for i, c := range reasonCodes {
 		if c == s {
 			return Reason(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown reason %q", s)
+	return Undecided, fmt.Errorf("unknown reason %q", s)
 }
 
 // MarshalText implements encoding.TextMarshaler.

@@ -1,52 +1,32 @@
 package policy
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// unknownScenario is the example policy with unknown_terminal settings:
-// Germany, Ukraine, Russia and the frontline corridor fail open; France,
-// the Kherson front and the logistics route (as high as the corridor)
-// fail closed; every other region says nothing.
+// unknownScenario is testdata/unknown.yaml: Germany, Ukraine, Russia and
+// the frontline corridor fail open; France, the Kherson front and the
+// logistics route (as high as the corridor) fail closed; every other
+// region says nothing.
 func unknownScenario(t testing.TB) *Snapshot {
 	t.Helper()
-	text, err := os.ReadFile("../examples/policy/policy.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(text)
-	for region, setting := range map[string]string{
-		"DE:": "allow", "UA:": "allow", "RU:": "allow", "FR:": "deny",
-		"zone:kherson-front:": "deny", "zone:zaporizhzhia-corridor:": "allow", "zone:logistics-route:": "deny",
-	} {
-		entry := "\n  " + region + "\n"
-		if !strings.Contains(doc, entry) {
-			t.Fatalf("no region entry %q in the example policy", region)
+	return fixture(t, "unknown")
+}
+
+// knownOnly is unknownScenario without its unknown_terminal settings: no
+// region lets an unknown terminal through.
+func knownOnly(t testing.TB) *Snapshot {
+	t.Helper()
+	return fixtureEdited(t, "unknown", func(doc string) string {
+		for _, s := range []string{", unknown_terminal: allow", ", unknown_terminal: deny"} {
+			doc = strings.ReplaceAll(doc, s, "")
 		}
-		doc = strings.Replace(doc, entry, entry+"    unknown_terminal: "+setting+"\n", 1)
-	}
-	dir := t.TempDir()
-	zones, err := os.ReadFile("../examples/policy/zones.geojson")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range map[string][]byte{"policy.yaml": []byte(doc), "zones.geojson": zones} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
+		if strings.Contains(doc, "unknown_terminal:") {
+			t.Fatal("testdata/unknown.yaml has an unknown_terminal setting knownOnly does not remove")
 		}
-	}
-	src, err := Load(filepath.Join(dir, "policy.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Compile(src, testAtlas(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+		return doc
+	})
 }
 
 // A terminal the authorizer does not know is decided by the regions'
@@ -87,7 +67,7 @@ func TestDecideUnknownTerminal(t *testing.T) {
 	}
 
 	t.Run("known terminals are decided as before", func(t *testing.T) {
-		plain := scenario(t)
+		plain := knownOnly(t)
 		ua := terminal("ut-1", "roam", "UA")
 		for _, f := range []fixAt{{50.45, 30.52, 0}, {52.52, 13.40, 0}, {48.86, 2.35, 0}} {
 			var tr Track
@@ -98,7 +78,7 @@ func TestDecideUnknownTerminal(t *testing.T) {
 		}
 	})
 	t.Run("a policy where no region allows does not locate", func(t *testing.T) {
-		d := scenario(t).Decide(nil, nil, fix(52.52, 13.40, 0))
+		d := knownOnly(t).Decide(nil, nil, fix(52.52, 13.40, 0))
 		if d.Reason != UnknownTerminal || d.Rule != "terminal" || d.Located {
 			t.Errorf("got %v by %q (located %v), want unknown_terminal by \"terminal\", not located", d.Reason, d.Rule, d.Located)
 		}
@@ -127,7 +107,7 @@ func TestUnknownTerminalParse(t *testing.T) {
 }
 
 func TestDiffUnknownTerminal(t *testing.T) {
-	c := Diff(scenario(t), unknownScenario(t), now)
+	c := Diff(knownOnly(t), unknownScenario(t), now)
 	got := map[string]string{}
 	for _, r := range c.Regions {
 		got[r.Name] = strings.Join(r.Details, "; ")

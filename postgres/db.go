@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/skyfence/skyfence"
-	"github.com/skyfence/skyfence/internal/sqlrows"
+	"github.com/skyfence/skyfence/internal/sqlstore"
 )
 
 // DB is a skyfence.Store in a PostgreSQL database. It is safe for
@@ -24,7 +24,7 @@ type DB struct {
 	reader // reads on pool
 	pool   *pgxpool.Pool
 	logger *slog.Logger
-	sealer sqlrows.Sealer
+	sealer sqlstore.Sealer
 }
 
 var _ skyfence.Store = (*DB)(nil)
@@ -130,17 +130,17 @@ type querier interface {
 
 // reader implements skyfence.Reader: the shared code, on the pool or a
 // transaction.
-type reader struct{ sqlrows.Reader }
+type reader struct{ sqlstore.Reader }
 
 // newReader returns the reader on q; t is the transaction q runs in, or
 // nil.
-func newReader(q querier, t *tx) reader { return reader{sqlrows.NewReader(adapter{q, t}, &dialect)} }
+func newReader(q querier, t *tx) reader { return reader{sqlstore.NewReader(adapter{q, t}, &dialect)} }
 
 // tx implements skyfence.Tx on a transaction. Statements run on t with
 // errors made retryable (retrying), t itself serving batches.
 type tx struct {
 	reader
-	sqlrows.Tx
+	sqlstore.Tx
 	t pgx.Tx
 }
 
@@ -151,7 +151,7 @@ var _ skyfence.Tx = (*tx)(nil)
 func newTx(t pgx.Tx) *tx {
 	x := &tx{t: t}
 	x.reader = newReader(retrying{t}, x)
-	x.Tx = sqlrows.NewTx(adapter{retrying{t}, x}, &dialect)
+	x.Tx = sqlstore.NewTx(adapter{retrying{t}, x}, &dialect)
 	return x
 }
 

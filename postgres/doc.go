@@ -22,7 +22,7 @@
 // their condition in the UPDATE's WHERE, which PostgreSQL rechecks on the
 // committed row after waiting for a concurrent writer: of two transactions
 // that read one state and update it, the second gets ECONFLICT. A policy
-// change is stored whole, as the JSON of package changejson (in a json
+// change is stored whole, as the JSON of internal/sqlstore (in a json
 // column, which keeps the bytes of json.Marshal as they are), beside
 // columns for its id, state, creation time and revision.
 //
@@ -40,4 +40,8 @@
 // binary and applied by Open in one transaction under an advisory lock, so
 // processes starting together apply each version once. WithSchema puts every
 // table in a schema of its own, created if missing.
+//
+// postgres owns the PostgreSQL implementation of skyfence.Store and its
+// migrations, over the SQL shared with sqlite under internal/. It imports
+// the domain: never the service, HTTP, the bus or an engine.
 package postgres

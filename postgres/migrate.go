@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/skyfence/skyfence/internal/sqlrows"
+	"github.com/skyfence/skyfence/internal/sqlstore"
 )
 
 // migrationFiles holds the schema, one file per version, named
@@ -27,7 +27,7 @@ const migrateLock = 0x736b7966656e6365 // "skyfence"
 // applies nothing when the schema is current, and refuses a database
 // written by a newer build.
 func migrate(ctx context.Context, pool *pgxpool.Pool, schema string, logger *slog.Logger) error {
-	ms, err := sqlrows.Migrations(migrationFiles, "migrations")
+	ms, err := sqlstore.Migrations(migrationFiles, "migrations")
 	if err != nil {
 		return err
 	}
@@ -44,14 +44,14 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string, logger *slo
 			return err
 		}
 	}
-	err = sqlrows.ApplyMigrations(ctx, adapter{q: tx}, func(ctx context.Context, sql string) error {
+	err = sqlstore.ApplyMigrations(ctx, adapter{q: tx}, func(ctx context.Context, sql string) error {
 		_, err := tx.Exec(ctx, sql)
 		return err
 	}, ms, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    integer PRIMARY KEY,
 		name       text NOT NULL,
 		applied_at bigint NOT NULL
-	)`, func(m sqlrows.Migration) {
+	)`, func(m sqlstore.Migration) {
 		logger.Info("applied migration", "version", m.Version, "name", m.Name, "schema", schema)
 	})
 	if err != nil {

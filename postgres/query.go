@@ -6,22 +6,20 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/skyfence/skyfence/internal/changejson"
-	"github.com/skyfence/skyfence/internal/sqlrows"
+	"github.com/skyfence/skyfence/internal/sqlstore"
 )
 
 // dialect is what PostgreSQL's SQL has of its own: row locks held until
 // the transaction ends (a claim or release locks its cell, an audit append
 // the one row of audit_head), and groups kept as text[].
-var dialect = sqlrows.Dialect{
+var dialect = sqlstore.Dialect{
 	Name:          "postgres",
 	ForUpdate:     " FOR UPDATE",
 	AuditHead:     `SELECT seq, hash FROM audit_head`,
 	LockAuditHead: `SELECT seq, hash FROM audit_head FOR UPDATE`,
 	MoveAuditHead: `UPDATE audit_head SET seq = ?, hash = ?`,
 	Groups:        groups,
-	ScanGroups:    func() sqlrows.GroupsColumn { return &arrayGroups{} },
-	Changes:       sqlrows.ChangeCodec{Encode: changejson.Encode, Decode: changejson.Decode, CheckState: changejson.CheckState},
+	ScanGroups:    func() sqlstore.GroupsColumn { return &arrayGroups{} },
 }
 
 // groups returns groups as stored: never NULL.
@@ -45,25 +43,25 @@ type adapter struct {
 	t *tx
 }
 
-func (a adapter) Query(ctx context.Context, query string, args ...any) (sqlrows.Cursor, error) {
-	return a.q.Query(ctx, sqlrows.Dollars(query), args...)
+func (a adapter) Query(ctx context.Context, query string, args ...any) (sqlstore.Cursor, error) {
+	return a.q.Query(ctx, sqlstore.Dollars(query), args...)
 }
 
-func (a adapter) QueryRow(ctx context.Context, query string, args ...any) sqlrows.Scanner {
-	return row{a.q.QueryRow(ctx, sqlrows.Dollars(query), args...)}
+func (a adapter) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Scanner {
+	return row{a.q.QueryRow(ctx, sqlstore.Dollars(query), args...)}
 }
 
 func (a adapter) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	tag, err := a.q.Exec(ctx, sqlrows.Dollars(query), args...)
-	return tag.RowsAffected(), sqlrows.MarkConstraint(err, isConflict(err), isMissingRef(err))
+	tag, err := a.q.Exec(ctx, sqlstore.Dollars(query), args...)
+	return tag.RowsAffected(), sqlstore.MarkConstraint(err, isConflict(err), isMissingRef(err))
 }
 
 func (a adapter) Try(ctx context.Context, query string, args ...any) (int64, error) {
 	if a.t == nil {
 		return a.Exec(ctx, query, args...)
 	}
-	tag, err := a.t.guarded(ctx, sqlrows.Dollars(query), args...)
-	return tag.RowsAffected(), sqlrows.MarkConstraint(err, isConflict(err), isMissingRef(err))
+	tag, err := a.t.guarded(ctx, sqlstore.Dollars(query), args...)
+	return tag.RowsAffected(), sqlstore.MarkConstraint(err, isConflict(err), isMissingRef(err))
 }
 
 type row struct{ pgx.Row }
@@ -71,7 +69,7 @@ type row struct{ pgx.Row }
 func (r row) Scan(dest ...any) error {
 	err := r.Row.Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return sqlrows.Mark(err, sqlrows.ErrNoRows)
+		return sqlstore.Mark(err, sqlstore.ErrNoRows)
 	}
 	return err
 }

@@ -8,11 +8,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/skyfence/skyfence"
-	"github.com/skyfence/skyfence/internal/sqlrows"
+	"github.com/skyfence/skyfence/internal/sqlstore"
 )
 
-// stateColumnList is sqlrows.StateColumns as a list, for COPY.
-var stateColumnList = columnList(sqlrows.StateColumns)
+// stateColumnList is sqlstore.StateColumns as a list, for COPY.
+var stateColumnList = columnList(sqlstore.StateColumns)
 
 // columnList returns a list of columns written "a, b, c" as a slice.
 func columnList(columns string) []string {
@@ -25,12 +25,12 @@ func columnList(columns string) []string {
 // state read back has its TerminalID there. EINVALID (and nothing written)
 // for a nil state, an empty terminal id or a time out of range.
 func (db *DB) SaveStates(ctx context.Context, states []*skyfence.TerminalState) error {
-	if err := sqlrows.CheckStates(states); err != nil {
+	if err := sqlstore.CheckStates(states); err != nil {
 		return err
 	}
 	batch := lastOfEach(states, func(s *skyfence.TerminalState) string { return s.TerminalID })
-	return db.upsert(ctx, fmt.Sprintf("save %d states", len(batch)), "terminal_states", sqlrows.StateColumns, stateColumnList,
-		sqlrows.StateUpsert, len(batch), func(i int) ([]any, error) { return sqlrows.StateValues(nil, batch[i]), nil })
+	return db.upsert(ctx, fmt.Sprintf("save %d states", len(batch)), "terminal_states", sqlstore.StateColumns, stateColumnList,
+		sqlstore.StateUpsert, len(batch), func(i int) ([]any, error) { return sqlstore.StateValues(nil, batch[i]), nil })
 }
 
 // lastOfEach returns the last of items with each key, in their order: ON

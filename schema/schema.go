@@ -3,6 +3,9 @@
 // written. policy.Parse is the authority on the format; the tests here
 // keep the schema in step with it, key by key and on examples both must
 // accept or refuse. `skyfence policy schema` prints it.
+//
+// schema owns the schema file only. It imports nothing of skyfence; its
+// tests import policy to check the two agree.
 package schema
 
 import _ "embed"

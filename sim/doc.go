@@ -128,6 +128,9 @@
 // Labels (Label, WriteLabels) give each terminal's behaviour, whether it is
 // a bad actor and when its bad behaviour starts, for scoring a detector.
 //
-// Package sim/replay sends a fleet's fixes to skyfence, in process or over
-// HTTP, in simulated time.
+// sim owns the fleets, their behaviours and labels. It imports only the
+// domain and policy (its atlas, to place terminals, and its decisions, to
+// keep honest terminals where they have service): never the service, a
+// store, HTTP or the bus. Sending the fixes to skyfence is package
+// sim/replay's job.
 package sim

@@ -16,7 +16,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/skyfence/skyfence"
-	"github.com/skyfence/skyfence/internal/sqlrows"
+	"github.com/skyfence/skyfence/internal/sqlstore"
 )
 
 // busyTimeout is how long a write waits for another process's write
@@ -31,7 +31,7 @@ type DB struct {
 	r      *sql.DB // the pool of read-only connections
 	w      *sql.DB // the one writer connection
 	logger *slog.Logger
-	sealer sqlrows.Sealer
+	sealer sqlstore.Sealer
 }
 
 var _ skyfence.Store = (*DB)(nil)
@@ -110,7 +110,7 @@ func (db *DB) Tx(ctx context.Context, fn func(skyfence.Tx) error) error {
 			t.Rollback() // on error and on panic
 		}
 	}()
-	x := &tx{reader: newReader(t), Tx: sqlrows.NewTx(adapter{t}, &dialect)}
+	x := &tx{reader: newReader(t), Tx: sqlstore.NewTx(adapter{t}, &dialect)}
 	if err := fn(x); err != nil {
 		return err
 	}
@@ -134,14 +134,14 @@ type querier interface {
 
 // reader implements skyfence.Reader: the shared code, on the reader pool
 // or a transaction.
-type reader struct{ sqlrows.Reader }
+type reader struct{ sqlstore.Reader }
 
-func newReader(q querier) reader { return reader{sqlrows.NewReader(adapter{q}, &dialect)} }
+func newReader(q querier) reader { return reader{sqlstore.NewReader(adapter{q}, &dialect)} }
 
 // tx implements skyfence.Tx on a transaction of the writer.
 type tx struct {
 	reader
-	sqlrows.Tx
+	sqlstore.Tx
 }
 
 var _ skyfence.Tx = (*tx)(nil)

@@ -13,7 +13,7 @@
 // time is NULL. Times outside the years 1678 to 2262 do not fit and are
 // refused with EINVALID.
 //
-// A policy change is stored whole, as the JSON of package changejson (the
+// A policy change is stored whole, as the JSON of internal/sqlstore (the
 // bytes of json.Marshal, times in UTC), beside columns for its id, state,
 // creation time and revision; UpdateChange is a compare-and-set on the
 // revision. Transactions run one at a time, so a read-check-update in one
@@ -22,4 +22,8 @@
 //
 // The schema is versioned by the SQL files under migrations/, embedded in the
 // binary and applied by Open in one transaction.
+//
+// sqlite owns the SQLite implementation of skyfence.Store and its
+// migrations, over the SQL shared with postgres under internal/. It imports
+// the domain: never the service, HTTP, the bus or an engine.
 package sqlite

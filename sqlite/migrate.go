@@ -6,7 +6,7 @@ import (
 	"embed"
 	"log/slog"
 
-	"github.com/skyfence/skyfence/internal/sqlrows"
+	"github.com/skyfence/skyfence/internal/sqlstore"
 )
 
 // migrationFiles holds the schema, one file per version, named
@@ -20,7 +20,7 @@ var migrationFiles embed.FS
 // each applied version in schema_migrations; it applies nothing when the
 // schema is current, and refuses a database written by a newer build.
 func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
-	ms, err := sqlrows.Migrations(migrationFiles, "migrations")
+	ms, err := sqlstore.Migrations(migrationFiles, "migrations")
 	if err != nil {
 		return err
 	}
@@ -29,14 +29,14 @@ func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 		return err
 	}
 	defer tx.Rollback() // a no-op after Commit
-	err = sqlrows.ApplyMigrations(ctx, adapter{tx}, func(ctx context.Context, sql string) error {
+	err = sqlstore.ApplyMigrations(ctx, adapter{tx}, func(ctx context.Context, sql string) error {
 		_, err := tx.ExecContext(ctx, sql)
 		return err
 	}, ms, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
 		applied_at INTEGER NOT NULL
-	) STRICT`, func(m sqlrows.Migration) {
+	) STRICT`, func(m sqlstore.Migration) {
 		logger.Info("applied migration", "version", m.Version, "name", m.Name)
 	})
 	if err != nil {

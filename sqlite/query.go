@@ -7,20 +7,18 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/skyfence/skyfence/internal/changejson"
-	"github.com/skyfence/skyfence/internal/sqlrows"
+	"github.com/skyfence/skyfence/internal/sqlstore"
 )
 
 // dialect is what SQLite's SQL has of its own: no row locks (a write
 // transaction holds the file's one write lock), the audit chain's head
 // read from the log itself, and groups kept as a JSON array in TEXT.
-var dialect = sqlrows.Dialect{
+var dialect = sqlstore.Dialect{
 	Name:          "sqlite",
 	AuditHead:     `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`,
 	LockAuditHead: `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`,
 	Groups:        groupsJSON,
-	ScanGroups:    func() sqlrows.GroupsColumn { return &jsonGroups{} },
-	Changes:       sqlrows.ChangeCodec{Encode: changejson.Encode, Decode: changejson.Decode, CheckState: changejson.CheckState},
+	ScanGroups:    func() sqlstore.GroupsColumn { return &jsonGroups{} },
 }
 
 // groupsJSON returns groups as stored: a JSON array, never null.
@@ -50,7 +48,7 @@ func (g *jsonGroups) Groups() ([]string, error) {
 // are.
 type adapter struct{ q querier }
 
-func (a adapter) Query(ctx context.Context, query string, args ...any) (sqlrows.Cursor, error) {
+func (a adapter) Query(ctx context.Context, query string, args ...any) (sqlstore.Cursor, error) {
 	rows, err := a.q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -58,14 +56,14 @@ func (a adapter) Query(ctx context.Context, query string, args ...any) (sqlrows.
 	return cursor{rows}, nil
 }
 
-func (a adapter) QueryRow(ctx context.Context, query string, args ...any) sqlrows.Scanner {
+func (a adapter) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Scanner {
 	return row{a.q.QueryRowContext(ctx, query, args...)}
 }
 
 func (a adapter) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	res, err := a.q.ExecContext(ctx, query, args...)
 	if err != nil {
-		return 0, sqlrows.MarkConstraint(err, isConflict(err), isMissingRef(err))
+		return 0, sqlstore.MarkConstraint(err, isConflict(err), isMissingRef(err))
 	}
 	return res.RowsAffected()
 }
@@ -84,7 +82,7 @@ type row struct{ *sql.Row }
 func (r row) Scan(dest ...any) error {
 	err := r.Row.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return sqlrows.Mark(err, sqlrows.ErrNoRows)
+		return sqlstore.Mark(err, sqlstore.ErrNoRows)
 	}
 	return err
 }

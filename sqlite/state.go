@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/skyfence/skyfence"
-	"github.com/skyfence/skyfence/internal/sqlrows"
+	"github.com/skyfence/skyfence/internal/sqlstore"
 )
 
 // SaveStates upserts the states in one write transaction with one prepared
@@ -14,12 +14,12 @@ import (
 // EINVALID (and nothing written) for a nil state, an empty terminal id or a
 // time out of range.
 func (db *DB) SaveStates(ctx context.Context, states []*skyfence.TerminalState) error {
-	if err := sqlrows.CheckStates(states); err != nil {
+	if err := sqlstore.CheckStates(states); err != nil {
 		return err
 	}
-	return db.upsert(ctx, "save states", `INSERT INTO terminal_states (`+sqlrows.StateColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) `+sqlrows.StateUpsert, len(states),
-		func(dst []any, i int) []any { return sqlrows.StateValues(dst, states[i]) },
+	return db.upsert(ctx, "save states", `INSERT INTO terminal_states (`+sqlstore.StateColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) `+sqlstore.StateUpsert, len(states),
+		func(dst []any, i int) []any { return sqlstore.StateValues(dst, states[i]) },
 		func(i int) string { return fmt.Sprintf("save state of %q", states[i].TerminalID) })
 }
 

@@ -11,6 +11,10 @@
 //
 // Fixtures are fixed: random data comes from seeded generators, and times
 // carry nanoseconds and a zone other than UTC.
+//
+// storetest owns the store contract's tests. It imports only the domain
+// (and golang.org/x/mod's tlog, to check the audit log's tree): never a
+// store, whose tests pass it theirs, nor the service, HTTP or the bus.
 package storetest
 
 import (

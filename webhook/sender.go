@@ -8,6 +8,10 @@
 // arrive in the order they were published, a slow or failing endpoint delays
 // only itself, and the publisher never waits. An event that does not fit an
 // endpoint's queue is dropped and counted (Stats).
+//
+// webhook owns delivery to endpoints: queues, signatures and retries. It
+// imports only bus and the standard library: never the domain, the service
+// or a store.
 package webhook
 
 import (

@@ -23,4 +23,8 @@
 // Use Load to decode the embedded data, Decode for bytes of your own, and
 // Encode (used by the generator) to write the format, which is described on
 // DecodeFile.
+//
+// world owns the boundary data and its file format. It imports only geoindex
+// (the shapes it decodes into); never atlas, policy, a store, HTTP or the
+// bus.
 package world

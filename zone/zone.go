@@ -11,6 +11,10 @@
 // edge that differs much from the great circle, Parse warns. An edge
 // spanning more than 180 degrees of longitude is taken to cross the
 // antimeridian (the shorter way round), so zones need not be split there.
+//
+// zone owns the zone files' format and their validation. It imports only
+// geoindex (the rings it builds): never policy, which compiles the zones it
+// reads, nor a store, HTTP or the bus.
 package zone
 
 import (

@@ -1,66 +1,52 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/skyfence/skyfence/bench"
 )
 
-// TestBenchDetectSmoke runs `skyfence bench detect` on a tiny fleet: the
-// table names every target detector with a verdict, and the JSON holds
-// the same scores.
-func TestBenchDetectSmoke(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "detect.json")
-	out, errs, code := runCLI(t, "", "bench", "detect", "--terminals", "2000", "--duration", "10m", "--json", file)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errs)
-	}
-	for _, want := range []string{"bench detect --terminals 2000 --duration 10m0s", "| origin_denied | smuggled (30) |", "| impossible_travel | spoof-jump (15) |", "| drone_motion | drone (20) |", "| all |"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the table lacks %q:\n%s", want, out)
-		}
-	}
-	b, err := os.ReadFile(file)
+func TestSourceRoot(t *testing.T) {
+	t.Parallel()
+	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var runs []bench.DetectionResult
-	if err := json.Unmarshal(b, &runs); err != nil {
+	if got := sourceRoot(filepath.Join(root, "cmd", "skyfence")); got != root {
+		t.Errorf("in the clone's cmd/skyfence: %q, want %q", got, root)
+	}
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// Without the confounders, then with them (and their bad actors'
-	// targets, and the interference events).
-	if len(runs) != 2 || runs[0].Confounders || !runs[1].Confounders {
-		t.Fatalf("%d runs, want one without the confounders and one with", len(runs))
+	if err := os.Mkdir(filepath.Join(other, "sub"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	for k, want := range []int{4, 7} {
-		res := runs[k]
-		if res.Terminals != 2000 || res.Fixes == 0 || len(res.Targets) != want || !res.Defaults || res.Seed != 1 {
-			t.Fatalf("run %d: %d terminals, %d fixes, %d targets (want %d), defaults %v, seed %d", k, res.Terminals, res.Fixes, len(res.Targets), want, res.Defaults, res.Seed)
-		}
-		for _, tg := range res.Targets {
-			if tg.Delay.Labelled == 0 || !strings.Contains(out, "| "+tg.Detector+" | "+tg.Kind) {
-				t.Errorf("run %d: target %+v not measured or not in the table", k, tg)
-			}
-		}
+	if got := sourceRoot(filepath.Join(other, "sub")); got != "" {
+		t.Errorf("in another module: %q, want none", got)
 	}
-	if len(runs[1].Interference) != 6 || !strings.Contains(out, "GNSS interference events and the incidents raised") {
-		t.Errorf("with the confounders: %d interference events scored", len(runs[1].Interference))
-	}
-	if _, _, code := runCLI(t, "", "bench", "detect", "--confounders", "maybe"); code == 0 {
-		t.Errorf("--confounders maybe accepted")
-	}
+}
 
-	config := filepath.Join(t.TempDir(), "detect.json")
-	if err := os.WriteFile(config, []byte(`{"disabled": ["origin_denied"]}`), 0o644); err != nil {
-		t.Fatal(err)
+// TestBenchRunsTheBenchCommand: from a clone, skyfence bench runs
+// cmd/skyfence-bench with its arguments and its exit status.
+func TestBenchRunsTheBenchCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds cmd/skyfence-bench")
 	}
-	out, errs, code = runCLI(t, "", "bench", "detect", "--terminals", "2000", "--duration", "10m", "--config", config)
-	if code != 0 || !strings.Contains(out, "a config of its own") || !strings.Contains(out, "| origin_denied | smuggled (30) | 0 | 0.000 | 0.000 |") {
-		t.Errorf("with origin_denied disabled: exit %d, %s\n%s", code, errs, out)
+	t.Parallel()
+	_, errs, code := runCLI(t, "", "bench", "nosuch")
+	if code != 2 || !strings.Contains(errs, `skyfence-bench: unknown suite "nosuch"`) {
+		t.Errorf("bench nosuch: exit %d (want 2), %s", code, errs)
+	}
+}
+
+// TestBenchOutsideAClone: elsewhere, skyfence bench says where the
+// benchmarks are and how to run them.
+func TestBenchOutsideAClone(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, errs, code := runCLI(t, "", "bench", "locate")
+	if code != 1 || !strings.Contains(errs, "cmd/skyfence-bench") || !strings.Contains(errs, "go run ./cmd/skyfence-bench") {
+		t.Errorf("exit %d, %s", code, errs)
 	}
 }

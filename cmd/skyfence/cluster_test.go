@@ -22,8 +22,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/skyfence/skyfence"
-	"github.com/skyfence/skyfence/internal/testnats"
-	"github.com/skyfence/skyfence/internal/teststore"
+	"github.com/skyfence/skyfence/internal/testkit/testnats"
+	"github.com/skyfence/skyfence/internal/testkit/teststore"
 )
 
 // The tests of this file run skyfence as an operator would: the binary,

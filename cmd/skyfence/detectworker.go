@@ -158,7 +158,7 @@ func openWorker(ctx context.Context, c workerConfig, e env) (_ *worker, err erro
 	if w.parts, err = parsePartitions(c.Own, c.Partitions); err != nil {
 		return nil, err
 	}
-	dc, err := loadDetectConfig(c.DetectConfig)
+	dc, err := detect.LoadConfig(c.DetectConfig)
 	if err != nil {
 		return nil, fmt.Errorf("--detect-config: %w", err)
 	}

@@ -60,7 +60,7 @@ func (s *Server) startFixes(api *httpapi.Server) error {
 	}
 	gateway := control.WithPrincipal(context.Background(),
 		&control.Principal{KeyID: "nats:" + node, Person: node, Role: skyfence.RoleGateway})
-	d := &natsbus.FixDecider{Ingest: s.svc.Ingest, Decided: api.CountDecisions}
+	d := &natsbus.FixDecider{Core: s.svc.Authorizer(), May: control.MayIngest, Decided: api.CountDecisions}
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &fixStream{reader: r, cancel: cancel, done: make(chan struct{})}
 	go func() {

@@ -8,6 +8,10 @@
 //
 // Run `skyfence help` for the commands, and `skyfence <command> -h` for the
 // flags of one.
+//
+// It owns the wiring: flags, configuration, and which store, bus and
+// servers run. It is the one package that imports every driver; nothing
+// imports it.
 package main
 
 import (
@@ -42,7 +46,7 @@ func commands() []command {
 		{"change", "draft, propose, review, activate or roll back policy changes on a server", runChange},
 		{"transparency", "write the public transparency report (HTML and JSON) from a store", runTransparency},
 		{"locate", "answer the country (and zones) of lat,lon lines", runLocate},
-		{"bench", "measure skyfence against its peers and its targets (bench all, or one part of it)", runBench},
+		{"bench", "measure skyfence against its peers and its targets: runs cmd/skyfence-bench from a clone", runBench},
 		{"sim", "simulate a fleet of terminals and replay its fixes, in process or into a server", runSim},
 		{"policy", "check a policy file, say what changes between two, preview its impact (policy validate|diff|plan|schema)", runPolicy},
 		{"decide", "decide whether terminals may have service at their fixes", runDecide},

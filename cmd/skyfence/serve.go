@@ -211,7 +211,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	case cfg.Detect && cfg.Cluster.forwardsDetection():
 		s.detect = detect.NewForwardQueue(detect.DefaultConfig().QueueSize, nil)
 	case cfg.Detect:
-		dc, err := loadDetectConfig(cfg.DetectConfig)
+		dc, err := detect.LoadConfig(cfg.DetectConfig)
 		if err != nil {
 			return nil, fmt.Errorf("--detect-config: %w", err)
 		}
@@ -247,7 +247,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, e env) (_ *Server, err err
 	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	s.http.RegisterOnShutdown(api.CloseStreams)
 	base := "http://" + s.ln.Addr().String()
-	fmt.Fprintf(e.stdout, "skyfence is serving on %s (policy %s, store %s)\n", base, s.svc.Snapshot().Version, cfg.Store)
+	fmt.Fprintf(e.stdout, "skyfence is serving on %s (policy %s, store %s)\n", base, s.svc.Authorizer().Snapshot().Version, cfg.Store)
 	if len(secrets) > 0 {
 		fmt.Fprintf(e.stdout, "\nAdmin API keys were created, one per admin (another admin approves a key that can change service). They are shown only now; keep them, and give the second to another person:\n\n")
 		for i, secret := range secrets {

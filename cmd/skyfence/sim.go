@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -197,4 +198,16 @@ func writeLabels(file string, f *sim.Fleet) error {
 		return err
 	}
 	return out.Close()
+}
+
+// writeJSONFile writes v as indented JSON to file, if file is not "".
+func writeJSONFile(file string, v any) error {
+	if file == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, append(b, '\n'), 0o644)
 }

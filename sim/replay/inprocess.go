@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/policy"
@@ -24,7 +25,7 @@ import (
 type InProcess struct {
 	Service *control.Service
 	store   *sqlite.DB
-	results sync.Pool // of *[]control.Result
+	results sync.Pool // of *[]authorizer.Result
 	detect  *detect.Queue
 	done    chan error
 	mu      sync.Mutex
@@ -120,16 +121,16 @@ func (p *InProcess) Register(ctx context.Context, f *sim.Fleet, log io.Writer) e
 	return nil
 }
 
-// Send ingests the fixes with control.Service.Ingest.
+// Send decides the fixes with the service's authorizer.
 func (p *InProcess) Send(ctx context.Context, fixes []skyfence.Fix, out []Outcome) error {
-	rp, _ := p.results.Get().(*[]control.Result)
+	rp, _ := p.results.Get().(*[]authorizer.Result)
 	if rp == nil {
-		rp = new([]control.Result)
+		rp = new([]authorizer.Result)
 	}
 	defer p.results.Put(rp)
 	res := slices.Grow((*rp)[:0], len(fixes))[:len(fixes)]
 	*rp = res
-	if err := p.Service.Ingest(control.WithPrincipal(ctx, control.System), fixes, res); err != nil {
+	if err := p.Service.Authorizer().Ingest(fixes, res); err != nil {
 		return err
 	}
 	for i := range res {

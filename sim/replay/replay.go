@@ -12,6 +12,12 @@
 // fast as it can and reports how far behind it is. Options.MaxAhead holds
 // simulated time to at most that far ahead of the real clock, for a server
 // that refuses fixes from the future.
+//
+// replay owns the run in simulated time and its summary. It drives skyfence
+// from outside: it imports sim, the service (control, for InProcess, with
+// an SQLite store) and the engines' types, but never httpapi, whose server
+// it reaches only over HTTP as a gateway does; no engine imports it
+// (layout_test.go).
 package replay
 
 import (
@@ -35,7 +41,7 @@ type Target interface {
 	// Register makes every terminal of the fleet known to the target and
 	// gives it service where it can, writing progress to log.
 	Register(ctx context.Context, f *sim.Fleet, log io.Writer) error
-	// Send decides a batch of fixes (at most control.MaxBatch), writing
+	// Send decides a batch of fixes (at most authorizer.MaxBatch), writing
 	// the outcome of fixes[i] to out[i]. It is called from several
 	// goroutines at once.
 	Send(ctx context.Context, fixes []skyfence.Fix, out []Outcome) error

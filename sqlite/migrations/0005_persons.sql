@@ -13,7 +13,7 @@ CREATE TABLE persons (
 -- A key belongs to a person (by id); a partner key to one authority; a key
 -- of a role in a two-person rule is pending until a second admin approves
 -- it. The rows before this migration are given their persons by the Go
--- step of this migration (sqlrows.adoptKeyPersons), which normalizes the
+-- step of this migration (sqlstore.adoptKeyPersons), which normalizes the
 -- names: keys whose persons' names normalize equal become one person.
 ALTER TABLE api_keys ADD COLUMN person_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE api_keys ADD COLUMN authority TEXT NOT NULL DEFAULT '';

@@ -13,6 +13,8 @@
 // writes them, four decimals) and population, sorted by population (largest
 // first), then country, then name. The output depends only on the input:
 // the gzip header carries no name or time.
+//
+// It imports only the standard library; nothing of skyfence imports it.
 package main
 
 import (

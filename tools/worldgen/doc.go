@@ -32,4 +32,7 @@
 // territorial sea's cells and bytes) on stdout. With -survey it also lists,
 // for every feature, the polygons far from its largest one: the candidates
 // for the territory table.
+//
+// It imports only world (the format it writes) and geoindex (the index
+// behind the territorial sea); nothing of skyfence imports it.
 package main

@@ -1,5 +1,8 @@
 // Package worldtest makes reproducible test and benchmark positions over the
 // world's boundaries.
+//
+// worldtest owns the positions that tests and benchmarks ask the indexes.
+// It imports only geoindex, and only tests and benchmarks import it.
 package worldtest
 
 import (
