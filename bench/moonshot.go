@@ -246,44 +246,22 @@ func encodeBatches(f *sim.Fleet, from time.Duration, n, batch int, binary bool) 
 			fixes = f.AppendFixes(fixes, at, at.Add(time.Second))
 			at = at.Add(time.Second)
 		}
+		wire = wire[:0]
+		for _, fx := range fixes[:batch] {
+			wire = append(wire, wireFix(fx))
+		}
 		if binary {
-			wire = wire[:0]
-			for _, fx := range fixes[:batch] {
-				wire = append(wire, wireFix(fx))
-			}
 			bodies = append(bodies, enc.AppendRequest(nil, "", wire))
-			fixes = append(fixes[:0], fixes[batch:]...)
-			continue
+		} else {
+			bodies = append(bodies, fixwire.AppendJSONRequest(make([]byte, 0, 150*batch), "", wire))
 		}
-		body := make([]byte, 0, 150*batch)
-		body = append(body, `{"fixes":[`...)
-		for i, fx := range fixes[:batch] {
-			if i > 0 {
-				body = append(body, ',')
-			}
-			body = append(body, `{"terminal_id":"`...)
-			body = append(body, fx.TerminalID...)
-			body = append(body, `","time":"`...)
-			body = fx.Time.AppendFormat(body, time.RFC3339)
-			body = append(body, `","lat":`...)
-			body = strconv.AppendFloat(body, fx.Lat, 'f', 5, 64)
-			body = append(body, `,"lon":`...)
-			body = strconv.AppendFloat(body, fx.Lon, 'f', 5, 64)
-			body = append(body, `,"alt_m":`...)
-			body = strconv.AppendFloat(body, fx.AltM, 'f', 0, 64)
-			body = append(body, `,"speed_kmh":`...)
-			body = strconv.AppendFloat(body, fx.SpeedKmh, 'f', 1, 64)
-			body = append(body, '}')
-		}
-		bodies = append(bodies, append(body, "]}"...))
 		fixes = append(fixes[:0], fixes[batch:]...)
 	}
 	return bodies
 }
 
-// wireFix is fx as the JSON body says it: lat, lon to 5 decimals,
-// altitude to the metre, speed to 0.1 km/h, so that both forms carry the
-// same values.
+// wireFix is fx as a gateway says it: lat, lon to 5 decimals, altitude
+// to the metre, speed to 0.1 km/h, in whole seconds, in both forms.
 func wireFix(fx skyfence.Fix) fixwire.Fix {
 	round := func(v float64, decimals int) float64 {
 		r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', decimals, 64), 64)

@@ -1,10 +1,30 @@
-// Package fixwire is the binary form of POST /v1/fixes: a batch of fixes
-// from a gateway, and the server's answer, one result per fix. It says
-// what the JSON form says (docs/API.md, "Fixes in, decisions out"), field
-// for field, in a fraction of the bytes and of the CPU: no numbers in
-// decimal, no times in RFC 3339, and the strings a batch repeats (rules,
-// countries, zones, reasons, the policy version) sent once. Gateways
-// written in Go use this package; others implement the grammar below.
+// Package fixwire owns every form of a batch of fixes, POST /v1/fixes's
+// body and the server's answer, one result per fix: JSON, NDJSON (one fix
+// a line, one result a line) and a binary form, each read and written
+// here, request and answer. HTTP (httpapi), NATS (natsbus), the simulator
+// and the benchmarks read and write batches with it and with nothing
+// else. A fix of any form is a Fix, and Fix.Check is the one conversion
+// into the skyfence.Fix the service decides, the one place of the rules.
+//
+// A value a fix does not report (lat, lon or speed_kmh left out) is NaN,
+// in every form: JSON cannot say NaN and the binary form refuses it, so
+// it can mean nothing else; it costs no pointer and no allocation per
+// fix on the hot path (a *float64 did, three times a fix); and it is
+// read with one comparison, the range check that a NaN fails (Check).
+// The service's own "no speed" (skyfence.NoSpeed) is made from it once,
+// in Check.
+//
+// It imports the domain and policy (whose decisions the answers carry),
+// never a driver: no HTTP, NATS or SQL.
+//
+// # The binary form
+//
+// The binary form says what the JSON form says (docs/API.md, "Fixes in,
+// decisions out"), field for field, in a fraction of the bytes and of the
+// CPU: no numbers in decimal, no times in RFC 3339, and the strings a
+// batch repeats (rules, countries, zones, reasons, the policy version)
+// sent once. Gateways written in Go use this package; others implement
+// the grammar below. Its primitives are package binwire's.
 //
 // Both bodies start with the version (1); a server that does not speak
 // a body's version refuses it. Media type: ContentType, for both.
@@ -45,10 +65,9 @@ package fixwire
 import (
 	"encoding/binary"
 	"math"
-	"strings"
 	"time"
-	"unicode/utf8"
-	"unsafe"
+
+	"github.com/skyfence/skyfence/internal/binwire"
 )
 
 // ContentType is the media type of both bodies, request and answer.
@@ -77,10 +96,11 @@ const (
 	resFlags = 1<<iota - 1
 )
 
-// Fix is one fix of a batch. Lat, Lon and SpeedKmh are NaN when the fix
-// does not give them (JSON leaves the field out; JSON cannot say NaN): a
-// fix without a speed is decided at the speed derived from the terminal's
-// previous fix. A zero Time is no time.
+// Fix is one fix of a batch, in any form, as the gateway sent it. Lat,
+// Lon and SpeedKmh are NaN when the fix does not give them (JSON leaves
+// the field out; JSON cannot say NaN): a fix without a speed is decided at
+// the speed derived from the terminal's previous fix. A zero Time is no
+// time. Check makes it the fix the service decides.
 type Fix struct {
 	TerminalID string
 	Time       time.Time
@@ -114,22 +134,11 @@ type FixError struct {
 	Field         string // "" if no one field is at fault
 }
 
-// Encoder writes requests and answers. It keeps a table of the body's
-// strings; reuse it to reuse the table's memory. It is not safe for
-// concurrent use.
+// Encoder writes requests and answers in the binary form. It keeps a
+// table of the body's strings; reuse it to reuse the table's memory. It
+// is not safe for concurrent use.
 type Encoder struct {
-	strs map[string]uint32
-	// recent holds strings seen by their address: decisions' strings are
-	// the policy's own, shared by every decision, so most are found here
-	// without hashing them. A slot keeps its string alive, so an address
-	// cannot come back with other bytes while the body is written.
-	recent [64]recentStr
-	empty  uint32 // the reference of "", 0 until it is in the table
-}
-
-type recentStr struct {
-	s   string
-	ref uint32
+	strs binwire.Table
 }
 
 // AppendRequest appends the request for a batch of fixes to dst.
@@ -240,60 +249,19 @@ func (e *Encoder) AppendResult(b []byte, r *Result) []byte {
 // begin starts a body: the version, the batch id, the count; and a new
 // string table.
 func (e *Encoder) begin(b []byte, batchID string, n int) []byte {
-	if e.strs == nil {
-		e.strs = make(map[string]uint32, 64)
-	}
-	clear(e.strs)
-	e.recent, e.empty = [len(e.recent)]recentStr{}, 0
+	e.strs.UTF8 = true
+	e.strs.Reset()
 	b = append(b, Version)
 	b = appendBytes(b, batchID)
 	return binary.AppendUvarint(b, uint64(n))
 }
 
 // str appends s as a reference to the body's table, adding it if new.
-func (e *Encoder) str(b []byte, s string) []byte {
-	if len(s) == 0 {
-		if e.empty == 0 {
-			e.empty = e.add(s)
-			return append(b, 0, 0)
-		}
-		return binary.AppendUvarint(b, uint64(e.empty))
-	}
-	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	slot := &e.recent[(p>>3^p>>9^uintptr(len(s)))%uintptr(len(e.recent))]
-	if len(slot.s) == len(s) && unsafe.StringData(slot.s) == unsafe.StringData(s) {
-		return binary.AppendUvarint(b, uint64(slot.ref))
-	}
-	ref, ok := e.strs[s]
-	if !ok {
-		ref = e.add(s)
-		b = append(b, 0)
-		b = appendBytes(b, s)
-	} else {
-		b = binary.AppendUvarint(b, uint64(ref))
-	}
-	*slot = recentStr{s, ref}
-	return b
-}
-
-// add puts s in the table and returns its reference.
-func (e *Encoder) add(s string) uint32 {
-	ref := uint32(len(e.strs) + 1)
-	e.strs[s] = ref
-	return ref
-}
+func (e *Encoder) str(b []byte, s string) []byte { return e.strs.Append(b, s) }
 
 // appendBytes appends s as bytes: UTF-8, as the form says, so a string
 // that is not (a terminal id echoed as a gateway sent it) goes with
 // U+FFFD for each byte that is not.
-func appendBytes(b []byte, s string) []byte {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, string(utf8.RuneError))
-	}
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
+func appendBytes(b []byte, s string) []byte { return binwire.AppendUTF8(b, s) }
 
-func appendFloat(b []byte, v float64) []byte {
-	return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
-}
+func appendFloat(b []byte, v float64) []byte { return binwire.AppendFloat(b, v) }

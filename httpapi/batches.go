@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/fixwire"
 )
 
 // Batch ids make a gateway's retry of POST /v1/fixes idempotent on the
@@ -81,17 +82,17 @@ func (s *Server) KeepBatches(maxBytes int, maxAge time.Duration) {
 // sum hashes a batch's fixes as parsed, so that a retry sent with other
 // spacing or key order, or in the other form (JSON, binary), is the same
 // batch.
-func (c *batchCache) sum(fixes []fixInput) uint64 {
+func (c *batchCache) sum(fixes []fixwire.Fix) uint64 {
 	var h maphash.Hash
 	h.SetSeed(c.seed)
 	num := func(f float64) { maphash.WriteComparable(&h, math.Float64bits(f)) }
-	opt := func(f *float64) {
-		if f == nil {
+	opt := func(f float64) {
+		if math.IsNaN(f) { // not reported
 			h.WriteByte(0)
 			return
 		}
 		h.WriteByte(1)
-		num(*f)
+		num(f)
 	}
 	for i := range fixes {
 		f := &fixes[i]

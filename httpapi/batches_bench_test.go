@@ -2,19 +2,21 @@ package httpapi
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/skyfence/skyfence/fixwire"
 )
 
 // BenchmarkBatchCache measures what keeping a batch's answer costs: hashing
 // 1,000 fixes and copying an answer of their size (about 290 KB), with
 // eviction once the cache is full.
 func BenchmarkBatchCache(b *testing.B) {
-	fixes := make([]fixInput, 1000)
+	fixes := make([]fixwire.Fix, 1000)
 	for i := range fixes {
-		lat, lon := 50.45, 30.52
-		fixes[i] = fixInput{TerminalID: "ut-" + strconv.Itoa(i), Time: time.Unix(1780000000, 0), Lat: &lat, Lon: &lon}
+		fixes[i] = fixwire.Fix{TerminalID: "ut-" + strconv.Itoa(i), Time: time.Unix(1780000000, 0), Lat: 50.45, Lon: 30.52, SpeedKmh: math.NaN()}
 	}
 	answer := make([]byte, 290_000)
 	c := newBatchCache(DefaultBatchCacheBytes, DefaultBatchCacheAge)

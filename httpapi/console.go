@@ -12,6 +12,7 @@ import (
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/bus"
 	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/internal/jsonstr"
 	"github.com/skyfence/skyfence/policy"
 )
 
@@ -71,14 +72,14 @@ func appendStates(b []byte, states []control.MapState) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, policy.Reason(i).String())
+		b = jsonstr.Append(b, policy.Reason(i).String())
 	}
 	b = append(b, `],"statuses":[`...)
 	for i := skyfence.Inactive; i <= skyfence.Deactivated; i++ {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, i.String())
+		b = jsonstr.Append(b, i.String())
 	}
 	b = append(b, `],"count":`...)
 	b = strconv.AppendInt(b, int64(len(states)), 10)
@@ -94,11 +95,11 @@ func appendStates(b []byte, states []control.MapState) []byte {
 		}
 		b = append(b, ']')
 	}
-	column("id", func(b []byte, st *control.MapState) []byte { return appendString(b, st.ID) })
+	column("id", func(b []byte, st *control.MapState) []byte { return jsonstr.Append(b, st.ID) })
 	column("lon", func(b []byte, st *control.MapState) []byte { return strconv.AppendFloat(b, st.Lon, 'f', 5, 64) })
 	column("lat", func(b []byte, st *control.MapState) []byte { return strconv.AppendFloat(b, st.Lat, 'f', 5, 64) })
 	column("reason", func(b []byte, st *control.MapState) []byte { return strconv.AppendUint(b, uint64(st.Reason), 10) })
-	column("country", func(b []byte, st *control.MapState) []byte { return appendString(b, st.Country) })
+	column("country", func(b []byte, st *control.MapState) []byte { return jsonstr.Append(b, st.Country) })
 	column("status", func(b []byte, st *control.MapState) []byte { return strconv.AppendUint(b, uint64(st.Status), 10) })
 	return append(b, '}')
 }

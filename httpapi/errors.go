@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/fixwire"
 )
 
 // statusOf maps error codes to HTTP statuses: the one place that does.
@@ -105,29 +105,14 @@ func decodeBytes(b []byte, v any) error {
 	return nil
 }
 
-// jsonError turns a decoding error into an *skyfence.Error with the field.
+// jsonError turns a decoding error into an *skyfence.Error with the field:
+// a body over the limit, else what fixwire says of every JSON body that
+// encoding/json refuses.
 func jsonError(err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
+	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
 		return skyfence.Errorf(skyfence.ETOOLARGE, "request body larger than %d bytes", tooBig.Limit)
-	case errors.Is(err, io.EOF):
-		return skyfence.Errorf(skyfence.EINVALID, "empty request body: want a JSON object")
-	case errors.As(err, &syn):
-		return skyfence.Errorf(skyfence.EINVALID, "malformed JSON at byte %d: %v", syn.Offset, syn)
-	case errors.As(err, &typ):
-		return skyfence.FieldErrorf(skyfence.EINVALID, typ.Field, "want %s, got JSON %s", typ.Type, typ.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return skyfence.FieldErrorf(skyfence.EINVALID, field, "unknown field %q", field)
 	}
-	var e *skyfence.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return skyfence.Errorf(skyfence.EINVALID, "malformed request: %v", err)
+	return fixwire.JSONError(err)
 }
 
 func badQuery(name, format string, args ...any) error {

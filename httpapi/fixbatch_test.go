@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"strconv"
 	"sync"
@@ -16,7 +15,6 @@ import (
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/fixwire"
-	"github.com/skyfence/skyfence/httpapi"
 	"github.com/skyfence/skyfence/internal/testkit/testnats"
 	"github.com/skyfence/skyfence/natsbus"
 	"github.com/skyfence/skyfence/sqlite"
@@ -65,6 +63,12 @@ func (a *answers) add(_ int, b []byte) {
 }
 
 func (a *answers) count() int { a.mu.Lock(); defer a.mu.Unlock(); return a.n }
+
+// decider decides batches from NATS with e's service, as an authorizer
+// with --fix-partitions does.
+func (e *env) decider() *natsbus.FixDecider {
+	return &natsbus.FixDecider{Core: e.svc.Authorizer(), May: control.MayIngest}
+}
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -149,7 +153,7 @@ func fixesOverNATSInOrder(t *testing.T, binary bool) {
 		}
 		parts += len(to)
 	}
-	r, stop := read(t, cfg, func(b []byte, _ bool) []byte { return e.api.DecideBatch(gatewayCtx, b, nil) })
+	r, stop := read(t, cfg, func(b []byte, _ bool) []byte { return e.decider().Decide(gatewayCtx, b, nil) })
 	waitUntil(t, "every answer", func() bool { return got.count() == parts })
 	stop()
 	for b := range batches {
@@ -200,7 +204,7 @@ func TestFixesOverNATSRedeliveredApplyNothingTwice(t *testing.T) {
 	ctx, die := context.WithCancel(context.Background())
 	var first []byte
 	if err := r1.Read(ctx, 0, func(b []byte, _ bool) []byte {
-		first = e.api.DecideBatch(gatewayCtx, b, nil)
+		first = e.decider().Decide(gatewayCtx, b, nil)
 		die()
 		return first
 	}); err == nil {
@@ -221,7 +225,7 @@ func TestFixesOverNATSRedeliveredApplyNothingTwice(t *testing.T) {
 	var marked bool
 	r2, stop := read(t, cfg, func(b []byte, redelivered bool) []byte {
 		marked = redelivered
-		return e.api.DecideBatch(gatewayCtx, b, nil)
+		return e.decider().Decide(gatewayCtx, b, nil)
 	})
 	waitUntil(t, "the answer", func() bool { return got.count() == 1 })
 	stop()
@@ -247,7 +251,7 @@ func TestFixesOverNATSRedeliveredApplyNothingTwice(t *testing.T) {
 // fixes (embedded nats-server, or SKYFENCE_TEST_NATS_URL's): 16
 // partitions, batches of 1,000 fixes of 1,000 active terminals (about 63
 // fixes a partition's message), a reader goroutine a partition as serve
-// --fix-partitions runs them, each batch decided by DecideBatch on a
+// --fix-partitions runs them, each batch decided by natsbus.FixDecider on a
 // SQLite service, answered on the decision subjects and acknowledged.
 // publish-ns/fix is the gateway's cost; consume-fixes/s what the
 // authorizer takes; in JSON and in the binary form.
@@ -282,7 +286,7 @@ func benchFixesOverNATS(b *testing.B, binary bool) {
 	if err := svc.ImportTerminals(sys, ts, "benchmark"); err != nil {
 		b.Fatal(err)
 	}
-	api := httpapi.New(svc, slog.New(slog.DiscardHandler), nil)
+	api := &natsbus.FixDecider{Core: svc.Authorizer(), May: control.MayIngest}
 
 	url := os.Getenv(testnats.EnvURL)
 	if url == "" {
@@ -325,7 +329,7 @@ func benchFixesOverNATS(b *testing.B, binary bool) {
 		wg.Go(func() {
 			var out []byte
 			_ = r.Read(rctx, p, func(batch []byte, _ bool) []byte {
-				out = api.DecideBatch(gw, batch, out[:0])
+				out = api.Decide(gw, batch, out[:0])
 				if bytes.Contains(out, []byte("conflict")) { // either form
 					conflicts.Add(1)
 				}

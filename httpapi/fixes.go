@@ -9,73 +9,18 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/control"
 	"github.com/skyfence/skyfence/fixwire"
-	"github.com/skyfence/skyfence/internal/jsonstr"
-	"github.com/skyfence/skyfence/policy"
 )
-
-// fixInput is a fix on the wire. speed_kmh may be left out: then the speed
-// is derived from the terminal's previous fix.
-type fixInput struct {
-	TerminalID string    `json:"terminal_id"`
-	Time       time.Time `json:"time"`
-	Lat        *float64  `json:"lat"`
-	Lon        *float64  `json:"lon"`
-	AltM       float64   `json:"alt_m"`
-	SpeedKmh   *float64  `json:"speed_kmh"`
-	Cell       string    `json:"cell"`
-}
-
-// toFix checks a wire fix, JSON or binary: the one place of the rules.
-// Field errors name the fix by its place in the batch: list/i/field
-// ("fixes/3/lat", "line/12/time"), built only for a fix refused.
-func (in *fixInput) toFix(list string, i int) (skyfence.Fix, error) {
-	f := skyfence.Fix{TerminalID: in.TerminalID, Time: in.Time, AltM: in.AltM, SpeedKmh: skyfence.NoSpeed, Cell: in.Cell}
-	field := func(name string) string { return list + "/" + strconv.Itoa(i) + "/" + name }
-	if err := skyfence.ValidID("terminal_id", in.TerminalID); err != nil {
-		return f, placed(err, field("terminal_id"))
-	}
-	if in.Cell != "" {
-		if err := skyfence.ValidID("cell", in.Cell); err != nil {
-			return f, placed(err, field("cell"))
-		}
-	}
-	switch {
-	case in.Time.IsZero():
-		return f, skyfence.FieldErrorf(skyfence.EINVALID, field("time"), "missing time (RFC 3339)")
-	case in.Lat == nil || !(*in.Lat >= -90 && *in.Lat <= 90):
-		return f, skyfence.FieldErrorf(skyfence.EINVALID, field("lat"), "lat must be a number in [-90, 90]")
-	case in.Lon == nil || !(*in.Lon >= -180 && *in.Lon <= 180):
-		return f, skyfence.FieldErrorf(skyfence.EINVALID, field("lon"), "lon must be a number in [-180, 180]")
-	case in.SpeedKmh != nil && !(*in.SpeedKmh >= 0 && *in.SpeedKmh < 1e5):
-		return f, skyfence.FieldErrorf(skyfence.EINVALID, field("speed_kmh"), "speed_kmh must be a number in [0, 100000)")
-	}
-	f.Lat, f.Lon = *in.Lat, *in.Lon
-	if in.SpeedKmh != nil {
-		f.SpeedKmh = *in.SpeedKmh
-	}
-	return f, nil
-}
-
-// placed is err, an *skyfence.Error, about the field at path.
-func placed(err error, path string) error {
-	if e, ok := err.(*skyfence.Error); ok {
-		e.Field = path
-	}
-	return err
-}
 
 // ingest takes a batch of fixes and answers a decision (or an error) for
 // each, in order: as one JSON object ({"fixes": [...]}), or in the binary
-// form (Content-Type fixwire.ContentType, wire.go), or, with Content-Type
+// form (Content-Type fixwire.ContentType), or, with Content-Type
 // application/x-ndjson, as a stream of one fix per line answered by one
 // result per line. A batch with a batch_id that this server answered
 // recently is answered the same again (batches.go).
@@ -98,25 +43,15 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	if _, err := buf.ReadFrom(r.Body); err != nil {
 		return jsonError(err)
 	}
-	var wire *wireState // the binary form's decoder and encoder, if either side is binary
-	if mt == fixwire.ContentType || form == fixwire.ContentType {
-		wire = wirePool.Get().(*wireState)
-		defer wire.put()
-	}
-	var batchID string
-	var in []fixInput
-	var err error
-	if mt == fixwire.ContentType {
-		batchID, in, err = wire.readBatch(buf.Bytes())
-	} else {
-		batchID, in, err = readFixBatch(buf.Bytes())
-	}
-	if err != nil {
+	st := batchPool.Get().(*batchState)
+	defer st.put()
+	if err := st.Read(buf.Bytes(), mt == fixwire.ContentType); err != nil {
 		return err
 	}
+	batchID := st.ID
 	var pending *batch // this batch, until its answer is kept for retries
 	if batchID != "" {
-		kept, p, err := s.batches.begin(r.Context(), control.PrincipalFrom(r.Context()).KeyID, batchID, s.batches.sum(in), form)
+		kept, p, err := s.batches.begin(r.Context(), control.PrincipalFrom(r.Context()).KeyID, batchID, s.batches.sum(st.Fixes), form)
 		if err != nil {
 			return err
 		}
@@ -132,11 +67,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 			}
 		}()
 	}
-	d, err := s.decide(r.Context(), in)
-	if err != nil {
+	if err := s.decide(r.Context(), st); err != nil {
 		return err
 	}
-	defer d.put()
 	bp := slicePool.Get().(*[]byte)
 	b := (*bp)[:0]
 	defer func() {
@@ -145,18 +78,14 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 			slicePool.Put(bp)
 		}
 	}()
-	if form == fixwire.ContentType {
-		b = wire.appendAnswer(b, batchID, in, d.pre, d.results)
-	} else {
-		b = appendAnswer(b, batchID, in, d.pre, d.results)
-	}
+	b = st.AppendAnswer(b, form == fixwire.ContentType, st.decided)
 	if pending != nil {
 		s.batches.end(pending, b) // before writing: the gateway may never read it
 		pending = nil
 	}
 	w.Header().Set("Content-Type", form)
-	_, err = w.Write(b)
-	s.metrics.decisions(d.results)
+	_, err := w.Write(b)
+	s.metrics.decisions(st.results)
 	return err
 }
 
@@ -237,7 +166,7 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 				res = results[k]
 				k++
 			}
-			b = appendResult(b, ids[i], res)
+			b = fixwire.AppendJSONResult(b, ids[i], &res.Decision, res.Err)
 			b = append(b, '\n')
 		}
 		s.metrics.decisions(results[:k])
@@ -279,7 +208,7 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 		line++
-		var in fixInput
+		var in fixwire.Fix
 		var f skyfence.Fix
 		var err error
 		if text = bytes.TrimSpace(text); long {
@@ -289,17 +218,8 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 				break
 			}
 			continue
-		} else {
-			dec := json.NewDecoder(bytes.NewReader(text))
-			dec.DisallowUnknownFields()
-			if err = dec.Decode(&in); err != nil {
-				err = jsonError(err)
-				if e, ok := err.(*skyfence.Error); ok {
-					e.Field = fmt.Sprintf("line/%d/%s", line, e.Field)
-				}
-			} else {
-				f, err = in.toFix("line", line)
-			}
+		} else if in, err = fixwire.ReadLine(text, line); err == nil {
+			f, err = in.Check("line", line)
 		}
 		fixes, ids, pre = append(fixes, f), append(ids, in.TerminalID), append(pre, err)
 		if len(fixes) == streamChunk {
@@ -315,72 +235,6 @@ func (s *Server) ingestStream(w http.ResponseWriter, r *http.Request) error {
 		return flush()
 	}
 	return nil
-}
-
-// appendResult writes one result as JSON, by hand: this is the hot path of
-// every gateway's response.
-func appendResult(b []byte, terminalID string, res authorizer.Result) []byte {
-	b = append(b, `{"terminal_id":`...)
-	b = appendString(b, terminalID)
-	if res.Err != nil {
-		d := detailOf(res.Err)
-		b = append(b, `,"error":{"code":`...)
-		b = appendString(b, d.Code)
-		b = append(b, `,"message":`...)
-		b = appendString(b, d.Message)
-		if d.Field != "" {
-			b = append(b, `,"field":`...)
-			b = appendString(b, d.Field)
-		}
-		return append(b, "}}"...)
-	}
-	return appendDecision(b, &res.Decision)
-}
-
-func appendDecision(b []byte, d *policy.Decision) []byte {
-	b = append(b, `,"allow":`...)
-	b = strconv.AppendBool(b, d.Allow)
-	b = append(b, `,"reason":"`...)
-	b = append(b, d.Reason.String()...)
-	b = append(b, `","message":`...)
-	b = appendString(b, d.Message())
-	b = append(b, `,"rule":`...)
-	b = appendString(b, d.Rule)
-	b = append(b, `,"country":`...)
-	b = appendString(b, d.Country)
-	b = append(b, `,"land":`...)
-	b = strconv.AppendBool(b, d.Land)
-	b = append(b, `,"zones":[`...)
-	for i, z := range d.Zones {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, z)
-	}
-	b = append(b, `],"speed_kmh":`...)
-	b = strconv.AppendFloat(b, d.SpeedKmh, 'f', -1, 64)
-	if d.ExemptRule != "" {
-		b = append(b, `,"exempt_rule":`...)
-		b = appendString(b, d.ExemptRule)
-		b = append(b, `,"exempt_by":`...)
-		b = appendString(b, d.ExemptBy)
-	}
-	b = append(b, `,"policy_version":`...)
-	b = appendString(b, d.PolicyVersion)
-	return append(b, '}')
-}
-
-// appendString appends s as a JSON string: directly if it needs no
-// escaping (ids, codes, versions almost always), else through jsonstr.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return jsonstr.Append(b, s)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // bufPool holds request bodies, and slicePool responses, of the ingest

@@ -75,32 +75,6 @@ func mixedBatch() []fixwire.Fix {
 	}
 }
 
-// jsonBatch is a batch as JSON says it, fields left out as fixwire's
-// NaN and zero values say.
-func jsonBatch(batchID string, fixes []fixwire.Fix) []byte {
-	var out []map[string]any
-	for _, f := range fixes {
-		m := map[string]any{"terminal_id": f.TerminalID}
-		if !f.Time.IsZero() {
-			m["time"] = f.Time.Format(time.RFC3339Nano)
-		}
-		for k, v := range map[string]float64{"lat": f.Lat, "lon": f.Lon, "speed_kmh": f.SpeedKmh} {
-			if !math.IsNaN(v) {
-				m[k] = v
-			}
-		}
-		if f.AltM != 0 {
-			m["alt_m"] = f.AltM
-		}
-		if f.Cell != "" {
-			m["cell"] = f.Cell
-		}
-		out = append(out, m)
-	}
-	b, _ := json.Marshal(map[string]any{"batch_id": batchID, "fixes": out})
-	return b
-}
-
 // jsonAnswer reads a JSON answer as fixwire's results.
 func jsonAnswer(t *testing.T, b []byte) (string, []fixwire.Result) {
 	t.Helper()
@@ -145,7 +119,7 @@ func TestBinaryDecidesAsJSON(t *testing.T) {
 	ej.fleet()
 	eb.fleet()
 
-	code, ct, jb := ej.post("gateway", jsonBatch("gw7-1", fixes), "application/json", "")
+	code, ct, jb := ej.post("gateway", fixwire.AppendJSONRequest(nil, "gw7-1", fixes), "application/json", "")
 	if code != 200 || ct != "application/json" {
 		t.Fatalf("JSON: %d %s %s", code, ct, jb)
 	}
@@ -206,7 +180,7 @@ func TestAnswerForm(t *testing.T) {
 		{"application/json", "", "application/json"},
 	} {
 		fixes := []fixwire.Fix{{TerminalID: "ut-1", Time: at.Add(time.Duration(i) * time.Second), Lat: 50.45, Lon: 30.52, SpeedKmh: 1}}
-		body := jsonBatch("", fixes)
+		body := fixwire.AppendJSONRequest(nil, "", fixes)
 		if c.in == fixwire.ContentType {
 			body = enc.AppendRequest(nil, "", fixes)
 		}
@@ -249,12 +223,12 @@ func TestBinaryBatchRetry(t *testing.T) {
 	}
 	// The same fixes in JSON are the same batch; answered in JSON they
 	// would not be the answer kept.
-	code, _, b := e.post("gateway", jsonBatch("gw7-1", fixes), "application/json", "")
+	code, _, b := e.post("gateway", fixwire.AppendJSONRequest(nil, "gw7-1", fixes), "application/json", "")
 	var ae apiError
 	if _ = json.Unmarshal(b, &ae); code != 409 || ae.Error.Field != "batch_id" || !strings.Contains(ae.Error.Message, fixwire.ContentType) {
 		t.Errorf("the batch in JSON: %d %s", code, b)
 	}
-	if _, _, again := e.post("gateway", jsonBatch("gw7-1", fixes), "application/json", fixwire.ContentType); !bytes.Equal(again, first) {
+	if _, _, again := e.post("gateway", fixwire.AppendJSONRequest(nil, "gw7-1", fixes), "application/json", fixwire.ContentType); !bytes.Equal(again, first) {
 		t.Errorf("the batch in JSON, answer in binary: not the answer kept")
 	}
 	// Other fixes under the id: a conflict, as in JSON.

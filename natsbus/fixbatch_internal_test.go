@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/fixwire"
 )
 
 // TestFixBatchJSONEscapes: the JSON batch published for the authorizers
@@ -19,7 +20,9 @@ func TestFixBatchJSONEscapes(t *testing.T) {
 		{TerminalID: "ut\xff2", Time: at, Lat: 1, Lon: 2, SpeedKmh: 3},
 		{TerminalID: `"}],"x":"`, Time: at, Lat: 1, Lon: 2, SpeedKmh: 3},
 	}
-	b := appendFixBatch(nil, "b\x7f\x01", fixes, []int{0, 1, 2})
+	var enc fixwire.Encoder
+	var wire []fixwire.Fix
+	b := appendFixBatch(&enc, &wire, false, "b\x7f\x01", fixes, []int{0, 1, 2})
 	if !utf8.Valid(b) || !json.Valid(b) {
 		t.Fatalf("not UTF-8 JSON: %q", b)
 	}

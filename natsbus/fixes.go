@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/fixwire"
-	"github.com/skyfence/skyfence/internal/jsonstr"
 )
 
 // Fixes can come from gateways over NATS instead of POST /v1/fixes, in a
@@ -180,12 +178,7 @@ func (p *FixPublisher) Publish(ctx context.Context, batchID string, fixes []skyf
 	var enc fixwire.Encoder
 	var wire []fixwire.Fix
 	for _, k := range order {
-		var data []byte
-		if p.cfg.Binary {
-			data = appendWireBatch(&enc, &wire, batchID, fixes, parts[k])
-		} else {
-			data = appendFixBatch(nil, batchID, fixes, parts[k])
-		}
+		data := appendFixBatch(&enc, &wire, p.cfg.Binary, batchID, fixes, parts[k])
 		var opts []jetstream.PublishOpt
 		if batchID != "" {
 			opts = append(opts, jetstream.WithMsgID(batchID+"."+strconv.Itoa(k)))
@@ -215,55 +208,18 @@ func (p *FixPublisher) Publish(ctx context.Context, batchID string, fixes []skyf
 	return order, nil
 }
 
-// appendWireBatch returns fixes[idx...] as the binary body of POST
-// /v1/fixes, made in wire (kept for the next part).
-func appendWireBatch(enc *fixwire.Encoder, wire *[]fixwire.Fix, batchID string, fixes []skyfence.Fix, idx []int) []byte {
+// appendFixBatch returns fixes[idx...] as the body of POST /v1/fixes, in
+// the binary form or JSON, made in wire (kept for the next part).
+func appendFixBatch(enc *fixwire.Encoder, wire *[]fixwire.Fix, binary bool, batchID string, fixes []skyfence.Fix, idx []int) []byte {
 	w := (*wire)[:0]
 	for _, i := range idx {
-		f := &fixes[i]
-		speed := f.SpeedKmh
-		if speed < 0 { // NoSpeed: JSON leaves it out
-			speed = math.NaN()
-		}
-		w = append(w, fixwire.Fix{TerminalID: f.TerminalID, Time: f.Time, Lat: f.Lat, Lon: f.Lon, AltM: f.AltM, SpeedKmh: speed, Cell: f.Cell})
+		w = append(w, fixwire.FromFix(&fixes[i]))
 	}
 	*wire = w
-	return enc.AppendRequest(nil, batchID, w)
-}
-
-// appendFixBatch appends fixes[idx...] as the JSON body of POST /v1/fixes.
-func appendFixBatch(b []byte, batchID string, fixes []skyfence.Fix, idx []int) []byte {
-	b = append(b, `{"batch_id":`...)
-	b = jsonstr.Append(b, batchID)
-	b = append(b, `,"fixes":[`...)
-	for n, i := range idx {
-		f := &fixes[i]
-		if n > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"terminal_id":`...)
-		b = jsonstr.Append(b, f.TerminalID)
-		b = append(b, `,"time":"`...)
-		b = f.Time.AppendFormat(b, time.RFC3339Nano)
-		b = append(b, `","lat":`...)
-		b = strconv.AppendFloat(b, f.Lat, 'f', -1, 64)
-		b = append(b, `,"lon":`...)
-		b = strconv.AppendFloat(b, f.Lon, 'f', -1, 64)
-		if f.AltM != 0 {
-			b = append(b, `,"alt_m":`...)
-			b = strconv.AppendFloat(b, f.AltM, 'f', -1, 64)
-		}
-		if f.SpeedKmh >= 0 {
-			b = append(b, `,"speed_kmh":`...)
-			b = strconv.AppendFloat(b, f.SpeedKmh, 'f', -1, 64)
-		}
-		if f.Cell != "" {
-			b = append(b, `,"cell":`...)
-			b = jsonstr.Append(b, f.Cell)
-		}
-		b = append(b, '}')
+	if binary {
+		return enc.AppendRequest(nil, batchID, w)
 	}
-	return append(b, "]}"...)
+	return fixwire.AppendJSONRequest(nil, batchID, w)
 }
 
 // Decisions calls fn with each answer published on the decision subjects

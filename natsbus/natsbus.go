@@ -20,9 +20,10 @@
 // subscriber sees every event of the cluster, its own process's included.
 //
 // natsbus owns skyfence's use of NATS: the event stream, and the fixes and
-// detection observations a cluster passes. It imports the domain, bus,
-// detect and fixwire: never a store, the HTTP API (httpapi) or the service
-// (control).
+// detection observations a cluster passes (and the observations' wire
+// form). It imports the domain, bus, detect, fixwire, internal/binwire and
+// the authorizer (whose core decides the stream's fixes, FixDecider):
+// never a store, the HTTP API (httpapi) or the service (control).
 package natsbus
 
 import (

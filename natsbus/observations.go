@@ -95,7 +95,7 @@ type ObsPublisher struct {
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	streamOK bool
-	enc      detect.Encoder
+	enc      obsEncoder
 	parts    [][]detect.Observation
 	buf      []byte
 	futures  []pending
@@ -152,7 +152,7 @@ func (p *ObsPublisher) Publish(obs []detect.Observation) {
 	for k, part := range p.parts {
 		for i := 0; i < len(part); i += p.cfg.Batch {
 			chunk := part[i:min(i+p.cfg.Batch, len(part))]
-			p.buf = p.enc.AppendBatch(p.buf[:0], chunk)
+			p.buf = p.enc.appendBatch(p.buf[:0], chunk)
 			// PublishMsgAsync keeps the slice until sent: give it its own.
 			data := append([]byte(nil), p.buf...)
 			f, err := p.js.PublishMsgAsync(&nats.Msg{Subject: ObsSubject(p.cfg.Namespace, k), Data: data})
@@ -274,7 +274,7 @@ func (r *ObsReader) Read(ctx context.Context, p int, handle func(obs []detect.Ob
 			continue
 		}
 		var err error
-		obs, err = detect.DecodeBatch(obs[:0], m.Data())
+		obs, err = decodeObservations(obs[:0], m.Data())
 		if err != nil {
 			r.undecodable.Add(1)
 			r.cfg.Logger.Error("natsbus: an undecodable batch of observations dropped", "subject", m.Subject(), "err", err)

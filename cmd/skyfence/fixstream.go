@@ -5,8 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"sync"
 
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/control"
@@ -30,18 +28,18 @@ func (c *FixStreamConfig) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Partitions, "fix-partition-count", 16, "partitions of the NATS stream of fixes: the same on every gateway and authorizer")
 }
 
-// fixStream decides the batches gateways publish on the partitions an
-// authorizer owns, each with the principal of a gateway named after the
-// node, and publishes their answers.
+// fixStream is the reading of the stream of fixes: a natsbus.FixDecider
+// over the partitions an authorizer owns.
 type fixStream struct {
 	reader *natsbus.FixReader
-	parts  []int
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	done   chan struct{}
 }
 
-// startFixes, with --fix-partitions, starts reading the stream of fixes:
-// call it once the service is loaded.
+// startFixes, with --fix-partitions, starts reading the stream of fixes,
+// each batch decided by the service with the principal of a gateway named
+// after the node, its decisions counted in api's metrics: call it once
+// the service is loaded.
 func (s *Server) startFixes(api *httpapi.Server) error {
 	c := s.cfg.FixStream
 	if c.Own == "" {
@@ -62,22 +60,15 @@ func (s *Server) startFixes(api *httpapi.Server) error {
 	}
 	gateway := control.WithPrincipal(context.Background(),
 		&control.Principal{KeyID: "nats:" + node, Person: node, Role: skyfence.RoleGateway})
+	d := &natsbus.FixDecider{Core: s.svc.Authorizer(), May: control.MayIngest, Decided: api.CountDecisions}
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &fixStream{reader: r, parts: parts, cancel: cancel}
-	for _, p := range parts {
-		f.wg.Go(func() {
-			var b []byte
-			decide := func(batch []byte, _ bool) []byte {
-				b = api.DecideBatch(gateway, batch, b[:0])
-				return b
-			}
-			if err := r.Read(ctx, p, decide); err != nil && ctx.Err() == nil {
-				s.log.Error("serve: reading a partition of fixes stopped", "partition", p, "err", err)
-			}
-		})
-	}
+	f := &fixStream{reader: r, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		d.Serve(ctx, gateway, r, parts, s.log)
+	}()
 	s.fixes = f
-	api.AddMetrics(f.writeMetrics)
+	api.AddMetrics(r.WriteMetrics)
 	s.log.Info("serve: deciding fixes from NATS", "partitions", len(parts), "of", c.Partitions)
 	return nil
 }
@@ -89,14 +80,7 @@ func (s *Server) stopFixes() {
 		return
 	}
 	s.fixes.cancel()
-	s.fixes.wg.Wait()
+	<-s.fixes.done
 	s.fixes.reader.Close()
 	s.fixes = nil
-}
-
-func (f *fixStream) writeMetrics(w io.Writer) {
-	st := f.reader.Stats()
-	fmt.Fprintf(w, "# HELP skyfence_cluster_fix_batches_total Batches of fixes from NATS decided, answered and acknowledged.\n# TYPE skyfence_cluster_fix_batches_total counter\nskyfence_cluster_fix_batches_total %d\n", st.Batches)
-	fmt.Fprintf(w, "# HELP skyfence_cluster_fix_batches_redelivered_total Batches of fixes delivered more than once.\n# TYPE skyfence_cluster_fix_batches_redelivered_total counter\nskyfence_cluster_fix_batches_redelivered_total %d\n", st.Redelivered)
-	fmt.Fprintf(w, "# HELP skyfence_cluster_decision_publish_failures_total Failed publications of a batch's answer (retried; the batch waits).\n# TYPE skyfence_cluster_decision_publish_failures_total counter\nskyfence_cluster_decision_publish_failures_total %d\n", st.PublishFailures)
 }

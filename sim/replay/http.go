@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skyfence/skyfence"
+	"github.com/skyfence/skyfence/fixwire"
 	"github.com/skyfence/skyfence/policy"
 	"github.com/skyfence/skyfence/sim"
 )
@@ -175,29 +176,24 @@ func (h *HTTP) do(ctx context.Context, path string, body []byte, out any) error 
 	return nil
 }
 
+// gatewayFix is f as a gateway says it: lat, lon to 6 decimals, altitude
+// to the metre, speed to 0.1 km/h, in whole seconds.
+func gatewayFix(f *skyfence.Fix) fixwire.Fix {
+	round := func(v float64, decimals int) float64 {
+		r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', decimals, 64), 64)
+		return r
+	}
+	return fixwire.Fix{TerminalID: f.TerminalID, Time: f.Time.UTC().Truncate(time.Second), Lat: round(f.Lat, 6), Lon: round(f.Lon, 6),
+		AltM: round(f.AltM, 0), SpeedKmh: round(f.SpeedKmh, 1)}
+}
+
 // Send posts the fixes to /v1/fixes in one batch.
 func (h *HTTP) Send(ctx context.Context, fixes []skyfence.Fix, out []Outcome) error {
-	body := make([]byte, 0, 128*len(fixes))
-	body = append(body, `{"fixes":[`...)
-	for i, f := range fixes {
-		if i > 0 {
-			body = append(body, ',')
-		}
-		body = append(body, `{"terminal_id":`...)
-		body = strconv.AppendQuote(body, f.TerminalID)
-		body = append(body, `,"time":"`...)
-		body = f.Time.UTC().AppendFormat(body, time.RFC3339)
-		body = append(body, `","lat":`...)
-		body = strconv.AppendFloat(body, f.Lat, 'f', 6, 64)
-		body = append(body, `,"lon":`...)
-		body = strconv.AppendFloat(body, f.Lon, 'f', 6, 64)
-		body = append(body, `,"alt_m":`...)
-		body = strconv.AppendFloat(body, f.AltM, 'f', 0, 64)
-		body = append(body, `,"speed_kmh":`...)
-		body = strconv.AppendFloat(body, f.SpeedKmh, 'f', 1, 64)
-		body = append(body, '}')
+	wire := make([]fixwire.Fix, len(fixes))
+	for i := range fixes {
+		wire[i] = gatewayFix(&fixes[i])
 	}
-	body = append(body, "]}"...)
+	body := fixwire.AppendJSONRequest(make([]byte, 0, 128*len(fixes)), "", wire)
 	var res struct {
 		Results []struct {
 			Reason string          `json:"reason"`
