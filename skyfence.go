@@ -161,7 +161,13 @@ type Fix struct {
 	// SpeedKmh is the reported ground speed; negative (NoSpeed) means not
 	// reported, and the speed is derived from the track (policy.Track).
 	SpeedKmh float64 `json:"speed_kmh"`
-	Cell     string  `json:"cell,omitempty"` // serving cell or beam, if known
+	// ServingCell is the network's cell (or beam) that carried the fix, as
+	// the gateway reports it (the API's "cell"), if known: evidence of
+	// where the terminal really is, which its claimed position cannot
+	// fake. It is named by an id of the capacity grid (CellOf), but it is
+	// not the terminal's capacity cell (Terminal.Cell), which says where
+	// the terminal counts against capacity.
+	ServingCell string `json:"cell,omitempty"`
 }
 
 // NoSpeed marks a fix whose speed was not reported.

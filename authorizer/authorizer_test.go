@@ -120,7 +120,7 @@ func TestIngestChecksEachFix(t *testing.T) {
 	now := start.Add(time.Hour)
 	c := newCore(t, &memStore{terminals: []*skyfence.Terminal{berlinTerminal()}}, func() time.Time { return now })
 	long := berlin(start.Add(2 * time.Minute))
-	long.Cell = strings.Repeat("b", authorizer.MaxCellLen+1)
+	long.ServingCell = strings.Repeat("b", authorizer.MaxServingCellLen+1)
 	cases := []struct {
 		name       string
 		fix        skyfence.Fix

@@ -19,23 +19,23 @@ func TestCellsAreBounded(t *testing.T) {
 	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	send := func(cell string) skyfence.Fix {
 		at = at.Add(time.Second)
-		f := skyfence.Fix{TerminalID: "t1", Time: at, Lat: 50, Lon: 30, Cell: cell}
+		f := skyfence.Fix{TerminalID: "t1", Time: at, Lat: 50, Lon: 30, ServingCell: cell}
 		st.setLast(sl, &f, &d, at)
 		return st.lastFix(sl)
 	}
-	if got := send("beam-1").Cell; got != "beam-1" {
+	if got := send("beam-1").ServingCell; got != "beam-1" {
 		t.Fatalf("a first cell: kept %q", got)
 	}
 	for i := st.strs.n; i < maxInterned; i++ {
 		st.strs.id(fmt.Sprintf("filler-%d", i))
 	}
-	if got := send("beam-new").Cell; got != "" {
+	if got := send("beam-new").ServingCell; got != "" {
 		t.Errorf("a new cell past the bound: kept %q, want none", got)
 	}
 	if n := st.cellsNotKept.Load(); n != 1 {
 		t.Errorf("cells not kept: %d, want 1", n)
 	}
-	if got := send("beam-1").Cell; got != "beam-1" {
+	if got := send("beam-1").ServingCell; got != "beam-1" {
 		t.Errorf("a known cell past the bound: kept %q, want beam-1", got)
 	}
 	if st.strs.n != maxInterned {

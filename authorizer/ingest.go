@@ -19,8 +19,8 @@ type Result struct {
 // MaxBatch is the most fixes one Ingest call takes.
 const MaxBatch = 10000
 
-// MaxCellLen is the longest serving cell or beam id a fix may carry.
-const MaxCellLen = 64
+// MaxServingCellLen is the longest serving cell (or beam) id a fix may carry.
+const MaxServingCellLen = 64
 
 // MaxClockSkew is how far ahead of the server's clock a fix's time may be.
 const MaxClockSkew = 5 * time.Minute
@@ -101,9 +101,9 @@ func (c *Core) ingestOne(snap *policy.Snapshot, sl *slot, f *skyfence.Fix, loc p
 		c.Stats.Rejected.Add(1)
 		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "time", "fix at %s is more than %v ahead of the server's clock", f.Time.Format(time.RFC3339Nano), MaxClockSkew)}, false
 	}
-	if len(f.Cell) > MaxCellLen {
+	if len(f.ServingCell) > MaxServingCellLen {
 		c.Stats.Rejected.Add(1)
-		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "cell", "a serving cell or beam id is at most %d bytes, got %d", MaxCellLen, len(f.Cell))}, false
+		return Result{Err: skyfence.FieldErrorf(skyfence.EINVALID, "cell", "a serving cell or beam id is at most %d bytes, got %d", MaxServingCellLen, len(f.ServingCell))}, false
 	}
 	if !f.Time.IsZero() && f.Time.Before(minFixTime) {
 		// A terminal's times are kept in Unix nanoseconds.

@@ -185,12 +185,12 @@ func (st *slotStore) record(sl *slot, t *skyfence.Terminal, buf []skyfence.Verif
 func (st *slotStore) setLast(sl *slot, f *skyfence.Fix, d *policy.Decision, now time.Time) {
 	sl.at, sl.lat, sl.lon = f.Time.UnixNano(), f.Lat, f.Lon
 	sl.alt, sl.speed = float32(f.AltM), float32(f.SpeedKmh)
-	if st.strs.str(sl.fixCell) != f.Cell {
+	if st.strs.str(sl.fixCell) != f.ServingCell {
 		// Cells come from gateways: a flood of distinct ones must not
 		// grow the interned strings for ever. Past the bound a new cell
 		// is not kept in the last state (detection saw it with the fix).
 		var ok bool
-		if sl.fixCell, ok = st.strs.idIfRoom(f.Cell, maxInterned); !ok {
+		if sl.fixCell, ok = st.strs.idIfRoom(f.ServingCell, maxInterned); !ok {
 			st.cellsNotKept.Add(1)
 		}
 	}
@@ -211,7 +211,7 @@ func (st *slotStore) setLast(sl *slot, f *skyfence.Fix, d *policy.Decision, now 
 func (st *slotStore) lastFix(sl *slot) skyfence.Fix {
 	return skyfence.Fix{
 		TerminalID: st.ids.str(sl.id, sl.idLen), Time: timeOf(sl.at), Lat: sl.lat, Lon: sl.lon,
-		AltM: float64(sl.alt), SpeedKmh: float64(sl.speed), Cell: st.strs.str(sl.fixCell),
+		AltM: float64(sl.alt), SpeedKmh: float64(sl.speed), ServingCell: st.strs.str(sl.fixCell),
 	}
 }
 

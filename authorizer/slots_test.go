@@ -167,7 +167,7 @@ func TestSlotRecordRoundTrip(t *testing.T) {
 func TestSlotStateRoundTrip(t *testing.T) {
 	st := newSlotStore()
 	sl := st.add("t1")
-	f := skyfence.Fix{TerminalID: "t1", Time: time.Date(2026, 5, 1, 12, 0, 0, 5, time.UTC), Lat: 48.123456789, Lon: 37.987654321, AltM: 120, SpeedKmh: 42.5, Cell: "beam-7"}
+	f := skyfence.Fix{TerminalID: "t1", Time: time.Date(2026, 5, 1, 12, 0, 0, 5, time.UTC), Lat: 48.123456789, Lon: 37.987654321, AltM: 120, SpeedKmh: 42.5, ServingCell: "beam-7"}
 	d := policy.Decision{Allow: false, Reason: policy.NoServiceZone, Rule: "front", Country: "UA", PolicyVersion: "v3"}
 	sl.track = policy.Track{LastUnixNano: f.Time.UnixNano(), LastLat: f.Lat, LastLon: f.Lon, AbroadDay: 1234, CoastalDay: 20000, CoastalRun: 2, CoastalYearDays: 9,
 		Near: policy.Anchor{AgeSec: 31, DLat: -7, DLon: 12}, Far: policy.Anchor{AgeSec: 400, DLat: 300, DLon: -1, HeldCentiKmh: 1234}}

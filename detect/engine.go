@@ -177,7 +177,7 @@ type trigger struct {
 func (tr *trigger) evidence() Evidence {
 	f, d := &tr.o.Fix, &tr.o.Decision
 	return Evidence{
-		Time: f.Time.UTC(), Lat: f.Lat, Lon: f.Lon, AltM: f.AltM, SpeedKmh: tr.speed, Cell: f.Cell,
+		Time: f.Time.UTC(), Lat: f.Lat, Lon: f.Lon, AltM: f.AltM, SpeedKmh: tr.speed, Cell: f.ServingCell,
 		Allow: d.Allow, Reason: d.Reason, Country: d.Country, Land: d.Land,
 		Rule: d.Rule, Region: d.Region, Zones: d.Zones, Fired: true,
 	}

@@ -232,7 +232,7 @@ func mixed(seed uint64, terminals, n int) []Observation {
 			o = o.deny(policy.VerificationRequired, "ua-mod-whitelist", "UA", "UA")
 			o.Fix.Lat, o.Fix.Lon = 47.81+rng.Float64()*0.01, 35.11+rng.Float64()*0.01
 		case 5: // a wrong cell
-			o.Fix.Cell = "c400.600"
+			o.Fix.ServingCell = "c400.600"
 		case 6: // ahead of time
 			if rng.IntN(10) == 0 {
 				o.Fix.Time = o.Fix.Time.Add(time.Hour)

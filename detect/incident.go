@@ -144,7 +144,7 @@ func (e *Engine) impossible(st *termState) bool {
 func (e *Engine) interference(si int32, o *Observation, at int64, moved, jumped bool) {
 	st := &e.states[si]
 	f := &o.Fix
-	clat, clon, hasCell := e.servingCell(f.Cell)
+	clat, clon, hasCell := e.servingCell(f.ServingCell)
 	sec := at / 1e9
 	if jumped && !st.displaced {
 		st.displaced, st.displacedAt = true, uint32(sec)

@@ -35,7 +35,7 @@ func spoofedArea(cells bool, extra func(at time.Time, k int) []Observation) ([]O
 			ft := at.Add(time.Duration(i) * 300 * time.Millisecond)
 			o := obs(term, ft, home[i][0], home[i][1]).alt(150)
 			if cells {
-				o.Fix.Cell = skyfence.CellOf(home[i][0], home[i][1])
+				o.Fix.ServingCell = skyfence.CellOf(home[i][0], home[i][1])
 			}
 			if spoofed {
 				o.Fix.Lat, o.Fix.Lon, o.Fix.AltM, o.Fix.SpeedKmh = fakeLat, fakeLon, 0, 0
@@ -103,7 +103,7 @@ func TestIncidentStillCatches(t *testing.T) {
 		// The jumper sits in Kyiv and from minute 6 reports Warsaw every
 		// other fix.
 		o := obs(jumper, at.Add(time.Second), kyivLat, kyivLon)
-		o.Fix.Cell = skyfence.CellOf(kyivLat, kyivLon)
+		o.Fix.ServingCell = skyfence.CellOf(kyivLat, kyivLon)
 		if at.Sub(t0) >= 6*time.Minute && k%2 == 0 {
 			o.Fix.Lat, o.Fix.Lon = warsawLat, warsawLon
 		}
@@ -119,7 +119,7 @@ func TestIncidentStillCatches(t *testing.T) {
 		// The spoof-track drives around Kyiv while its cell is Belgorod's.
 		tlat, tlon := dest(kyivLat, kyivLon, 0, 30*at.Sub(t0).Hours())
 		o = obs(track, at.Add(3*time.Second), tlat, tlon)
-		o.Fix.Cell = skyfence.CellOf(50.6, 36.6)
+		o.Fix.ServingCell = skyfence.CellOf(50.6, 36.6)
 		out = append(out, o)
 		return out
 	}
@@ -161,7 +161,7 @@ func TestNoIncidentFromFewJumpers(t *testing.T) {
 			term := terminal(fmt.Sprintf("t-%03d", i), "residential", "UA")
 			lat, lon := dest(kyivLat, kyivLon, float64(i), float64(i%20))
 			o := obs(term, at.Add(time.Duration(i)*10*time.Millisecond), lat, lon)
-			o.Fix.Cell = skyfence.CellOf(lat, lon)
+			o.Fix.ServingCell = skyfence.CellOf(lat, lon)
 			if i < 10 && k >= 10 && k%2 == 0 {
 				o.Fix.Lat, o.Fix.Lon = warsawLat+float64(i), warsawLon
 			}

@@ -10,10 +10,10 @@ import (
 // track and runs with the motion detectors; future_timestamp runs first.)
 func (e *Engine) integrity(si int32, o *Observation, at int64, tr *trigger) {
 	f := &o.Fix
-	if f.Cell != "" {
-		lat, lon, ok := cellCentre(f.Cell)
+	if f.ServingCell != "" {
+		lat, lon, ok := cellCentre(f.ServingCell)
 		if !ok && e.beam != nil {
-			lat, lon, ok = e.beam(f.Cell)
+			lat, lon, ok = e.beam(f.ServingCell)
 		}
 		if ok {
 			if d := policy.HaversineKm(lat, lon, f.Lat, f.Lon); d > e.lim.cellMaxKm {

@@ -76,7 +76,7 @@ func TestCellMismatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := obs(term, t0, warsawLat, warsawLon)
-			o.Fix.Cell = c.cell
+			o.Fix.ServingCell = c.cell
 			got := of(e.Process(&o), CellMismatch)
 			if (len(got) == 1) != c.want {
 				t.Fatalf("cell_mismatch alerts: %d, want any: %v", len(got), c.want)

@@ -104,13 +104,13 @@ func (f *Fix) Check(list string, i int) (skyfence.Fix, error) {
 
 // check is Check into out.
 func (f *Fix) check(out *skyfence.Fix, list string, i int) error {
-	*out = skyfence.Fix{TerminalID: f.TerminalID, Time: f.Time, AltM: f.AltM, SpeedKmh: skyfence.NoSpeed, Cell: f.Cell}
+	*out = skyfence.Fix{TerminalID: f.TerminalID, Time: f.Time, AltM: f.AltM, SpeedKmh: skyfence.NoSpeed, ServingCell: f.ServingCell}
 	field := func(name string) string { return list + "/" + strconv.Itoa(i) + "/" + name }
 	if err := skyfence.ValidID("terminal_id", f.TerminalID); err != nil {
 		return placed(err, field("terminal_id"))
 	}
-	if f.Cell != "" {
-		if err := skyfence.ValidID("cell", f.Cell); err != nil {
+	if f.ServingCell != "" {
+		if err := skyfence.ValidID("cell", f.ServingCell); err != nil {
 			return placed(err, field("cell"))
 		}
 	}
@@ -138,7 +138,7 @@ func FromFix(f *skyfence.Fix) Fix {
 	if speed < 0 {
 		speed = math.NaN()
 	}
-	return Fix{TerminalID: f.TerminalID, Time: f.Time, Lat: f.Lat, Lon: f.Lon, AltM: f.AltM, SpeedKmh: speed, Cell: f.Cell}
+	return Fix{TerminalID: f.TerminalID, Time: f.Time, Lat: f.Lat, Lon: f.Lon, AltM: f.AltM, SpeedKmh: speed, ServingCell: f.ServingCell}
 }
 
 // placed is err, an *skyfence.Error, about the field at path.

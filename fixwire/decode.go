@@ -102,7 +102,7 @@ func (r *reader) fix(f *Fix) bool {
 		f.SpeedKmh = r.float("speed_kmh")
 	}
 	if flags&fixCell != 0 {
-		f.Cell = r.Str("cell")
+		f.ServingCell = r.Str("cell")
 	}
 	return r.Err() == nil
 }

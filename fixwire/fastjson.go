@@ -237,7 +237,7 @@ func (p *fastParser) fix(f *Fix) bool {
 			if !ok {
 				return false
 			}
-			f.Cell = strings.Clone(s)
+			f.ServingCell = strings.Clone(s)
 		default:
 			return false
 		}

@@ -81,7 +81,7 @@ func TestFastPathTakesGatewayBatches(t *testing.T) {
 // TestJSONRequestRoundTrip: what AppendJSONRequest writes, both parsers
 // read back as it was, fields left out included.
 func TestJSONRequestRoundTrip(t *testing.T) {
-	fixes := append(testFixes(), Fix{TerminalID: "ut\a\"1", Lat: nan, Lon: nan, SpeedKmh: nan, Cell: "c\u2028"})
+	fixes := append(testFixes(), Fix{TerminalID: "ut\a\"1", Lat: nan, Lon: nan, SpeedKmh: nan, ServingCell: "c\u2028"})
 	b := AppendJSONRequest(nil, "gw7-1", fixes)
 	if !json.Valid(b) {
 		t.Fatalf("not JSON: %s", b)

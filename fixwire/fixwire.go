@@ -102,12 +102,12 @@ const (
 // the speed derived from the terminal's previous fix. A zero Time is no
 // time. Check makes it the fix the service decides.
 type Fix struct {
-	TerminalID string
-	Time       time.Time
-	Lat, Lon   float64
-	AltM       float64
-	SpeedKmh   float64
-	Cell       string
+	TerminalID  string
+	Time        time.Time
+	Lat, Lon    float64
+	AltM        float64
+	SpeedKmh    float64
+	ServingCell string
 }
 
 // Result is the answer for one fix: a decision, or Err if the fix was
@@ -167,7 +167,7 @@ func (e *Encoder) appendFix(b []byte, f *Fix) []byte {
 	if !math.IsNaN(f.SpeedKmh) {
 		flags |= fixSpeed
 	}
-	if f.Cell != "" {
+	if f.ServingCell != "" {
 		flags |= fixCell
 	}
 	b = append(b, flags)
@@ -189,7 +189,7 @@ func (e *Encoder) appendFix(b []byte, f *Fix) []byte {
 		b = appendFloat(b, f.SpeedKmh)
 	}
 	if flags&fixCell != 0 {
-		b = e.str(b, f.Cell)
+		b = e.str(b, f.ServingCell)
 	}
 	return b
 }

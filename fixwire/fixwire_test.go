@@ -17,9 +17,9 @@ func testFixes() []Fix {
 	at := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 	return []Fix{
 		{TerminalID: "ut-1", Time: at, Lat: 50.45, Lon: 30.52, AltM: 0, SpeedKmh: 12.5},
-		{TerminalID: "ut-2", Time: at.Add(1500 * time.Millisecond), Lat: -1, Lon: 2, AltM: 11000, SpeedKmh: nan, Cell: "beam-7"},
-		{TerminalID: "ut-3", Time: time.Unix(-5, 999_999_999).UTC(), Lat: nan, Lon: nan, SpeedKmh: 0, Cell: "beam-7"},
-		{TerminalID: "", Lat: 91, Lon: -181, AltM: math.Copysign(0, -1), SpeedKmh: -3, Cell: "é"},
+		{TerminalID: "ut-2", Time: at.Add(1500 * time.Millisecond), Lat: -1, Lon: 2, AltM: 11000, SpeedKmh: nan, ServingCell: "beam-7"},
+		{TerminalID: "ut-3", Time: time.Unix(-5, 999_999_999).UTC(), Lat: nan, Lon: nan, SpeedKmh: 0, ServingCell: "beam-7"},
+		{TerminalID: "", Lat: 91, Lon: -181, AltM: math.Copysign(0, -1), SpeedKmh: -3, ServingCell: "é"},
 	}
 }
 
@@ -31,7 +31,7 @@ func sameFix(a, b Fix) bool {
 		}
 		return math.Float64bits(f)
 	}
-	return a.TerminalID == b.TerminalID && a.Time.Equal(b.Time) && a.Time.IsZero() == b.Time.IsZero() && a.Cell == b.Cell &&
+	return a.TerminalID == b.TerminalID && a.Time.Equal(b.Time) && a.Time.IsZero() == b.Time.IsZero() && a.ServingCell == b.ServingCell &&
 		bits(a.Lat) == bits(b.Lat) && bits(a.Lon) == bits(b.Lon) && bits(a.AltM) == bits(b.AltM) && bits(a.SpeedKmh) == bits(b.SpeedKmh)
 }
 
@@ -55,7 +55,7 @@ func TestRequestRoundTrip(t *testing.T) {
 	}
 	// The encoder and decoder are reused: the second body has its own table.
 	b2 := enc.AppendRequest(nil, "", fixes[1:2])
-	if _, got, err := dec.Request(b2, nil); err != nil || got[0].Cell != "beam-7" {
+	if _, got, err := dec.Request(b2, nil); err != nil || got[0].ServingCell != "beam-7" {
 		t.Errorf("second body: %+v %v", got, err)
 	}
 }
@@ -207,8 +207,8 @@ func FuzzAnswer(f *testing.F) {
 func TestStringsAreUTF8(t *testing.T) {
 	var enc Encoder
 	var dec Decoder
-	_, fixes, err := dec.Request(enc.AppendRequest(nil, "b\xff", []Fix{{TerminalID: "ut\xfe1", Lat: nan, Lon: nan, SpeedKmh: nan, Cell: "c\x80"}}), nil)
-	if err != nil || fixes[0].TerminalID != "ut\ufffd1" || fixes[0].Cell != "c\ufffd" {
+	_, fixes, err := dec.Request(enc.AppendRequest(nil, "b\xff", []Fix{{TerminalID: "ut\xfe1", Lat: nan, Lon: nan, SpeedKmh: nan, ServingCell: "c\x80"}}), nil)
+	if err != nil || fixes[0].TerminalID != "ut\ufffd1" || fixes[0].ServingCell != "c\ufffd" {
 		t.Errorf("request: %+v %v", fixes, err)
 	}
 	// A body written by another encoder, with the raw bytes.

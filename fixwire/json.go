@@ -92,7 +92,7 @@ func (in *jsonFix) fix() Fix {
 		return *v
 	}
 	return Fix{TerminalID: in.TerminalID, Time: in.Time, Lat: given(in.Lat), Lon: given(in.Lon), AltM: in.AltM,
-		SpeedKmh: given(in.SpeedKmh), Cell: in.Cell}
+		SpeedKmh: given(in.SpeedKmh), ServingCell: in.Cell}
 }
 
 // JSONError is the API's error (*skyfence.Error, EINVALID) for a JSON
@@ -165,9 +165,9 @@ func appendJSONFix(b []byte, f *Fix) []byte {
 	if !math.IsNaN(f.SpeedKmh) {
 		num("speed_kmh", f.SpeedKmh)
 	}
-	if f.Cell != "" {
+	if f.ServingCell != "" {
 		b = append(b, `,"cell":`...)
-		b = jsonstr.Append(b, f.Cell)
+		b = jsonstr.Append(b, f.ServingCell)
 	}
 	return append(b, '}')
 }

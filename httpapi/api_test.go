@@ -360,9 +360,9 @@ func TestBadInput(t *testing.T) {
 	}
 	e.wantError("gateway", "POST", "/v1/fixes", `{"fixes": [{"terminal_id": "ut-1", "time": "2026-06-15T12:00:00Z", "lat": 1, "lon": 2, "altitude": 3}]}`, 400, "invalid", "altitude")
 	long := fix("ut-1", testNow.Add(time.Minute), 50.45, 30.52, nil)
-	long["cell"] = strings.Repeat("b", authorizer.MaxCellLen+1)
+	long["cell"] = strings.Repeat("b", authorizer.MaxServingCellLen+1)
 	if rs := e.send(long); len(rs) != 1 || rs[0].Error == nil || rs[0].Error.Field != "cell" {
-		t.Errorf("a fix with a %d-byte cell: %+v", authorizer.MaxCellLen+1, rs)
+		t.Errorf("a fix with a %d-byte cell: %+v", authorizer.MaxServingCellLen+1, rs)
 	}
 }
 

@@ -103,7 +103,7 @@ func (c *batchCache) sum(fixes []fixwire.Fix) uint64 {
 		opt(f.Lon)
 		num(f.AltM)
 		opt(f.SpeedKmh)
-		h.WriteString(f.Cell)
+		h.WriteString(f.ServingCell)
 		h.WriteByte(0)
 	}
 	return h.Sum64()

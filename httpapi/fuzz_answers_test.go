@@ -85,7 +85,7 @@ func FuzzAnswersAreJSON(f *testing.F) {
 		var enc fixwire.Encoder
 		var dec fixwire.Decoder
 		for _, batch := range []string{"", s} {
-			code, b := do("gateway", "POST", "/v1/fixes", fixwire.ContentType, enc.AppendRequest(nil, batch, []fixwire.Fix{{TerminalID: id, Time: at, Lat: 50.45, Lon: 30.52, SpeedKmh: 0, Cell: s}}))
+			code, b := do("gateway", "POST", "/v1/fixes", fixwire.ContentType, enc.AppendRequest(nil, batch, []fixwire.Fix{{TerminalID: id, Time: at, Lat: 50.45, Lon: 30.52, SpeedKmh: 0, ServingCell: s}}))
 			if code != 200 {
 				check("binary batch "+batch, b, false)
 				continue

@@ -44,13 +44,13 @@ func fixesDecideByNetworkPosition(t *testing.T, e *env) {
 
 	var st skyfence.TerminalState
 	e.must("viewer", "GET", "/v1/terminals/ut-kyiv/state", nil, 200, &st)
-	if st.Reason != "network_position" || st.Fix.Cell != skyfence.CellOf(belgorodLat, belgorodLon) {
-		t.Errorf("stored state: reason %q, cell %q", st.Reason, st.Fix.Cell)
+	if st.Reason != "network_position" || st.Fix.ServingCell != skyfence.CellOf(belgorodLat, belgorodLon) {
+		t.Errorf("stored state: reason %q, cell %q", st.Reason, st.Fix.ServingCell)
 	}
 
 	var enc fixwire.Encoder
 	body := enc.AppendRequest(nil, "gw-pos", []fixwire.Fix{{TerminalID: "ut-kyiv", Time: at.Add(2 * time.Second),
-		Lat: kyivLat, Lon: kyivLon, SpeedKmh: math.NaN(), Cell: skyfence.CellOf(belgorodLat, belgorodLon)}})
+		Lat: kyivLat, Lon: kyivLon, SpeedKmh: math.NaN(), ServingCell: skyfence.CellOf(belgorodLat, belgorodLon)}})
 	code, _, b := e.post("gateway", body, fixwire.ContentType, "application/json")
 	var out struct{ Results []result }
 	if err := json.Unmarshal(b, &out); code != 200 || err != nil || len(out.Results) != 1 {

@@ -59,8 +59,8 @@ func mixedBatch() []fixwire.Fix {
 	at := testNow.Add(-4 * time.Minute)
 	return []fixwire.Fix{
 		{TerminalID: "ut-1", Time: at, Lat: 50.45, Lon: 30.52, SpeedKmh: 12.5},
-		{TerminalID: "ut-2", Time: at, Lat: 52.52, Lon: 13.40, AltM: 120, SpeedKmh: nan, Cell: "beam-7"},
-		{TerminalID: "ut-3", Time: at, Lat: 46.2, Lon: 31.5, SpeedKmh: 30, Cell: "beam-7"},
+		{TerminalID: "ut-2", Time: at, Lat: 52.52, Lon: 13.40, AltM: 120, SpeedKmh: nan, ServingCell: "beam-7"},
+		{TerminalID: "ut-3", Time: at, Lat: 46.2, Lon: 31.5, SpeedKmh: 30, ServingCell: "beam-7"},
 		{TerminalID: "ut-1", Time: at.Add(time.Minute), Lat: 46.64, Lon: 32.62, SpeedKmh: nan},
 		{TerminalID: "ut-1", Time: at.Add(time.Minute), Lat: 46.64, Lon: 32.62, SpeedKmh: 1}, // not newer
 		{TerminalID: "ut-9", Time: at, Lat: 48.85, Lon: 2.35, SpeedKmh: 0},                   // unknown
@@ -68,10 +68,10 @@ func mixedBatch() []fixwire.Fix {
 		{TerminalID: "ut-2", Time: at.Add(time.Minute), Lat: nan, Lon: 13.40, SpeedKmh: 3},   // no lat
 		{TerminalID: "ut-2", Time: at.Add(time.Minute), Lat: 52.52, Lon: 13.40, SpeedKmh: -2},
 		{TerminalID: "", Time: at, Lat: 52.52, Lon: 13.40, SpeedKmh: 3},
-		{TerminalID: "ut-3", Lat: 46.2, Lon: 31.5, SpeedKmh: 3},                                    // no time
-		{TerminalID: "ut-3", Time: testNow.Add(time.Hour), Lat: 46.2, Lon: 31.5, SpeedKmh: 3},      // ahead
-		{TerminalID: "ut-3", Time: at.Add(2 * time.Minute), Lat: 0, Lon: -30, SpeedKmh: 900},       // at sea, fast
-		{TerminalID: "ut-3", Time: at.Add(3 * time.Minute), Lat: 0, Lon: -30, AltM: -4, Cell: "b"}, // speed 0
+		{TerminalID: "ut-3", Lat: 46.2, Lon: 31.5, SpeedKmh: 3},                                           // no time
+		{TerminalID: "ut-3", Time: testNow.Add(time.Hour), Lat: 46.2, Lon: 31.5, SpeedKmh: 3},             // ahead
+		{TerminalID: "ut-3", Time: at.Add(2 * time.Minute), Lat: 0, Lon: -30, SpeedKmh: 900},              // at sea, fast
+		{TerminalID: "ut-3", Time: at.Add(3 * time.Minute), Lat: 0, Lon: -30, AltM: -4, ServingCell: "b"}, // speed 0
 	}
 }
 

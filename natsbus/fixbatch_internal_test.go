@@ -16,7 +16,7 @@ import (
 func TestFixBatchJSONEscapes(t *testing.T) {
 	at := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 	fixes := []skyfence.Fix{
-		{TerminalID: "ut\a1", Time: at, Lat: 1, Lon: 2, SpeedKmh: skyfence.NoSpeed, Cell: "c\x00\u2028"},
+		{TerminalID: "ut\a1", Time: at, Lat: 1, Lon: 2, SpeedKmh: skyfence.NoSpeed, ServingCell: "c\x00\u2028"},
 		{TerminalID: "ut\xff2", Time: at, Lat: 1, Lon: 2, SpeedKmh: 3},
 		{TerminalID: `"}],"x":"`, Time: at, Lat: 1, Lon: 2, SpeedKmh: 3},
 	}

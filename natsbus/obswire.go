@@ -101,7 +101,7 @@ func (enc *obsEncoder) append(b []byte, o *detect.Observation) []byte {
 	b = binwire.AppendFloat(b, f.Lon)
 	b = binwire.AppendFloat(b, f.AltM)
 	b = binwire.AppendFloat(b, f.SpeedKmh)
-	b = enc.strs.Append(b, f.Cell)
+	b = enc.strs.Append(b, f.ServingCell)
 	b = append(b, d.Reason.WireCode())
 	b = enc.strs.Append(b, d.Rule)
 	b = enc.strs.Append(b, d.Region)
@@ -170,7 +170,7 @@ func decodeObservations(dst []detect.Observation, data []byte) ([]detect.Observa
 		}
 		o.Fix.Time = fromUnixNano(r.Varint("time"))
 		o.Fix.Lat, o.Fix.Lon, o.Fix.AltM, o.Fix.SpeedKmh = r.Float("lat"), r.Float("lon"), r.Float("alt"), r.Float("speed")
-		o.Fix.Cell = r.Str("cell")
+		o.Fix.ServingCell = r.Str("cell")
 		d := &o.Decision
 		d.Allow, d.Land, d.Located = flags&obsAllow != 0, flags&obsLand != 0, flags&obsLocated != 0
 		d.Reason = policy.ReasonOfWireCode(r.Byte("reason"))

@@ -68,14 +68,14 @@ func obsStream(seed uint64, terminals, n int) []detect.Observation {
 				Zones: []string{"occupied-ua", "frontline"}}
 			o.Fix.Lat, o.Fix.Lon = 47.81+rng.Float64()*0.01, 35.11+rng.Float64()*0.01
 		case 5: // a wrong cell
-			o.Fix.Cell = "c400.600"
+			o.Fix.ServingCell = "c400.600"
 		case 6: // ahead of time
 			if rng.IntN(10) == 0 {
 				o.Fix.Time = o.Fix.Time.Add(time.Hour)
 			}
 		default: // jitter where it stands
 			o.Fix.Lat += (rng.Float64() - 0.5) * 1e-4
-			o.Fix.Cell = "c12.34"
+			o.Fix.ServingCell = "c12.34"
 		}
 		if i%11 == 0 {
 			o.Terminal = nil // an unknown terminal

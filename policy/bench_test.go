@@ -43,17 +43,17 @@ func TestDecideDoesNotAllocate(t *testing.T) {
 	for i := range fs {
 		switch i % 4 {
 		case 1:
-			fs[i].Cell = skyfence.CellOf(fs[i].Lat, fs[i].Lon)
+			fs[i].ServingCell = skyfence.CellOf(fs[i].Lat, fs[i].Lon)
 		case 2:
-			fs[i].Cell = skyfence.CellOf(fs[(i*7+3)%len(fs)].Lat, fs[(i*7+3)%len(fs)].Lon)
+			fs[i].ServingCell = skyfence.CellOf(fs[(i*7+3)%len(fs)].Lat, fs[(i*7+3)%len(fs)].Lon)
 		case 3:
-			fs[i].Cell = "beam-7"
+			fs[i].ServingCell = "beam-7"
 		}
 	}
 	ua := terminal("t", "roam", "UA", verifiedBy("UA-MOD", "UA", skyfence.Military))
 	for _, c := range []string{skyfence.CellOf(50.60, 36.59), "c560.866", skyfence.CellOf(50.45, 30.52), "c0555.728", ""} {
 		ts = append(ts, ua)
-		fs = append(fs, skyfence.Fix{Time: now, Lat: 50.45, Lon: 30.52, Cell: c})
+		fs = append(fs, skyfence.Fix{Time: now, Lat: 50.45, Lon: 30.52, ServingCell: c})
 	}
 	tracks := make([]Track, len(ts))
 	var network int
@@ -141,7 +141,7 @@ func BenchmarkDecideCell(b *testing.B) {
 		{"belgorod", skyfence.CellOf(50.60, 36.59)},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			f := skyfence.Fix{Time: now, Lat: 50.45, Lon: 30.52, Cell: c.cell}
+			f := skyfence.Fix{Time: now, Lat: 50.45, Lon: 30.52, ServingCell: c.cell}
 			var sink int
 			for b.Loop() {
 				d := s.Decide(ua, nil, f)

@@ -197,7 +197,7 @@ func (s *Snapshot) decideAt(d *Decision, t *skyfence.Terminal, tr *Track, f *sky
 		s.decideHere(d, t, tr, f, place, zs)
 		return
 	}
-	row, col, ok := parseCell(f.Cell)
+	row, col, ok := parseCell(f.ServingCell)
 	if !ok {
 		s.decideHere(d, t, tr, f, place, zs)
 		if claimed.withoutCell && d.Allow {

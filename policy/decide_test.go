@@ -104,7 +104,7 @@ func fix(lat, lon, speed float64) skyfence.Fix {
 
 func cellFix(lat, lon float64, cell string) skyfence.Fix {
 	f := fix(lat, lon, 0)
-	f.Cell = cell
+	f.ServingCell = cell
 	return f
 }
 

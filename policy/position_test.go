@@ -71,7 +71,7 @@ func TestDecideByNetworkPosition(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := positionPolicy(t, tc.ua)
 			f := fix(tc.lat, tc.lon, 0)
-			f.Cell = tc.cell
+			f.ServingCell = tc.cell
 			d := s.Decide(terminal("t", "p", "UA"), nil, f)
 			if d.Allow != tc.allow || d.Reason != tc.reason || d.Rule != tc.rule || d.Country != tc.country {
 				t.Errorf("got allow %v reason %s rule %q country %s, want %v %s %q %s", d.Allow, d.Reason, d.Rule, d.Country, tc.allow, tc.reason, tc.rule, tc.country)
@@ -87,11 +87,11 @@ func TestExamplePolicyNetworkPosition(t *testing.T) {
 	s := scenario(t)
 	ut := terminal("t", "roam", "UA", verifiedBy("UA-MOD", "UA", skyfence.Military))
 	f := fix(kyivLat, kyivLon, 0)
-	f.Cell = skyfence.CellOf(kyivLat, kyivLon)
+	f.ServingCell = skyfence.CellOf(kyivLat, kyivLon)
 	if d := s.Decide(ut, nil, f); !d.Allow {
 		t.Fatalf("honest Kyiv fix: %+v", d)
 	}
-	f.Cell = skyfence.CellOf(50.60, 36.59)
+	f.ServingCell = skyfence.CellOf(50.60, 36.59)
 	d := s.Decide(ut, nil, f)
 	if d.Allow || d.Reason != NetworkPosition || d.Region != "RU" || d.Rule != "status:RU" {
 		t.Fatalf("Kyiv over Belgorod: %+v", d)
@@ -102,9 +102,9 @@ func TestExamplePolicyNetworkPosition(t *testing.T) {
 	// Minsk's cell under a Polish claim, Tabriz's under a Turkish one.
 	for _, c := range []struct{ lat, lon, cellLat, cellLon float64 }{{52.23, 21.01, 53.90, 27.56}, {39.93, 32.86, 38.08, 46.29}} {
 		f := fix(c.lat, c.lon, 0)
-		f.Cell = skyfence.CellOf(c.cellLat, c.cellLon)
+		f.ServingCell = skyfence.CellOf(c.cellLat, c.cellLon)
 		if d := s.Decide(terminal("t", "roam", "UA"), nil, f); d.Reason != NetworkPosition {
-			t.Errorf("claim %v,%v over %s: %+v", c.lat, c.lon, f.Cell, d)
+			t.Errorf("claim %v,%v over %s: %+v", c.lat, c.lon, f.ServingCell, d)
 		}
 	}
 }
@@ -115,7 +115,7 @@ func TestExamplePolicyNetworkPosition(t *testing.T) {
 func TestGatewayIsTrustedForTheCell(t *testing.T) {
 	s := positionPolicy(t, "    position: both")
 	f := fix(kyivLat, kyivLon, 0)
-	f.Cell = skyfence.CellOf(kyivLat, kyivLon)
+	f.ServingCell = skyfence.CellOf(kyivLat, kyivLon)
 	if d := s.Decide(terminal("t", "p", "UA"), nil, f); !d.Allow {
 		t.Fatalf("a claim with its own cell: %+v", d)
 	}

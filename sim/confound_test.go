@@ -77,8 +77,8 @@ func TestInterference(t *testing.T) {
 			}
 			got, _ := f.FixAt(i, mid)
 			hit++
-			if got.Cell != skyfence.CellOf(tr.Lat, tr.Lon) {
-				t.Fatalf("event %d: terminal %d's cell %s, want its true one", k, i, got.Cell)
+			if got.ServingCell != skyfence.CellOf(tr.Lat, tr.Lon) {
+				t.Fatalf("event %d: terminal %d's cell %s, want its true one", k, i, got.ServingCell)
 			}
 			if got.SpeedKmh != 0 {
 				t.Fatalf("event %d: terminal %d reports %v km/h under interference", k, i, got.SpeedKmh)
@@ -179,7 +179,7 @@ func TestConfounderMotions(t *testing.T) {
 			seen[SmuggledRare]++
 		case SpoofTrack:
 			fx, _ := f.FixAt(i, f.Start().Add(time.Duration(u.bad)*time.Second+time.Minute))
-			lat, lon, _, _, _ := skyfence.CellBounds(fx.Cell)
+			lat, lon, _, _, _ := skyfence.CellBounds(fx.ServingCell)
 			if d := distKm(lat, lon, fx.Lat, fx.Lon); d < 40 {
 				t.Fatalf("spoof-track claims %.0f km from its cell", d)
 			}
@@ -189,7 +189,7 @@ func TestConfounderMotions(t *testing.T) {
 			if d := snap.Decide(f.Terminal(i), nil, fx); !d.Allow && d.Reason == policy.NetworkPosition {
 				byNetwork++
 			}
-			fx.Cell = ""
+			fx.ServingCell = ""
 			if d := snap.Decide(f.Terminal(i), nil, fx); d.Allow {
 				allowed++
 			}

@@ -82,7 +82,7 @@ func (f *Fleet) fixAt(i int, s int64) (skyfence.Fix, bool) {
 		return fx, false
 	}
 	if f.cells {
-		fx.Cell = skyfence.CellOf(fx.Lat, fx.Lon)
+		fx.ServingCell = skyfence.CellOf(fx.Lat, fx.Lon)
 	}
 	if f.claim(i, s, &fx) {
 		return fx, true

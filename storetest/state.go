@@ -18,7 +18,7 @@ func state(id string, r *rand.Rand, at time.Time) *skyfence.TerminalState {
 		TerminalID: id,
 		Fix: skyfence.Fix{
 			TerminalID: id, Time: at.UTC(), Lat: lat, Lon: lon, AltM: r.Float64() * 1000,
-			SpeedKmh: skyfence.NoSpeed, Cell: skyfence.CellOf(lat, lon),
+			SpeedKmh: skyfence.NoSpeed, ServingCell: skyfence.CellOf(lat, lon),
 		},
 		Allow: r.IntN(2) == 0, Reason: "speed_cap", Rule: "ua-speed", Country: "UA", Policy: "v42",
 		DecidedAt: at.Add(time.Millisecond + time.Nanosecond).UTC(),
@@ -56,7 +56,7 @@ func testStates(t *testing.T, s skyfence.Store) {
 	ctx := t.Context()
 	ss := states(300, 7, t0)
 	ss[0].Track = nil
-	ss[1].Fix.SpeedKmh, ss[1].Fix.Cell = 87.5, ""
+	ss[1].Fix.SpeedKmh, ss[1].Fix.ServingCell = 87.5, ""
 	ss[2].Fix.Time, ss[2].DecidedAt = time.Time{}, time.Time{}
 	shuffled := append([]*skyfence.TerminalState(nil), ss...)
 	rand.New(rand.NewPCG(3, 4)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })

@@ -188,7 +188,7 @@ func TestWorkerStoresIncidents(t *testing.T) {
 			term := &skyfence.Terminal{ID: fmt.Sprintf("t%02d", k), Plan: "residential", Country: "UA"}
 			lat, lon := 50.1+0.06*float64(k), 30.2+0.05*float64(k)
 			at := t0.Add(time.Duration(k) * 100 * time.Millisecond)
-			f := skyfence.Fix{TerminalID: term.ID, Time: at, Lat: lat, Lon: lon, SpeedKmh: skyfence.NoSpeed, Cell: skyfence.CellOf(lat, lon)}
+			f := skyfence.Fix{TerminalID: term.ID, Time: at, Lat: lat, Lon: lon, SpeedKmh: skyfence.NoSpeed, ServingCell: skyfence.CellOf(lat, lon)}
 			d := policy.Decision{Allow: true, Country: "UA", Land: true, Located: true}
 			if spoofed {
 				f.Time, f.Lat, f.Lon = at.Add(15*time.Second), 51.7, 36.2

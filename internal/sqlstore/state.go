@@ -26,7 +26,7 @@ type stateRow struct {
 
 func (r *stateRow) dest() []any {
 	s := &r.s
-	return []any{&s.TerminalID, &r.fixTime, &s.Fix.Lat, &s.Fix.Lon, &s.Fix.AltM, &s.Fix.SpeedKmh, &s.Fix.Cell,
+	return []any{&s.TerminalID, &r.fixTime, &s.Fix.Lat, &s.Fix.Lon, &s.Fix.AltM, &s.Fix.SpeedKmh, &s.Fix.ServingCell,
 		&s.Allow, &s.Reason, &s.Rule, &s.Country, &s.Policy, &r.decidedAt, &s.Track}
 }
 
@@ -46,7 +46,7 @@ func (r *stateRow) state() *skyfence.TerminalState {
 // read back has its TerminalID there.
 func StateValues(dst []any, s *skyfence.TerminalState) []any {
 	f := &s.Fix
-	return append(dst, s.TerminalID, Nanos(f.Time), f.Lat, f.Lon, f.AltM, f.SpeedKmh, f.Cell,
+	return append(dst, s.TerminalID, Nanos(f.Time), f.Lat, f.Lon, f.AltM, f.SpeedKmh, f.ServingCell,
 		s.Allow, s.Reason, s.Rule, s.Country, s.Policy, Nanos(s.DecidedAt), s.Track)
 }
 
