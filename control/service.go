@@ -5,6 +5,10 @@
 // audit log in the same transaction as the change. Fixes are decided by
 // the authorizer it holds (package authorizer), which it tells of every
 // registry change and policy activation.
+//
+// It reaches storage only through skyfence.Store and the bus only through
+// bus.Bus: it never imports a database driver, NATS or HTTP (httpapi
+// imports it; cmd/skyfence wires it to the stores and natsbus).
 package control
 
 import (
