@@ -24,6 +24,7 @@ import (
 	"github.com/skyfence/skyfence"
 	"github.com/skyfence/skyfence/authorizer"
 	"github.com/skyfence/skyfence/control"
+	"github.com/skyfence/skyfence/detect"
 	"github.com/skyfence/skyfence/fixwire"
 	"github.com/skyfence/skyfence/policy"
 	"github.com/skyfence/skyfence/sim"
@@ -48,6 +49,10 @@ type MoonshotConfig struct {
 	// load is written to (server and load generator together).
 	CPUProfile string
 	Dir        string // where the SQLite database goes; default a temporary directory
+	// Detect runs detection in the process, as serve does by default (the
+	// default engine behind its queue, which drops rather than waits): its
+	// CPU counts, and what it dropped during the load is reported.
+	Detect bool
 }
 
 // MemoryResult is the memory a control.Service holds per terminal: its
@@ -95,6 +100,12 @@ type MoonshotResult struct {
 	// million fixes answered.
 	CPUPerMillion float64 `json:"cpu_s_per_million"`
 	Profile       string  `json:"profile,omitempty"`
+	// With Detect: the observations ingest offered detection during the
+	// load, and how many of them its queue dropped.
+	Detect        bool  `json:"detect"`
+	DetectOffered int64 `json:"detect_offered,omitempty"`
+	DetectDropped int64 `json:"detect_dropped,omitempty"`
+	DetectPending int64 `json:"detect_pending,omitempty"` // still queued when the load ended
 }
 
 // Moonshot measures the memory per terminal of a control.Service holding a
@@ -125,18 +136,34 @@ func Moonshot(ctx context.Context, snap *policy.Snapshot, cfg MoonshotConfig, lo
 		return nil, err
 	}
 	res := &MoonshotResult{Machine: machineFacts(), Terminals: cfg.Terminals, Wire: cfg.Wire, Batch: cfg.Batch, Connections: cfg.Connections,
-		Offered: cfg.Rate, OfferSec: cfg.Duration.Seconds()}
+		Offered: cfg.Rate, OfferSec: cfg.Duration.Seconds(), Detect: cfg.Detect}
+	var queue *detect.Queue
+	if cfg.Detect {
+		engine, err := detect.New(detect.DefaultConfig(), detect.Options{})
+		if err != nil {
+			return nil, err
+		}
+		queue = detect.NewQueue(engine)
+	}
 	quiet := slog.New(slog.DiscardHandler)
 	store, err := sqlite.Open(ctx, filepath.Join(dir, "skyfence.db"), quiet)
 	if err != nil {
 		return nil, err
 	}
 	defer store.Close()
-	svc, err := loadFleet(ctx, snap, store, f, &res.Memory, log)
+	svc, err := loadFleet(ctx, snap, store, f, queue, &res.Memory, log)
 	if err != nil {
 		return nil, err
 	}
 	defer svc.Close(context.Background())
+	if queue != nil {
+		defer queue.Close()
+		// The first interval's fixes went to detection too: start the
+		// load once it has read them.
+		for deadline := time.Now().Add(time.Minute); queue.Stats().Pending > 0 && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	url, key, stop, err := loopback(ctx, svc, quiet)
 	if err != nil {
 		return nil, err
@@ -157,25 +184,39 @@ func Moonshot(ctx context.Context, snap *policy.Snapshot, cfg MoonshotConfig, lo
 		res.Profile = cfg.CPUProfile
 	}
 	fmt.Fprintf(log, "bench moonshot: offering %.0f fixes/s for %v over %d connections\n", cfg.Rate, cfg.Duration, cfg.Connections)
+	var before detect.QueueStats
+	if queue != nil {
+		before = queue.Stats()
+	}
 	offer(ctx, url+"/v1/fixes", key, bodies, cfg, res)
 	if cfg.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}
+	if queue != nil {
+		after := queue.Stats()
+		res.DetectDropped = int64(after.Dropped - before.Dropped)
+		res.DetectOffered = int64(after.Offered-before.Offered) + res.DetectDropped // Offered counts those it accepted
+		res.DetectPending = int64(after.Pending)
+	}
 	return res, nil
 }
 
-// loadFleet starts a control.Service over store, imports the fleet's
-// terminals and ingests the fixes of its first interval (one a terminal),
-// measuring the memory that takes into m.
-func loadFleet(ctx context.Context, snap *policy.Snapshot, store skyfence.Store, f *sim.Fleet, m *MemoryResult, log io.Writer) (*control.Service, error) {
+// loadFleet starts a control.Service over store (offering detection's
+// queue, if not nil, every decided fix), imports the fleet's terminals and
+// ingests the fixes of its first interval (one a terminal), measuring the
+// memory that takes into m.
+func loadFleet(ctx context.Context, snap *policy.Snapshot, store skyfence.Store, f *sim.Fleet, queue *detect.Queue, m *MemoryResult, log io.Writer) (*control.Service, error) {
 	sys := control.WithPrincipal(ctx, control.System)
 	var before, after runtime.MemStats
 	debug.FreeOSMemory() // a collection, and what earlier work left goes back
 	runtime.ReadMemStats(&before)
 	rss0 := residentBytes()
-	svc, err := control.New(ctx, control.Config{Store: store, Atlas: snap.Atlas(), Policy: snap})
+	svc, err := control.New(ctx, control.Config{Store: store, Atlas: snap.Atlas(), Policy: snap, Detect: queue})
 	if err != nil {
 		return nil, err
+	}
+	if queue != nil {
+		go queue.Run(context.Background(), svc.RecordAlert) // until Moonshot closes the queue
 	}
 	if err := svc.CreateAccount(sys, &skyfence.Account{ID: sim.Account, Name: "simulated fleet"}); err != nil {
 		return nil, err
@@ -407,5 +448,9 @@ func (r *MoonshotResult) Markdown() string {
 	fmt.Fprintf(&b, "| %s | %s | %.0f %% | %s/%s | %.1f | %.1f | %.1f | %.0f %% | %.2f | p99 < 50 ms at the offer: %s |\n",
 		thousands(r.Offered), thousands(r.Achieved), 100*r.Achieved/r.Offered, thousands(float64(r.BatchesSent)), thousands(float64(r.BatchesOffered)),
 		r.P50Ms, r.P99Ms, r.MaxMs, 100*r.CPUShare, r.CPUPerMillion, verdict)
+	if r.Detect {
+		fmt.Fprintf(&b, "\nDetection ran in the process, as serve runs it (the default engine behind its queue; its CPU is in the figures above): ingest offered it %s observations during the load, and its queue dropped %s of them (%.1f %%); %s were still queued when the load ended.\n",
+			thousands(float64(r.DetectOffered)), thousands(float64(r.DetectDropped)), 100*float64(r.DetectDropped)/max(1, float64(r.DetectOffered)), thousands(float64(r.DetectPending)))
+	}
 	return b.String()
 }

@@ -87,3 +87,30 @@ func TestWriteDoc(t *testing.T) {
 		t.Error("a file without markers: no error")
 	}
 }
+
+// TestMoonshotDetect runs the moonshot with detection in the process: every
+// fix the server decides for a known terminal is offered to detection,
+// accepted or dropped, and the table says how many.
+func TestMoonshotDetect(t *testing.T) {
+	snap, err := Scenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	cfg := MoonshotConfig{Terminals: 3000, Rate: 20_000, Batch: 200, Connections: 2, Duration: 500 * time.Millisecond, Dir: t.TempDir(), Detect: true}
+	m, err := Moonshot(context.Background(), snap, cfg, &log)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if m.BatchesAnswered == 0 || m.Refused != 0 {
+		t.Fatalf("moonshot: %+v", m)
+	}
+	// Only applied fixes of known terminals are observed: at most every
+	// fix decided, and at this load nearly all of them.
+	if !m.Detect || m.DetectOffered == 0 || m.DetectOffered > m.Decided || m.DetectDropped > m.DetectOffered {
+		t.Errorf("detection during the load: offered %d, dropped %d, of %d fixes decided", m.DetectOffered, m.DetectDropped, m.Decided)
+	}
+	if md := m.Markdown(); !strings.Contains(md, "Detection ran in the process") {
+		t.Errorf("the table does not report detection:\n%s", md)
+	}
+}

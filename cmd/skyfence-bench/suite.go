@@ -50,6 +50,7 @@ func runBenchMoonshot(ctx context.Context, e env) error {
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long the load is offered")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the CPU profile during the load to `file`")
 	fs.StringVar(&cfg.Wire, "wire", "json", "`form` of the batches and answers: json, or binary (application/vnd.skyfence.fixes)")
+	fs.BoolVar(&cfg.Detect, "detect", false, "run detection in the process, as serve does, and report what its queue dropped")
 	jsonOut := fs.String("json", "", "also write the result as JSON to `file`")
 	fs.Usage = func() { fmt.Fprint(e.stderr, benchUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, e); err != nil {
