@@ -18,7 +18,7 @@ suites:
   all       locate and serve below, then decisions, impact previews at 1 M
             and 10 M terminals, memory per terminal, the moonshot (in the
             binary form of fixes; --wire json for JSON) and detection, in
-            about four minutes (the default); --write-doc updates
+            three to four minutes (the default); --write-doc updates
             docs/BENCHMARKS.md
   detect    the detectors over a simulated fleet with labelled bad actors:
             precision, recall and alert delays against the issue's targets
