@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/skyfence/skyfence/atlas"
@@ -132,14 +133,16 @@ func runPolicyDiff(e env) error {
 	return err
 }
 
-// newAtlas builds the atlas of the embedded 1:10m boundaries.
-func newAtlas() (*atlas.Atlas, error) {
+// newAtlas returns the atlas of the embedded 1:10m boundaries, built once
+// a process: an atlas is immutable, and building one takes about 2 s, which
+// every server a test starts in the process would pay again.
+var newAtlas = sync.OnceValues(func() (*atlas.Atlas, error) {
 	d, err := world.Load(world.Res10m)
 	if err != nil {
 		return nil, err
 	}
 	return atlas.New(d, geoindex.Options{})
-}
+})
 
 // compilePair compiles an old and a new policy over one atlas.
 func compilePair(oldFile, newFile string) (before, after *policy.Snapshot, err error) {
