@@ -61,6 +61,7 @@ type AlertRecord struct {
 	LastSeen   time.Time
 	Region     string // where the last firing fix was, if known
 	Incident   string // the GNSS interference incident it carries, if any
+	Explained  bool   // whether that incident explains it (detect.Alert.Explained)
 	Data       []byte // the alert as JSON, stored byte for byte
 }
 
@@ -79,6 +80,11 @@ type AlertFilter struct {
 	Severities []int
 	Region     string
 	Incident   string
+	// Explained, if set, selects the alerts an incident explains (true)
+	// or those none explains (false), as AlertRecord.Explained says: an
+	// alert can carry the incident whose area it was raised in and still
+	// not be explained by it.
+	Explained *bool
 	// From and To select the alerts seen at some time of [From, To):
 	// LastSeen at or after From and FirstSeen (LastSeen if it has none)
 	// before To. Zero: no bound.

@@ -80,7 +80,7 @@ func AlertRecord(a *detect.Alert) (*skyfence.AlertRecord, error) {
 	}
 	return &skyfence.AlertRecord{ID: a.ID, TerminalID: a.TerminalID, Detector: a.Detector.String(),
 		Severity: int(a.Severity), Score: a.Score, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen,
-		Region: a.Region, Incident: a.Incident, Data: data}, nil
+		Region: a.Region, Incident: a.Incident, Explained: a.Explained, Data: data}, nil
 }
 
 // AlertFilter selects alerts; zero fields match everything.

@@ -17,7 +17,7 @@ func (db *DB) SaveAlerts(ctx context.Context, alerts []*skyfence.AlertRecord) er
 		return err
 	}
 	return db.upsert(ctx, "save alerts", `INSERT INTO alerts (`+sqlstore.AlertColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) `+sqlstore.AlertUpsert, len(alerts),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) `+sqlstore.AlertUpsert, len(alerts),
 		func(dst []any, i int) []any { return sqlstore.AlertValues(dst, alerts[i]) },
 		func(i int) string { return fmt.Sprintf("save alert %q", alerts[i].ID) })
 }

@@ -31,6 +31,8 @@ func alertRecords(n int, seed uint64, at time.Time) []*skyfence.AlertRecord {
 			Region: []string{"", "UA", "RU-BEL", "PL"}[r.IntN(4)], Incident: []string{"", "", "in_1", "in_2"}[r.IntN(4)],
 			Data: fmt.Appendf(nil, "{\"id\":  \"a%05d\", \"score\": %v }\n", i, r.Float64()),
 		}
+		// Some of those an incident's area holds it explains, not all.
+		a.Explained = a.Incident != "" && r.IntN(2) == 0
 		if i%7 == 0 {
 			a.Data = append(a.Data, 0, 0xff, 0xfe, '\r', 0)
 		}
@@ -113,6 +115,7 @@ func selectAlerts(want []*skyfence.AlertRecord, f skyfence.AlertFilter) []*skyfe
 		}
 		if (f.TerminalID == "" || a.TerminalID == f.TerminalID) && (f.Detector == "" || a.Detector == f.Detector) &&
 			(f.Region == "" || a.Region == f.Region) && (f.Incident == "" || a.Incident == f.Incident) &&
+			(f.Explained == nil || *f.Explained == a.Explained) &&
 			(len(f.Severities) == 0 || slices.Contains(f.Severities, a.Severity)) &&
 			(f.From.IsZero() || !a.LastSeen.Before(f.From)) && (f.To.IsZero() || first.Before(f.To)) {
 			sel = append(sel, a)
@@ -188,9 +191,13 @@ func testAlerts(t *testing.T, s skyfence.Store) {
 	// Filters: each alone, together, and matching nothing; each paged by
 	// 7 through LastSeen ties.
 	from, to := t0.Add(10*time.Second), t0.Add(30*time.Second)
+	yes, no := true, false
 	for _, f := range []skyfence.AlertFilter{
 		{TerminalID: "t3"}, {Detector: "cluster"}, {TerminalID: "t7", Detector: "speed"},
 		{TerminalID: "t3", Limit: 4}, {Detector: "speed", Limit: 1},
+		{Explained: &no}, {Explained: &yes}, {Explained: &no, Limit: 3}, {Explained: &yes, TerminalID: "t3"},
+		{Explained: &no, Severities: []int{1, 2}, From: from}, {Explained: &yes, Incident: "in_1"},
+		{Explained: &no, Incident: "in_1"}, {Explained: &yes, Incident: ""},
 		{Severities: []int{0}}, {Severities: []int{1, 2}}, {Region: "RU-BEL"}, {Incident: "in_2"},
 		{From: from}, {To: to}, {From: from, To: to}, {From: from, To: from.Add(time.Nanosecond)},
 		{Incident: "in_1", Severities: []int{0}, Region: "UA", From: from},

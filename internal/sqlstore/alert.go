@@ -11,14 +11,14 @@ import (
 
 // AlertColumns are the columns of alerts, in the order of alertRow and
 // AlertValues.
-const AlertColumns = `id, terminal_id, detector, severity, score, first_seen, last_seen, region, incident, data`
+const AlertColumns = `id, terminal_id, detector, severity, score, first_seen, last_seen, region, incident, explained, data`
 
 // AlertUpsert ends an INSERT of alerts: an alert replaces the one stored
 // with its id.
 const AlertUpsert = `ON CONFLICT (id) DO UPDATE SET
 	terminal_id = excluded.terminal_id, detector = excluded.detector, severity = excluded.severity,
 	score = excluded.score, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
-	region = excluded.region, incident = excluded.incident, data = excluded.data`
+	region = excluded.region, incident = excluded.incident, explained = excluded.explained, data = excluded.data`
 
 // alertRow is an alert as stored.
 type alertRow struct {
@@ -28,7 +28,7 @@ type alertRow struct {
 
 func (r *alertRow) dest() []any {
 	a := &r.a
-	return []any{&a.ID, &a.TerminalID, &a.Detector, &a.Severity, &a.Score, &r.firstSeen, &r.lastSeen, &a.Region, &a.Incident, &a.Data}
+	return []any{&a.ID, &a.TerminalID, &a.Detector, &a.Severity, &a.Score, &r.firstSeen, &r.lastSeen, &a.Region, &a.Incident, &a.Explained, &a.Data}
 }
 
 // alert returns the stored alert: times in UTC, empty data nil.
@@ -49,7 +49,7 @@ func AlertValues(dst []any, a *skyfence.AlertRecord) []any {
 	if data == nil {
 		data = []byte{}
 	}
-	return append(dst, a.ID, a.TerminalID, a.Detector, int32(a.Severity), a.Score, Nanos(a.FirstSeen), Nanos(a.LastSeen), a.Region, a.Incident, data)
+	return append(dst, a.ID, a.TerminalID, a.Detector, int32(a.Severity), a.Score, Nanos(a.FirstSeen), Nanos(a.LastSeen), a.Region, a.Incident, a.Explained, data)
 }
 
 // CheckAlertFilter returns EINVALID, naming the field, for a filter the
@@ -90,6 +90,9 @@ func AlertConds(f skyfence.AlertFilter) []Cond {
 		if c.v != "" {
 			out = append(out, Cond{c.col + " = ?", []any{c.v}})
 		}
+	}
+	if f.Explained != nil {
+		out = append(out, Cond{"explained = ?", []any{*f.Explained}})
 	}
 	if len(f.Severities) > 0 {
 		args := make([]any, len(f.Severities))
