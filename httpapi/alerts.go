@@ -39,6 +39,14 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 			f.Severities = append(f.Severities, int(sev))
 		}
 	}
+	switch v := q.Get("explained"); v {
+	case "":
+	case "true", "false":
+		explained := v == "true"
+		f.Explained = &explained
+	default:
+		return badQuery("explained", "explained must be true or false, got %q", v)
+	}
 	if f.From, f.To, err = timeWindow(q); err != nil {
 		return err
 	}

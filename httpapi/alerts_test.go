@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -59,5 +60,25 @@ func TestAlertsNameTheirIncident(t *testing.T) {
 		if !a.Explained || a.Incident == "" || a.Incident != got[0].Incident || a.Severity != "low" {
 			t.Errorf("%s: severity %s, incident %q, explained %v; want low, explained by one incident", a.TerminalID, a.Severity, a.Incident, a.Explained)
 		}
+	}
+
+	// explained= splits every alert in two, paged by 5 as the whole list
+	// orders them.
+	all, _ := alertPages(e, "", 1000)
+	var split [2][]string
+	for _, a := range all {
+		if a.Explained {
+			split[1] = append(split[1], a.ID)
+		} else {
+			split[0] = append(split[0], a.ID)
+		}
+	}
+	for i, q := range []string{"explained=false", "explained=true"} {
+		if got, _ := alertPages(e, q, 5); !slices.Equal(ids(got), split[i]) {
+			t.Errorf("%s: %v, want %v", q, ids(got), split[i])
+		}
+	}
+	if got, _ := alertPages(e, "explained=false&detector=impossible_travel", 5); len(got) != 0 {
+		t.Errorf("explained=false&detector=impossible_travel: %v, want none", ids(got))
 	}
 }

@@ -107,6 +107,8 @@ func TestAlertsPagedAndFiltered(t *testing.T) {
 		{"from=" + mid.Format(time.RFC3339Nano), func(a listedAlert) bool { return !a.LastSeen.Before(mid) }},
 		{"to=" + mid.Format(time.RFC3339Nano), func(a listedAlert) bool { return a.FirstSeen.Before(mid) }},
 		{"incident=in_nope", func(listedAlert) bool { return false }},
+		{"explained=false", func(listedAlert) bool { return true }},
+		{"explained=true&detector=impossible_travel", func(listedAlert) bool { return false }},
 	} {
 		var want []string
 		for _, a := range all {
@@ -127,6 +129,7 @@ func TestAlertsPagedAndFiltered(t *testing.T) {
 	for q, field := range map[string]string{
 		"cursor=bm9wZQ": "cursor", "cursor=%2F%2F": "cursor", "severity=urgent": "severity", "severity=low,,high": "severity",
 		"detector=speeding": "detector", "from=yesterday": "from", "to=2026-13-01T00:00:00Z": "to", "limit=0": "limit",
+		"explained=yes": "explained", "explained=TRUE": "explained",
 		"from=2026-06-15T12:00:00Z&to=2026-06-15T11:00:00Z": "to", "from=1500-01-01T00:00:00Z": "from",
 	} {
 		e.wantError("investigator", "GET", "/v1/alerts?"+q, nil, 400, skyfence.EINVALID, field)
@@ -299,13 +302,13 @@ func FuzzAlertQueries(f *testing.F) {
 	for _, seed := range [][2]string{
 		{"cursor", "bm9wZQ"}, {"cursor", "MTIzLw"}, {"cursor", "OTIyMzM3MjAzNjg1NDc3NTgwNy94"}, {"severity", "low,medium"},
 		{"severity", ",,"}, {"from", "2026-06-15T12:00:00.999999999+14:00"}, {"to", "0000-01-01T00:00:00Z"},
-		{"limit", "-1"}, {"state", "open"}, {"detector", "cluster\x00"}, {"region", "UA' OR 1=1 --"}, {"incident", "in_\xff"},
+		{"limit", "-1"}, {"state", "open"}, {"detector", "cluster\x00"}, {"region", "UA' OR 1=1 --"}, {"incident", "in_\xff"}, {"explained", "1"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
 	e := newEnv(f)
 	inc := spoofArea(e)
-	params := []string{"cursor", "limit", "from", "to", "terminal_id", "detector", "severity", "region", "incident", "state"}
+	params := []string{"cursor", "limit", "from", "to", "terminal_id", "detector", "severity", "region", "incident", "explained", "state"}
 	f.Fuzz(func(t *testing.T, name, value string) {
 		get := func(path string) (int, []byte) {
 			req, err := http.NewRequest("GET", e.url+path, nil)
