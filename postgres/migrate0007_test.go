@@ -13,9 +13,9 @@ import (
 )
 
 // TestMigrationFillsAlertColumns: alerts stored before migration 0007
-// get their region and incident from their data (those whose data is not
-// a JSON object, or not even UTF-8, get none), so that the new filters
-// find them.
+// get their region and incident (and, by 0008, whether it explains them)
+// from their data (those whose data is not a JSON object, or not even
+// UTF-8, get none), so that the new filters find them.
 func TestMigrationFillsAlertColumns(t *testing.T) {
 	schema := freshSchema(t)
 	ctx := t.Context()
@@ -45,7 +45,7 @@ func TestMigrationFillsAlertColumns(t *testing.T) {
 		}
 	}
 	for _, row := range []struct{ id, data string }{
-		{"a1", `{"id":"a1","region":"UA","incident":"in_1"}`},
+		{"a1", `{"id":"a1","region":"UA","incident":"in_1","explained":true}`},
 		{"a2", `{"id":"a2","region":"RU-BEL"}`},
 		{"a3", "not json \x00\xff"},
 		{"a4", `["UA"]`},
@@ -58,6 +58,7 @@ func TestMigrationFillsAlertColumns(t *testing.T) {
 	}
 	conn.Close(ctx)
 	db := open(t, schema)
+	yes, no := true, false // migration 0008 fills explained from the data too
 	for _, c := range []struct {
 		f    skyfence.AlertFilter
 		want []string
@@ -66,6 +67,8 @@ func TestMigrationFillsAlertColumns(t *testing.T) {
 		{skyfence.AlertFilter{Region: "RU-BEL"}, []string{"a2"}},
 		{skyfence.AlertFilter{Region: "5"}, []string{"a5"}},
 		{skyfence.AlertFilter{Incident: "in_1"}, []string{"a1"}},
+		{skyfence.AlertFilter{Explained: &yes}, []string{"a1"}},
+		{skyfence.AlertFilter{Explained: &no}, []string{"a5", "a4", "a3", "a2"}},
 		{skyfence.AlertFilter{}, []string{"a5", "a4", "a3", "a2", "a1"}},
 	} {
 		as, _, err := db.FindAlerts(ctx, c.f)

@@ -12,8 +12,9 @@ import (
 )
 
 // TestMigrationFillsAlertColumns: alerts stored before migration 0007
-// get their region and incident from their data (those whose data is not
-// a JSON object get none), so that the new filters find them.
+// get their region and incident (and, by 0008, whether it explains them)
+// from their data (those whose data is not a JSON object get none), so
+// that the new filters find them.
 func TestMigrationFillsAlertColumns(t *testing.T) {
 	path := fresh(t)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -43,7 +44,7 @@ func TestMigrationFillsAlertColumns(t *testing.T) {
 		}
 	}
 	for _, row := range []struct{ id, data string }{
-		{"a1", `{"id":"a1","region":"UA","incident":"in_1"}`},
+		{"a1", `{"id":"a1","region":"UA","incident":"in_1","explained":true}`},
 		{"a2", `{"id":"a2","region":"RU-BEL"}`},
 		{"a3", "not json \x00\xff"},
 		{"a4", `["UA"]`},
@@ -56,6 +57,7 @@ func TestMigrationFillsAlertColumns(t *testing.T) {
 	}
 	raw.Close()
 	db := open(t, path)
+	yes, no := true, false // migration 0008 fills explained from the data too
 	for _, c := range []struct {
 		f    skyfence.AlertFilter
 		want []string
@@ -64,6 +66,8 @@ func TestMigrationFillsAlertColumns(t *testing.T) {
 		{skyfence.AlertFilter{Region: "RU-BEL"}, []string{"a2"}},
 		{skyfence.AlertFilter{Region: "5"}, []string{"a5"}},
 		{skyfence.AlertFilter{Incident: "in_1"}, []string{"a1"}},
+		{skyfence.AlertFilter{Explained: &yes}, []string{"a1"}},
+		{skyfence.AlertFilter{Explained: &no}, []string{"a5", "a4", "a3", "a2"}},
 		{skyfence.AlertFilter{}, []string{"a5", "a4", "a3", "a2", "a1"}},
 	} {
 		as, _, err := db.FindAlerts(t.Context(), c.f)
